@@ -1,0 +1,63 @@
+package shm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/gomarsio/marsio/ctrlproto"
+)
+
+// Requests a primary broadcasts to every secondary when its memory map
+// changes (lib/eal/common/malloc_mp.c).
+const (
+	ActionMallocSync     = "mp_malloc_sync"
+	ActionMallocRollback = "mp_malloc_rollback"
+)
+
+// struct malloc_mp_req (malloc_mp.h, 22.11 x86_64; internal, not in any
+// -dev header): t at 0, id at 64, result at 72, 80 bytes.
+const (
+	mallocReqSize   = 80
+	mallocReqT      = 0
+	mallocReqID     = 64
+	mallocReqResult = 72
+	reqTypeSync     = 2 // REQ_TYPE_SYNC
+	reqResultOK     = 0 // REQ_RESULT_SUCCESS
+	reqResultFail   = 1 // REQ_RESULT_FAIL
+)
+
+func (h *Handle) openChannel(timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 4 * time.Second
+	}
+	ch, err := ctrlproto.Open(h.runDir, ctrlproto.Options{})
+	if err != nil {
+		return fmt.Errorf("shm: %w", err)
+	}
+	h.ch = ch
+	ch.Handle(ActionMallocSync, h.handleSync)
+	ch.Handle(ActionMallocRollback, h.handleSync)
+	return nil
+}
+
+// handleSync answers mp_malloc_sync / mp_malloc_rollback like malloc_mp.c's
+// handle_sync: bring the memory map up to date, then reply with the
+// request's id and the result.
+func (h *Handle) handleSync(m *ctrlproto.Message, _ string) (*ctrlproto.Message, error) {
+	if len(m.Param) < mallocReqSize || binary.NativeEndian.Uint32(m.Param[mallocReqT:]) != reqTypeSync {
+		return nil, fmt.Errorf("shm: %s: unexpected request (param %d bytes): %w", m.Name, len(m.Param), ctrlproto.ErrFrame)
+	}
+	err := h.Sync()
+	h.syncs.Add(1)
+	rep := make([]byte, mallocReqSize)
+	ne := binary.NativeEndian
+	ne.PutUint32(rep[mallocReqT:], reqTypeSync)
+	ne.PutUint64(rep[mallocReqID:], ne.Uint64(m.Param[mallocReqID:]))
+	if err != nil {
+		ne.PutUint32(rep[mallocReqResult:], reqResultFail)
+	} else {
+		ne.PutUint32(rep[mallocReqResult:], reqResultOK)
+	}
+	return &ctrlproto.Message{Name: m.Name, Param: rep}, err
+}
