@@ -1,0 +1,15 @@
+//go:build !(amd64 && gc && !purego)
+
+package fastpath
+
+import "unsafe"
+
+const haveAsm = false
+
+func enqueue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
+	return enqueueGo(r, objs, esize, n, flags)
+}
+
+func dequeue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
+	return dequeueGo(r, objs, esize, n, flags)
+}

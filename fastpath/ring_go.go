@@ -1,0 +1,141 @@
+package fastpath
+
+import (
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The Go twins of the ring kernels. They are always compiled: in purego
+// builds (and on other architectures) they are the implementation; in amd64
+// builds the tests run them beside the assembly on twin memory.
+//
+// Contract, mirrored from DPDK 22.11 lib/ring/rte_ring_c11_pvt.h
+// (__rte_ring_move_prod_head, __rte_ring_move_cons_head,
+// __rte_ring_update_tail) and rte_ring_elem_pvt.h (__rte_ring_do_enqueue_elem,
+// __rte_ring_do_dequeue_elem, __rte_ring_enqueue_elems, …):
+//
+//   - Indices are free-running uint32 counters; slot = index & mask. All
+//     differences are taken modulo 2^32, so free = capacity + cons.tail -
+//     prod.head and entries = prod.tail - cons.head are right across the
+//     2^32 wrap as long as capacity < 2^31 (RTE_RING_SZ_MASK).
+//   - A producer reserves [old_head, new_head) by moving prod.head (plain
+//     store for SP, CAS for MP), copies into the slots, then publishes by
+//     storing prod.tail = new_head (R0, release). MP producers first wait
+//     until prod.tail == old_head so tails move in reservation order.
+//   - A consumer mirrors this on cons.head / cons.tail (R1, release).
+//   - A0: the producer's load of cons.tail is an acquire; it pairs with R1 so
+//     the consumer's reads of the slots happened before we overwrite them.
+//   - A1: the consumer's load of prod.tail is an acquire; it pairs with R0 so
+//     the producer's slot writes are visible before we read them.
+//
+// sync/atomic loads are acquire and stores are sequentially consistent (an
+// XCHG on amd64: correct, just slower than the plain MOV the assembly uses).
+
+// ringSlots returns the slot area of the ring as bytes and the byte offset of
+// index idx, for esize-byte elements.
+func ringSlots(r unsafe.Pointer, idx uint32, esize uintptr) ([]byte, uintptr) {
+	size := uintptr(ld32(r, ringOffSize))
+	mask := ld32(r, ringOffMask)
+	return unsafe.Slice((*byte)(unsafe.Add(r, ringHeaderSize)), size*esize), uintptr(idx&mask) * esize
+}
+
+// enqueueGo mirrors __rte_ring_do_enqueue_elem for MT (flags&kSingle == 0) and
+// ST producers; flags&kFixed selects RTE_RING_QUEUE_FIXED. It returns the
+// number of elements enqueued.
+func enqueueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
+	prodHead := (*uint32)(unsafe.Add(r, ringProdHead))
+	prodTail := (*uint32)(unsafe.Add(r, ringProdTail))
+	consTail := (*uint32)(unsafe.Add(r, ringConsTail))
+	capacity := ld32(r, ringOffCapacity)
+	var oldHead, newHead, cnt uint32
+	oldHead = atomic.LoadUint32(prodHead) // relaxed in DPDK
+	for {
+		// A0: acquire, pairs with R1 in dequeueGo / dequeue (assembly).
+		free := capacity + atomic.LoadUint32(consTail) - oldHead
+		cnt = n
+		if cnt > free {
+			if flags&kFixed != 0 {
+				return 0
+			}
+			cnt = free
+		}
+		if cnt == 0 {
+			return 0
+		}
+		newHead = oldHead + cnt
+		if flags&kSingle != 0 {
+			atomic.StoreUint32(prodHead, newHead) // relaxed store in DPDK
+			break
+		}
+		if atomic.CompareAndSwapUint32(prodHead, oldHead, newHead) {
+			break
+		}
+		oldHead = atomic.LoadUint32(prodHead)
+	}
+	slots, off := ringSlots(r, oldHead, esize)
+	src := unsafe.Slice((*byte)(objs), uintptr(cnt)*esize)
+	k := copy(slots[off:], src)
+	copy(slots, src[k:])
+	updateTailGo(prodTail, oldHead, newHead, flags&kSingle != 0)
+	return cnt
+}
+
+// dequeueGo mirrors __rte_ring_do_dequeue_elem (see enqueueGo).
+func dequeueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
+	consHead := (*uint32)(unsafe.Add(r, ringConsHead))
+	consTail := (*uint32)(unsafe.Add(r, ringConsTail))
+	prodTail := (*uint32)(unsafe.Add(r, ringProdTail))
+	var oldHead, newHead, cnt uint32
+	oldHead = atomic.LoadUint32(consHead)
+	for {
+		// A1: acquire, pairs with R0 in enqueueGo / enqueue (assembly).
+		entries := atomic.LoadUint32(prodTail) - oldHead
+		cnt = n
+		if cnt > entries {
+			if flags&kFixed != 0 {
+				return 0
+			}
+			cnt = entries
+		}
+		if cnt == 0 {
+			return 0
+		}
+		newHead = oldHead + cnt
+		if flags&kSingle != 0 {
+			atomic.StoreUint32(consHead, newHead)
+			break
+		}
+		if atomic.CompareAndSwapUint32(consHead, oldHead, newHead) {
+			break
+		}
+		oldHead = atomic.LoadUint32(consHead)
+	}
+	slots, off := ringSlots(r, oldHead, esize)
+	dst := unsafe.Slice((*byte)(objs), uintptr(cnt)*esize)
+	k := copy(dst, slots[off:])
+	copy(dst[k:], slots)
+	updateTailGo(consTail, oldHead, newHead, flags&kSingle != 0)
+	return cnt
+}
+
+// updateTailGo mirrors __rte_ring_update_tail: an MT end waits for the
+// preceding reservations to publish (rte_wait_until_equal_32), then stores
+// the new tail with release order (R0 for producers, R1 for consumers). The
+// wait yields the thread now and then: on a machine with fewer cores than
+// spinning threads the owner of the tail we wait for may not be running.
+func updateTailGo(tail *uint32, oldVal, newVal uint32, single bool) {
+	if !single {
+		for i := 0; atomic.LoadUint32(tail) != oldVal; i++ {
+			if i&127 == 127 {
+				runtime.Gosched()
+			}
+		}
+	}
+	atomic.StoreUint32(tail, newVal)
+}
+
+// loadAcq32 is an acquire load of a 32-bit word in shared memory.
+func loadAcq32(p unsafe.Pointer, off uintptr) uint32 {
+	return atomic.LoadUint32((*uint32)(unsafe.Add(p, off)))
+}

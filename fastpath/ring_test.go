@@ -1,0 +1,294 @@
+package fastpath
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/gomarsio/marsio/internal/dpdkref"
+)
+
+// twinRing is one ring in three copies: a (driven by DPDK's C), b (driven by
+// the shipped kernels: assembly on amd64) and c (the Go twins).
+type twinRing struct {
+	a, b, c uintptr
+	mem     int
+	esize   int
+	withC   bool
+}
+
+func newTwin(t testing.TB, count, flags uint32, esize int, start uint32, withC bool) *twinRing {
+	t.Helper()
+	mem, err := RingMemSize(count, esize, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &twinRing{mem: mem, esize: esize, withC: withC}
+	tr.a, tr.b, tr.c = mmapMem(t, mem), mmapMem(t, mem), mmapMem(t, mem)
+	if withC {
+		// rte_ring_get_memsize_elem takes the rounded count, so compare
+		// only power-of-two rings.
+		if flags&RingExactSz == 0 {
+			if want := dpdkref.RingMemSize(uint32(esize), count); want != mem {
+				t.Fatalf("RingMemSize(%d, %d) = %d, DPDK %d", count, esize, mem, want)
+			}
+		}
+		if err := dpdkref.RingInit(tr.a, "twin", count, flags); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := RingInit(tr.a, "twin", count, flags); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []uintptr{tr.b, tr.c} {
+		if _, err := RingInit(a, "twin", count, flags); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(memBytes(tr.a, ringHeaderSize), memBytes(tr.b, ringHeaderSize)) {
+		t.Fatalf("RingInit header differs from rte_ring_init:\n C %x\nGo %x", memBytes(tr.a, ringHeaderSize), memBytes(tr.b, ringHeaderSize))
+	}
+	for _, a := range []uintptr{tr.a, tr.b, tr.c} {
+		p := ptrAt(a)
+		st32(p, ringProdHead, start)
+		st32(p, ringProdTail, start)
+		st32(p, ringConsHead, start)
+		st32(p, ringConsTail, start)
+	}
+	return tr
+}
+
+func (tr *twinRing) check(t testing.TB, what string) {
+	t.Helper()
+	if !bytes.Equal(memBytes(tr.a, tr.mem), memBytes(tr.b, tr.mem)) {
+		t.Fatalf("%s: ring memory differs (ref vs shipped kernel)", what)
+	}
+	if !bytes.Equal(memBytes(tr.b, tr.mem), memBytes(tr.c, tr.mem)) {
+		t.Fatalf("%s: ring memory differs (shipped kernel vs Go twin)", what)
+	}
+}
+
+func modeFlags(mode int, sync uint32) uint32 {
+	switch mode {
+	case ModeSingle:
+		return kSingle
+	case ModeMulti:
+		return 0
+	}
+	return sync
+}
+
+// step applies one random operation to all three rings and compares.
+func (tr *twinRing) step(t testing.TB, rng *rand.Rand, size int, seq *uint32) {
+	t.Helper()
+	n := rng.IntN(size + 3)
+	mode := rng.IntN(3)
+	bulk := rng.IntN(2) == 0
+	enq := rng.IntN(2) == 0
+	es := tr.esize
+	bufs := [3][]byte{make([]byte, n*es+4), make([]byte, n*es+4), make([]byte, n*es+4)}
+	if enq {
+		for i := 0; i < n*es; i += 4 {
+			*seq++
+			for k := range bufs {
+				*(*uint32)(unsafe.Pointer(&bufs[k][i])) = *seq
+			}
+		}
+	}
+	var f uint32
+	if bulk {
+		f = kFixed
+	}
+	var ra, rb, rc uint32
+	if enq {
+		ra = tr.ref(true, bufs[0], n, mode, bulk)
+		rb = enqueue(ptrAt(tr.b), unsafe.Pointer(&bufs[1][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.b), ringProdSync)))
+		rc = enqueueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringProdSync)))
+	} else {
+		ra = tr.ref(false, bufs[0], n, mode, bulk)
+		rb = dequeue(ptrAt(tr.b), unsafe.Pointer(&bufs[1][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.b), ringConsSync)))
+		rc = dequeueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringConsSync)))
+	}
+	if ra != rb || rb != rc {
+		t.Fatalf("enq=%v n=%d mode=%d bulk=%v: ref %d, kernel %d, twin %d", enq, n, mode, bulk, ra, rb, rc)
+	}
+	if !bytes.Equal(bufs[0], bufs[1]) || !bytes.Equal(bufs[1], bufs[2]) {
+		t.Fatalf("enq=%v n=%d: dequeued data differs", enq, n)
+	}
+	tr.check(t, "after op")
+}
+
+// ref runs the operation on ring a with DPDK's C (or with the Go twin when
+// the C harness is not used).
+func (tr *twinRing) ref(enq bool, buf []byte, n, mode int, bulk bool) uint32 {
+	p := unsafe.Pointer(&buf[0])
+	if tr.withC {
+		if enq {
+			k, _ := dpdkref.RingEnqueue(tr.a, p, uint32(tr.esize), uint32(n), mode, bulk)
+			return k
+		}
+		k, _ := dpdkref.RingDequeue(tr.a, p, uint32(tr.esize), uint32(n), mode, bulk)
+		return k
+	}
+	var f uint32
+	if bulk {
+		f = kFixed
+	}
+	if enq {
+		return enqueueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringProdSync)))
+	}
+	return dequeueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringConsSync)))
+}
+
+var twinStarts = []uint32{0, 5, 0x7ffffffd, 0xfffffff0, 0xffffffff}
+
+func testRingTwin(t *testing.T, withC bool) {
+	for _, esize := range []int{4, 8, 12, 16, 20} {
+		for _, flags := range []uint32{0, RingSPEnq | RingSCDeq, RingExactSz} {
+			for _, start := range twinStarts {
+				count := uint32(16)
+				if flags&RingExactSz != 0 {
+					count = 13
+				}
+				tr := newTwin(t, count, flags, esize, start, withC)
+				rng := rand.New(rand.NewPCG(uint64(esize), uint64(start)))
+				var seq uint32
+				for i := 0; i < 400; i++ {
+					tr.step(t, rng, 20, &seq)
+				}
+				r, err := RingAt(tr.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if withC {
+					if r.Count() != dpdkref.RingCount(tr.a) || r.FreeCount() != dpdkref.RingFreeCount(tr.a) ||
+						r.Empty() != dpdkref.RingEmpty(tr.a) || r.Full() != dpdkref.RingFull(tr.a) {
+						t.Fatalf("count/free/empty/full differ: %d/%d/%v/%v vs C %d/%d/%v/%v", r.Count(), r.FreeCount(), r.Empty(), r.Full(),
+							dpdkref.RingCount(tr.a), dpdkref.RingFreeCount(tr.a), dpdkref.RingEmpty(tr.a), dpdkref.RingFull(tr.a))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRingTwinGo compares the shipped kernel with its Go twin (no C needed).
+func TestRingTwinGo(t *testing.T) { testRingTwin(t, false) }
+
+// TestRingTwinDPDK compares both with DPDK's own inline functions on twin memory.
+func TestRingTwinDPDK(t *testing.T) {
+	requireDPDK(t)
+	testRingTwin(t, true)
+}
+
+// TestRingBurstSweep sweeps every burst size 0..size+1 at every start index
+// around the 2^32 wrap: kernel and twin must agree byte for byte.
+func TestRingBurstSweep(t *testing.T) {
+	for _, esize := range []int{4, 8, 16} {
+		for off := uint32(0); off < 40; off++ {
+			start := uint32(0xffffffec) + off
+			tr := newTwin(t, 32, 0, esize, start, false)
+			var seq uint32
+			for n := 0; n <= 33; n++ {
+				buf := make([]byte, n*esize+4)
+				for i := 0; i < n*esize; i += 4 {
+					seq++
+					*(*uint32)(unsafe.Pointer(&buf[i])) = seq
+				}
+				for _, single := range []uint32{0, kSingle} {
+					b1, b2 := bytes.Clone(buf), bytes.Clone(buf)
+					x := enqueue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), uintptr(esize), uint32(n), single)
+					y := enqueueGo(ptrAt(tr.c), unsafe.Pointer(&b2[0]), uintptr(esize), uint32(n), single)
+					if x != y {
+						t.Fatalf("enqueue n=%d: %d vs %d", n, x, y)
+					}
+					x = dequeue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), uintptr(esize), uint32(n), single)
+					y = dequeueGo(ptrAt(tr.c), unsafe.Pointer(&b2[0]), uintptr(esize), uint32(n), single)
+					if x != y || !bytes.Equal(b1, b2) || !bytes.Equal(b1, buf) {
+						t.Fatalf("dequeue n=%d start=%#x: %d vs %d, data equal %v", n, start, x, y, bytes.Equal(b1, b2))
+					}
+					if !bytes.Equal(memBytes(tr.b, tr.mem), memBytes(tr.c, tr.mem)) {
+						t.Fatalf("n=%d start=%#x: memory differs", n, start)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRingAtValidation(t *testing.T) {
+	if _, err := RingAt(0); !errors.Is(err, ErrNilPointer) {
+		t.Fatalf("RingAt(0) = %v, want ErrNilPointer", err)
+	}
+	mem := mmapMem(t, 4096)
+	if _, err := RingAt(mem + 8); !errors.Is(err, ErrBadRing) {
+		t.Fatalf("unaligned: %v", err)
+	}
+	if _, err := RingAt(mem); !errors.Is(err, ErrBadRing) {
+		t.Fatalf("zeroed memory: %v", err)
+	}
+	if _, err := RingInit(mem, "v", 8, 0); err != nil {
+		t.Fatal(err)
+	}
+	p := ptrAt(mem)
+	for _, c := range []struct {
+		off uintptr
+		val uint32
+		err error
+	}{
+		{ringOffSize, 12, ErrBadRing},
+		{ringOffMask, 3, ErrBadRing},
+		{ringOffCapacity, 8, ErrBadRing},
+		{ringOffFlags, 0x100, ErrBadRing},
+		{ringProdSync, 7, ErrBadRing},
+		{ringProdSync, syncMTHTS, ErrSyncUnsupported},
+		{ringConsSync, syncMTRTS, ErrSyncUnsupported},
+	} {
+		old := ld32(p, c.off)
+		st32(p, c.off, c.val)
+		if _, err := RingAt(mem); !errors.Is(err, c.err) {
+			t.Errorf("off %d = %d: got %v, want %v", c.off, c.val, err, c.err)
+		}
+		st32(p, c.off, old)
+	}
+	if _, err := RingAt(mem); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRingAtDPDK opens rings made by rte_ring_create with every flag
+// combination: ST/MT rings validate, HTS/RTS are refused with ErrSyncUnsupported.
+func TestRingAtDPDK(t *testing.T) {
+	requireDPDK(t)
+	prod := []uint32{0, RingSPEnq, RingMPRTSEnq, RingMPHTSEnq}
+	cons := []uint32{0, RingSCDeq, RingMCRTSDeq, RingMCHTSDeq}
+	for _, pf := range prod {
+		for _, cf := range cons {
+			for _, ex := range []uint32{0, RingExactSz} {
+				flags := pf | cf | ex
+				count := uint32(128)
+				if ex != 0 {
+					count = 100
+				}
+				addr, err := dpdkref.RingCreate(dpdkref.Unique("rat"), count, flags)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := RingAt(addr)
+				hts := pf&(RingMPRTSEnq|RingMPHTSEnq) != 0 || cf&(RingMCRTSDeq|RingMCHTSDeq) != 0
+				switch {
+				case hts && !errors.Is(err, ErrSyncUnsupported):
+					t.Errorf("flags %#x: %v, want ErrSyncUnsupported", flags, err)
+				case !hts && err != nil:
+					t.Errorf("flags %#x: %v", flags, err)
+				case !hts:
+					if r.Capacity() != dpdkref.RingFreeCount(addr) || !r.Empty() {
+						t.Errorf("flags %#x: capacity %d, C free %d", flags, r.Capacity(), dpdkref.RingFreeCount(addr))
+					}
+				}
+				dpdkref.RingFree(addr)
+			}
+		}
+	}
+}
