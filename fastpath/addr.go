@@ -12,12 +12,12 @@ func ptrAt(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(
 func ld16(p unsafe.Pointer, off uintptr) uint16 { return *(*uint16)(unsafe.Add(p, off)) }
 func ld32(p unsafe.Pointer, off uintptr) uint32 { return *(*uint32)(unsafe.Add(p, off)) }
 func ld64(p unsafe.Pointer, off uintptr) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
-func ldp(p unsafe.Pointer, off uintptr) uintptr  { return *(*uintptr)(unsafe.Add(p, off)) }
+func ldp(p unsafe.Pointer, off uintptr) uintptr { return *(*uintptr)(unsafe.Add(p, off)) }
 
 func st16(p unsafe.Pointer, off uintptr, v uint16) { *(*uint16)(unsafe.Add(p, off)) = v }
 func st32(p unsafe.Pointer, off uintptr, v uint32) { *(*uint32)(unsafe.Add(p, off)) = v }
 func st64(p unsafe.Pointer, off uintptr, v uint64) { *(*uint64)(unsafe.Add(p, off)) = v }
-func stp(p unsafe.Pointer, off uintptr, v uintptr)  { *(*uintptr)(unsafe.Add(p, off)) = v }
+func stp(p unsafe.Pointer, off uintptr, v uintptr) { *(*uintptr)(unsafe.Add(p, off)) = v }
 
 // cstring reads a NUL-terminated string of at most max bytes.
 func cstring(p unsafe.Pointer, max int) (string, bool) {

@@ -325,11 +325,15 @@ func PktmbufClone(m, mp uintptr) uintptr { return uintptr(C.ref_pktmbuf_clone(pt
 func PktmbufAttach(mi, m uintptr) { C.ref_pktmbuf_attach(ptr(mi), ptr(m)) }
 
 // RefcntUpdate is rte_mbuf_refcnt_update.
-func RefcntUpdate(m uintptr, v int16) uint16 { return uint16(C.ref_refcnt_update(ptr(m), C.int16_t(v))) }
+func RefcntUpdate(m uintptr, v int16) uint16 {
+	return uint16(C.ref_refcnt_update(ptr(m), C.int16_t(v)))
+}
 
 // PktmbufPrepend is rte_pktmbuf_prepend; it returns the new data offset
 // from buf_addr, or -1 when C returned NULL.
-func PktmbufPrepend(m uintptr, n uint16) int { return int(C.ref_pktmbuf_prepend(ptr(m), C.uint16_t(n))) }
+func PktmbufPrepend(m uintptr, n uint16) int {
+	return int(C.ref_pktmbuf_prepend(ptr(m), C.uint16_t(n)))
+}
 
 // PktmbufAppend is rte_pktmbuf_append (offset of the appended bytes from buf_addr or -1).
 func PktmbufAppend(m uintptr, n uint16) int { return int(C.ref_pktmbuf_append(ptr(m), C.uint16_t(n))) }
