@@ -1,0 +1,216 @@
+// Package testenv holds test helpers shared by gomarsio's packages: checks
+// for hugepages, DPDK binaries and root that skip with a message saying what
+// is missing and how to get it (or fail when GOMARSIO_REQUIRE_ALL=1, as CI
+// sets), a dpdk-testpmd primary with its own --file-prefix that is cleaned up
+// after the test, and leak checks for file descriptors and mappings.
+package testenv
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// RequireAllEnv is the environment switch that turns skips into failures.
+const RequireAllEnv = "GOMARSIO_REQUIRE_ALL"
+
+// RequireAll reports whether GOMARSIO_REQUIRE_ALL=1 is set.
+func RequireAll() bool { return os.Getenv(RequireAllEnv) == "1" }
+
+// Skip skips the test with the message, or fails it when RequireAll.
+func Skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if RequireAll() {
+		t.Fatalf("%s (%s=1: required)", msg, RequireAllEnv)
+	}
+	t.Skip(msg)
+}
+
+// HugepageDir is where gomarsio expects hugetlbfs (make deps mounts it).
+const HugepageDir = "/dev/hugepages"
+
+// RequireRoot skips unless the test runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		Skip(t, "needs root (hugepages, /var/run/dpdk): run the tests as root")
+	}
+}
+
+// FreeHugepages returns HugePages_Free from /proc/meminfo.
+func FreeHugepages() int {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "HugePages_Free:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// RequireHugepages skips unless root, hugetlbfs is mounted at
+// /dev/hugepages and at least one 2 MiB page is free.
+func RequireHugepages(t testing.TB) {
+	t.Helper()
+	RequireRoot(t)
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if !strings.Contains(string(mounts), " "+HugepageDir+" hugetlbfs ") {
+		Skip(t, "no hugetlbfs mounted at %s: run 'make deps' as root", HugepageDir)
+	}
+	if FreeHugepages() == 0 {
+		Skip(t, "no free hugepages (HugePages_Free is 0 in /proc/meminfo): run 'make deps' as root (HUGEPAGES=N to reserve more)")
+	}
+}
+
+// RequireBinary returns the path of the named program, skipping when it is
+// not installed.
+func RequireBinary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Skip(t, "%s not found in PATH: run 'make deps' as root (installs Debian's dpdk package)", name)
+	}
+	return p
+}
+
+// OpenFDs lists this process's open file descriptors with their targets.
+func OpenFDs() map[int]string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	out := map[int]string{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err != nil {
+			continue // the fd ReadDir itself used, closed since
+		}
+		out[fd] = target
+	}
+	return out
+}
+
+// CheckFDLeaks records the open descriptors now and, when the test ends,
+// fails it if descriptors opened since are still open.
+func CheckFDLeaks(t testing.TB) {
+	t.Helper()
+	before := OpenFDs()
+	t.Cleanup(func() {
+		var leaked []string
+		for fd, target := range OpenFDs() {
+			if _, ok := before[fd]; !ok {
+				leaked = append(leaked, fmt.Sprintf("%d -> %s", fd, target))
+			}
+		}
+		if len(leaked) > 0 {
+			sort.Strings(leaked)
+			t.Errorf("leaked file descriptors: %s", strings.Join(leaked, ", "))
+		}
+	})
+}
+
+// Mapping is one line of /proc/self/maps.
+type Mapping struct {
+	Start, End uintptr
+	Perms      string
+	Path       string
+}
+
+// Mappings returns this process's mappings.
+func Mappings() []Mapping {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []Mapping
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		lo, hi, _ := strings.Cut(fields[0], "-")
+		a, _ := strconv.ParseUint(lo, 16, 64)
+		b, _ := strconv.ParseUint(hi, 16, 64)
+		m := Mapping{Start: uintptr(a), End: uintptr(b), Perms: fields[1]}
+		if len(fields) >= 6 {
+			m.Path = fields[5]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// MappingsMatching returns the mappings whose path contains substr.
+func MappingsMatching(substr string) []Mapping {
+	var out []Mapping
+	for _, m := range Mappings() {
+		if strings.Contains(m.Path, substr) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// MappingsOverlapping returns the mappings that overlap [lo, hi).
+func MappingsOverlapping(lo, hi uintptr) []Mapping {
+	var out []Mapping
+	for _, m := range Mappings() {
+		if m.Start < hi && lo < m.End {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// HugepageFiles returns the hugepage files of a file prefix
+// (/dev/hugepages/<prefix>map_*).
+func HugepageFiles(prefix string) []string {
+	m, _ := filepath.Glob(filepath.Join(HugepageDir, prefix+"map_*"))
+	return m
+}
+
+// RemovePrefixFiles removes a DPDK file prefix's hugepage files and its
+// runtime directory (/var/run/dpdk/<prefix>).
+func RemovePrefixFiles(prefix string) error {
+	var first error
+	for _, f := range HugepageFiles(prefix) {
+		if err := os.Remove(f); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := os.RemoveAll(filepath.Join("/var/run/dpdk", prefix)); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// Prefix returns a --file-prefix unique to this test and process:
+// gmtest_<sanitised test name>_<pid>.
+func Prefix(t testing.TB) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, t.Name())
+	if len(name) > 24 {
+		name = name[len(name)-24:]
+	}
+	return fmt.Sprintf("gmtest_%s_%d", name, os.Getpid())
+}

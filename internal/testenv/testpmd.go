@@ -1,0 +1,213 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestpmdOptions configure StartTestpmd. Zero values give a small
+// non-interactive io-forwarding primary on two net_null ports.
+type TestpmdOptions struct {
+	Prefix      string   // --file-prefix; default Prefix(t)
+	MemMB       int      // -m; default 256 (0 < MemMB)
+	Lcores      string   // -l; default "0-1"
+	Vdevs       []string // --vdev; default net_null0, net_null1
+	EAL         []string // more EAL arguments (--legacy-mem, --single-file-segments, …)
+	Args        []string // testpmd arguments after "--"; default io forwarding, auto-start
+	Interactive bool     // -i: send commands with Cmd
+	Ready       string   // output that means ready; default by mode
+	Timeout     time.Duration
+}
+
+// Testpmd is a running dpdk-testpmd primary started by StartTestpmd.
+type Testpmd struct {
+	Prefix     string
+	RuntimeDir string
+	Cmd        *exec.Cmd
+	stdin      io.WriteCloser
+	out        *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// StartTestpmd starts dpdk-testpmd as a DPDK primary with --no-pci and its
+// own --file-prefix, waits until it is ready and registers a cleanup that
+// stops it (by pid: SIGINT, then SIGKILL) and removes its hugepage files and
+// runtime directory, also when the test fails. It skips (or fails, see
+// RequireAll) without hugepages or without dpdk-testpmd.
+func StartTestpmd(t testing.TB, o TestpmdOptions) *Testpmd {
+	t.Helper()
+	RequireHugepages(t)
+	bin := RequireBinary(t, "dpdk-testpmd")
+	if o.Prefix == "" {
+		o.Prefix = Prefix(t)
+	}
+	if o.MemMB == 0 {
+		o.MemMB = 256
+	}
+	if o.Lcores == "" {
+		o.Lcores = "0-1"
+	}
+	if o.Vdevs == nil {
+		o.Vdevs = []string{"net_null0", "net_null1"}
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 60 * time.Second
+	}
+	args := []string{"--no-pci", "--file-prefix", o.Prefix, "-l", o.Lcores, "-m", strconv.Itoa(o.MemMB)}
+	for _, v := range o.Vdevs {
+		args = append(args, "--vdev", v)
+	}
+	args = append(args, o.EAL...)
+	args = append(args, "--", "--no-mlockall")
+	if o.Interactive {
+		args = append(args, "-i")
+		if o.Ready == "" {
+			o.Ready = "testpmd> "
+		}
+	}
+	if o.Args == nil && !o.Interactive {
+		o.Args = []string{"--forward-mode=io", "--auto-start"}
+	}
+	args = append(args, o.Args...)
+	if o.Ready == "" {
+		o.Ready = "Press enter to exit"
+		for _, a := range o.Args {
+			if strings.HasPrefix(a, "--stats-period") {
+				o.Ready = "Port statistics"
+			}
+		}
+	}
+	_ = RemovePrefixFiles(o.Prefix) // a previous run with the same pid
+	tp := &Testpmd{Prefix: o.Prefix, RuntimeDir: filepath.Join("/var/run/dpdk", o.Prefix), out: &syncBuffer{}}
+	// testpmd's printf output to a pipe is block-buffered while its prompt
+	// is written unbuffered: line-buffer it (coreutils' stdbuf) so command
+	// output arrives before the next prompt.
+	cmd := exec.Command(bin, args...)
+	if sb, err := exec.LookPath("stdbuf"); err == nil {
+		cmd = exec.Command(sb, append([]string{"-oL", "-eL", bin}, args...)...)
+	}
+	cmd.Stdout, cmd.Stderr = tp.out, tp.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatalf("testpmd stdin: %v", err)
+	}
+	tp.stdin, tp.Cmd = stdin, cmd
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		tp.stop(exited)
+		if err := RemovePrefixFiles(o.Prefix); err != nil {
+			t.Errorf("clean up prefix %s: %v", o.Prefix, err)
+		}
+		if t.Failed() {
+			t.Logf("testpmd output:\n%s", tail(tp.out.String(), 4000))
+		}
+	})
+	deadline := time.Now().Add(o.Timeout)
+	for !strings.Contains(tp.out.String(), o.Ready) {
+		select {
+		case <-exited:
+			t.Fatalf("dpdk-testpmd %s exited before ready:\n%s", strings.Join(args, " "), tail(tp.out.String(), 4000))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dpdk-testpmd not ready (no %q) after %v:\n%s", o.Ready, o.Timeout, tail(tp.out.String(), 4000))
+		}
+	}
+	return tp
+}
+
+func (tp *Testpmd) stop(exited chan struct{}) {
+	_ = tp.stdin.Close()
+	_ = tp.Cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-exited:
+		return
+	case <-time.After(10 * time.Second):
+	}
+	_ = tp.Cmd.Process.Kill()
+	<-exited
+}
+
+// Pid returns the primary's process id.
+func (tp *Testpmd) Pid() int { return tp.Cmd.Process.Pid }
+
+// Output returns everything testpmd printed so far.
+func (tp *Testpmd) Output() string { return tp.out.String() }
+
+// Command sends one line to an interactive testpmd and waits until its
+// prompt is back at the end of the output and the output has been quiet
+// for 100 ms, giving what the command printed.
+func (tp *Testpmd) Command(line string, timeout time.Duration) (string, error) {
+	start := len(tp.out.String())
+	if _, err := io.WriteString(tp.stdin, line+"\n"); err != nil {
+		return "", fmt.Errorf("testpmd: send %q: %w", line, err)
+	}
+	deadline := time.Now().Add(timeout)
+	last, since := -1, time.Now()
+	for {
+		s := tp.out.String()[start:]
+		if len(s) != last {
+			last, since = len(s), time.Now()
+		}
+		if strings.HasSuffix(s, "testpmd> ") && len(s) > len(line)+len("testpmd> ") && time.Since(since) >= 100*time.Millisecond {
+			return strings.TrimSuffix(s, "testpmd> "), nil
+		}
+		if time.Now().After(deadline) {
+			return s, fmt.Errorf("testpmd: no prompt after %q within %v", line, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// ProcInfo runs dpdk-proc-info (an EAL secondary) against a primary's
+// prefix with --no-pci and returns its output.
+func ProcInfo(t testing.TB, prefix string, args ...string) string {
+	t.Helper()
+	bin := RequireBinary(t, "dpdk-proc-info")
+	all := append([]string{"--file-prefix", prefix, "--no-pci", "--log-level", "lib.eal:error", "--"}, args...)
+	cmd := exec.Command(bin, all...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpdk-proc-info %s: %v\n%s", strings.Join(all, " "), err, out)
+	}
+	return string(out)
+}
+
