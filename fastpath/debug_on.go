@@ -1,0 +1,5 @@
+//go:build debug
+
+package fastpath
+
+const debug = true
