@@ -265,7 +265,7 @@ func LoadApp(globalPath, appPath string) (*App, error) {
 	a := &App{GlobalPath: globalPath, AppPath: appPath}
 	merged := profile.New(globalPath)
 	for _, sec := range []string{"eal", "service"} {
-		for _, e := range g.Section(sec).Entries {
+		for _, e := range entries(g.Section(sec)) {
 			merged.Set(sec, e.Key, e.Value)
 		}
 	}
@@ -278,23 +278,30 @@ func LoadApp(globalPath, appPath string) (*App, error) {
 		default:
 			// Errors about merged keys name the app file when it set them.
 			for _, sec := range []string{"eal", "service"} {
-				for _, e := range af.Section(sec).Entries {
+				for _, e := range entries(af.Section(sec)) {
 					merged.Set(sec, e.Key, e.Value)
 				}
 			}
 			if err := checkSections(af, "eal", "service"); err != nil {
 				return nil, err
 			}
-			if a.EAL, a.Service, err = parseCommon(af, merged, true); err != nil {
+			if a.EAL, a.Service, err = parseCommon(af, merged); err != nil {
 				return nil, err
 			}
 			return a, nil
 		}
 	}
-	if a.EAL, a.Service, err = parseCommon(g, merged, true); err != nil {
+	if a.EAL, a.Service, err = parseCommon(g, merged); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+func entries(s *profile.Section) []profile.Entry {
+	if s == nil {
+		return nil
+	}
+	return s.Entries
 }
 
 func checkSections(f *profile.File, allowed ...string) error {
@@ -330,7 +337,7 @@ func (e *configError) Unwrap() []error {
 
 // errf is the file that names errors (the app file when it set the key);
 // f holds the values.
-func parseCommon(errf, f *profile.File, app bool) (EAL, Service, error) {
+func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 	e := DefaultEAL()
 	s := DefaultService()
 	// Errors are reported against errf when errf has the key, else f.
@@ -465,7 +472,7 @@ func ValidSymbol(s string) bool { return validSymbol(s) }
 func FromProfile(f *profile.File) (*Config, error) {
 	c := &Config{Path: f.Name}
 	var err error
-	if c.EAL, c.Service, err = parseCommon(f, f, false); err != nil {
+	if c.EAL, c.Service, err = parseCommon(f, f); err != nil {
 		return nil, err
 	}
 	for _, s := range f.Sections() {
