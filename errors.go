@@ -76,16 +76,15 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Daemon error codes (gen/abi/mrzcpd_abi.h, MR_E*).
 const (
-	codeOK       = 0
-	codeEABI     = 1000
-	codeENOSLOT  = 1001
-	codeENODEV   = 1002
-	codeEBUSY    = 1003
-	codeEDENIED  = 1004
-	codeEINVAL   = 1005
-	codeENOMEM   = 1006
-	codeENOTREG  = 1007
-	codeExitFail = 1
+	codeOK      = 0
+	codeEABI    = 1000
+	codeENOSLOT = 1001
+	codeENODEV  = 1002
+	codeEBUSY   = 1003
+	codeEDENIED = 1004
+	codeEINVAL  = 1005
+	codeENOMEM  = 1006
+	codeENOTREG = 1007
 )
 
 // codeErr maps a daemon reply's error code to a typed error.

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 )
 
 // Default paths, the seed's.
@@ -54,7 +56,9 @@ type Options struct {
 	// OnDaemonGone, if set, is called once (from its own goroutine) when
 	// the daemon exits after Init.
 	OnDaemonGone func(error)
-	// StatusDir holds mrmonit.daemon and this app's mrmonit.app.<appsym>.
+	// StatusDir holds mrmonit.daemon and this app's mrmonit.app.<appsym>
+	// (default $GOMARSIO_STATUS_DIR, else $MRZCPD_RUN_DIR, else
+	// /var/run/mrzcpd).
 	StatusDir string
 	// DaemonStatus is the daemon's status file; empty means
 	// StatusDir/mrmonit.daemon.
@@ -62,10 +66,11 @@ type Options struct {
 	// RuntimeDir is the daemon's DPDK runtime directory; empty means the one
 	// EAL's rules give for FilePrefix.
 	RuntimeDir string
-	// FilePrefix is the daemon's DPDK --file-prefix; empty means the
-	// [eal] file_prefix of the daemon's global config, else "rte".
+	// FilePrefix is the daemon's DPDK --file-prefix; empty means the one
+	// its status file names, else its config's [eal] file_prefix.
 	FilePrefix string
-	// HugepageDir is the daemon's hugepage mount.
+	// HugepageDir is the daemon's hugepage mount; empty means what the
+	// daemon's status file and runtime dir say (normally /dev/hugepages).
 	HugepageDir string
 }
 
@@ -173,16 +178,14 @@ func WithHugepageDir(dir string) Option {
 
 // defaultOptions is the seed's defaults overridden by the environment.
 func defaultOptions() Options {
-	o := Options{StatusDir: DefaultStatusDir, HugepageDir: DefaultHugepageDir}
+	o := Options{StatusDir: monit.RunDir()} // $MRZCPD_RUN_DIR or the default
 	if v := os.Getenv(EnvStatusDir); v != "" {
 		o.StatusDir = v
 	}
 	o.DaemonStatus = os.Getenv(EnvDaemonStatus)
 	o.RuntimeDir = os.Getenv(EnvRuntimeDir)
 	o.FilePrefix = os.Getenv(EnvFilePrefix)
-	if v := os.Getenv(EnvHugepageDir); v != "" {
-		o.HugepageDir = v
-	}
+	o.HugepageDir = os.Getenv(EnvHugepageDir)
 	return o
 }
 
@@ -241,7 +244,7 @@ func FlagOptions(fs *flag.FlagSet, prefix string) func() []Option {
 	daemonStatus := fs.String(prefix+"daemon-status", "", "the daemon's status file (default <status-dir>/"+DaemonStatusName+", env "+EnvDaemonStatus+")")
 	runtimeDir := fs.String(prefix+"runtime-dir", "", "the daemon's DPDK runtime dir (env "+EnvRuntimeDir+")")
 	filePrefix := fs.String(prefix+"file-prefix", "", "the daemon's DPDK file prefix (env "+EnvFilePrefix+")")
-	hugeDir := fs.String(prefix+"hugepage-dir", "", "the daemon's hugepage dir (default "+DefaultHugepageDir+", env "+EnvHugepageDir+")")
+	hugeDir := fs.String(prefix+"hugepage-dir", "", "the daemon's hugepage dir (default: the daemon's, env "+EnvHugepageDir+")")
 	return func() []Option {
 		var opts []Option
 		set := map[string]bool{}

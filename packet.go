@@ -1,0 +1,204 @@
+package marsio
+
+import (
+	"sync/atomic"
+
+	"github.com/gomarsio/marsio/fastpath/flowhash"
+)
+
+// RecvBurst receives up to len(bufs) packets from the thread's rx stream of
+// d, zero-copy, and returns how many it stored in bufs
+// (marsio_recv_burst). The buffers are the caller's until it sends or
+// frees them. An empty stream returns 0 and nil; PollWait then decides
+// whether to sleep.
+func (t *Thread) RecvBurst(d *Device, bufs []Buffer) (int, error) {
+	i := t.inst
+	if err := i.hotCheck(); err != nil {
+		return 0, err
+	}
+	if d.closed.Load() {
+		return 0, errDevClosed
+	}
+	if d.inst != i {
+		return 0, errForeignDev
+	}
+	if t.id >= len(d.rx) {
+		return 0, errNoStream
+	}
+	s := &d.rx[t.id]
+	n := s.ring.SCDequeueBurst(asWords(bufs))
+	if n == 0 {
+		t.idle++
+		return 0, nil
+	}
+	t.idle = 0
+	var bytes uint64
+	for _, b := range bufs[:n] {
+		bytes += uint64(*(*uint32)(b.at(mbufPktLen)))
+	}
+	// W: app only (this thread); the status goroutine reads them atomically.
+	c := &s.st.App
+	atomic.StoreUint64(&c.Pkts, c.Pkts+uint64(n))
+	atomic.StoreUint64(&c.Bytes, c.Bytes+bytes)
+	return n, nil
+}
+
+// SendBurst hands bufs to the daemon on the thread's tx stream of d
+// (marsio_send_burst) and returns how many the stream took. Every buffer
+// passes to the library either way: those the stream had no room for are
+// freed and counted as drops. The caller must not touch any of bufs
+// afterwards.
+func (t *Thread) SendBurst(d *Device, bufs []Buffer) (int, error) {
+	i := t.inst
+	if err := i.hotCheck(); err != nil {
+		return 0, err
+	}
+	if d.closed.Load() {
+		return 0, errDevClosed
+	}
+	if d.inst != i {
+		return 0, errForeignDev
+	}
+	if t.id >= len(d.tx) {
+		return 0, errNoStream
+	}
+	return t.enqueue(d, &d.tx[t.id], asWords(bufs)), nil
+}
+
+// enqueue puts objs on a tx stream, frees what did not fit and counts.
+func (t *Thread) enqueue(d *Device, s *txStream, objs []uintptr) int {
+	if len(objs) == 0 {
+		return 0
+	}
+	// Sum the bytes before the enqueue: once enqueued the daemon owns them.
+	var bytes uint64
+	for _, p := range objs {
+		bytes += uint64(*(*uint32)(ptrAt(p + mbufPktLen)))
+	}
+	var n int
+	if d.sharedTx {
+		n = s.ring.MPEnqueueBurst(objs)
+	} else {
+		n = s.ring.SPEnqueueBurst(objs)
+	}
+	c := &s.st.App
+	if n < len(objs) {
+		for _, p := range objs[n:] {
+			bytes -= uint64(*(*uint32)(ptrAt(p + mbufPktLen)))
+		}
+		t.freeWords(objs[n:])
+		if d.sharedTx {
+			atomic.AddUint64(&c.Drops, uint64(len(objs)-n))
+		} else {
+			atomic.StoreUint64(&c.Drops, c.Drops+uint64(len(objs)-n))
+		}
+	}
+	if d.sharedTx {
+		atomic.AddUint64(&c.Pkts, uint64(n))
+		atomic.AddUint64(&c.Bytes, bytes)
+	} else {
+		atomic.StoreUint64(&c.Pkts, c.Pkts+uint64(n))
+		atomic.StoreUint64(&c.Bytes, c.Bytes+bytes)
+	}
+	return n
+}
+
+// SendBurstFlow sends each buffer on the tx stream its flow hash selects
+// (the seed's send with rehash): flowhash with the configured distmode and
+// hashmode, then flowhash.Distribute over the device's tx streams, so a
+// flow always leaves on one stream. The device must have been opened with
+// SharedTx. Ownership and drops are as for SendBurst.
+func (t *Thread) SendBurstFlow(d *Device, bufs []Buffer) (int, error) {
+	i := t.inst
+	if err := i.hotCheck(); err != nil {
+		return 0, err
+	}
+	if d.closed.Load() {
+		return 0, errDevClosed
+	}
+	if d.inst != i {
+		return 0, errForeignDev
+	}
+	if !d.sharedTx {
+		return 0, errNotShared
+	}
+	if len(d.tx) == 0 {
+		return 0, errNoStream
+	}
+	sent := 0
+	objs := asWords(bufs)
+	for len(objs) > 0 {
+		n := min(len(objs), burstMax)
+		sent += t.sendFlowChunk(d, objs[:n])
+		objs = objs[n:]
+	}
+	return sent, nil
+}
+
+func (t *Thread) sendFlowChunk(d *Device, objs []uintptr) int {
+	n := len(objs)
+	for k, p := range objs {
+		b := Buffer{p}
+		t.addrs[k] = b.dataAddr()
+		t.lens[k] = uint16(b.SegLen())
+	}
+	t.inst.hasher.HashBurstAddrs(t.addrs[:n], t.lens[:n], t.hashes[:n])
+	ns := uint32(len(d.tx))
+	var done uint64 // bit k: objs[k] already sent
+	sent := 0
+	for k := 0; k < n; k++ {
+		if done&(1<<k) != 0 {
+			continue
+		}
+		s := flowhash.Distribute(t.hashes[k], ns)
+		g := 0
+		for j := k; j < n; j++ {
+			if done&(1<<j) == 0 && flowhash.Distribute(t.hashes[j], ns) == s {
+				t.group[g] = objs[j]
+				g++
+				done |= 1 << j
+			}
+		}
+		sent += t.enqueue(d, &d.tx[s], t.group[:g])
+	}
+	return sent
+}
+
+// Alloc fills bufs with fresh buffers from d's pool through the thread's
+// cache (marsio_buff_malloc_device): all of them or, with ErrNoBuffers,
+// none. Each is reset (one segment, no data, default headroom) and tagged as
+// this application's.
+func (t *Thread) Alloc(d *Device, bufs []Buffer) error {
+	i := t.inst
+	if err := i.hotCheck(); err != nil {
+		return err
+	}
+	if d.closed.Load() {
+		return errDevClosed
+	}
+	return t.alloc(d.pool, asWords(bufs))
+}
+
+// AllocPool is Alloc from the instance's pool number pool (0 ≤ pool <
+// Instance.Pools()), for buffers not tied to a device.
+func (t *Thread) AllocPool(pool int, bufs []Buffer) error {
+	if err := t.inst.hotCheck(); err != nil {
+		return err
+	}
+	if pool < 0 || pool >= len(t.caches) {
+		return errBadPool
+	}
+	return t.alloc(pool, asWords(bufs))
+}
+
+// Free returns buffers (and their chained segments) to their pools through
+// the thread's caches (marsio_buff_free). A buffer that is not this
+// application's — freed twice, still owned by the daemon or another
+// application, or from a pool this instance does not know — is left alone
+// and reported with ErrBadBuffer; the others are freed.
+func (t *Thread) Free(bufs ...Buffer) error {
+	if err := t.inst.hotCheck(); err != nil {
+		return err
+	}
+	return t.freeWords(asWords(bufs))
+}

@@ -1,0 +1,217 @@
+package marsio
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// unsafeWords views n machine words at addr (shared memory) as a slice.
+func unsafeWords(addr uintptr, n int) []uintptr {
+	return unsafe.Slice((*uintptr)(ptrAt(addr)), n)
+}
+
+// PollWait blocks the thread until one of its rx streams on devs has
+// packets, timeout passes (≤ 0: no timeout) or ctx ends
+// (marsio_poll_wait), following the seed's throttle:
+//
+//   - poll_wait_enable=0: return at once (pure busy polling);
+//   - fewer than poll_wait_throttle_usleep_threshold empty receives in a
+//     row (RecvBurst returning 0) since the last packet: return at once;
+//   - fewer than poll_wait_throttle_notify_threshold: sleep
+//     poll_wait_throttle_usleep_period µs and return;
+//   - otherwise set the streams' sleeping flags, fence, re-check the rings
+//     (no lost wake-up: the daemon enqueues, fences, then reads the flag and
+//     writes the stream's eventfd), and park in Go's netpoller on the
+//     thread's epoll until an eventfd fires.
+//
+// It returns nil when it is time to receive again, ctx.Err() when ctx ended,
+// and ErrDaemonGone / ErrClosed when the daemon died or the instance was
+// closed meanwhile. A timeout is not an error.
+func (t *Thread) PollWait(ctx context.Context, timeout time.Duration, devs ...*Device) error {
+	return t.pollWait(ctx, timeout, devs, false)
+}
+
+// PollWaitEpoll is PollWait blocking the OS thread in epoll_wait, as the C
+// library does (for a dataplane thread pinned to its own CPU). ctx ends the
+// wait through an eventfd.
+func (t *Thread) PollWaitEpoll(ctx context.Context, timeout time.Duration, devs ...*Device) error {
+	return t.pollWait(ctx, timeout, devs, true)
+}
+
+func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*Device, blocking bool) error {
+	i := t.inst
+	if err := i.hotCheck(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := &i.cfg
+	if !c.PollWaitEnable || t.idle < c.UsleepThreshold {
+		return nil
+	}
+	if t.idle < c.NotifyThreshold {
+		ts := unix.NsecToTimespec(int64(c.UsleepPeriod) * 1000)
+		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+		}
+		return nil
+	}
+	for _, d := range devs {
+		if d.closed.Load() {
+			return errDevClosed
+		}
+		if d.inst != i {
+			return errForeignDev
+		}
+	}
+	// Arm: sleeping=1 with a full fence (XCHG), then re-check every ring.
+	// Pairs with the daemon's enqueue; fence; load sleeping.
+	i.waiters.Add(1)
+	defer i.waiters.Add(-1)
+	armed := false
+	for _, d := range devs {
+		if t.id < len(d.rx) {
+			atomic.StoreUint32(d.rx[t.id].sleeping(), 1)
+			armed = true
+		}
+	}
+	defer func() {
+		for _, d := range devs {
+			if t.id < len(d.rx) && !d.closed.Load() && i.state.Load() != stateClosed {
+				atomic.StoreUint32(d.rx[t.id].sleeping(), 0)
+			}
+		}
+	}()
+	if !armed {
+		return errNoStream
+	}
+	for _, d := range devs {
+		if t.id < len(d.rx) && d.rx[t.id].ring.Count() > 0 {
+			return nil
+		}
+	}
+	t.sleeps.Add(1)
+	for _, d := range devs {
+		if t.id < len(d.rx) {
+			e := &d.rx[t.id].st.App.Events
+			atomic.StoreUint64(e, *e+1)
+		}
+	}
+	var err error
+	if blocking {
+		err = t.waitEpoll(ctx, timeout)
+	} else {
+		err = t.waitNetpoll(ctx, timeout)
+	}
+	if err != nil {
+		return err
+	}
+	return i.hotCheck()
+}
+
+// waitEpoll blocks in epoll_wait on the thread's epoll (EINTR retried).
+func (t *Thread) waitEpoll(ctx context.Context, timeout time.Duration) error {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			var one = [8]byte{1}
+			unix.Write(t.cancel, one[:])
+		})
+		defer stop()
+	}
+	ms := -1
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return nil
+			}
+			ms = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
+		n, err := unix.EpollWait(t.epfd, t.evs[:], ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return errorf("poll wait", ErrInvalid, "", "epoll_wait: %v", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		return t.consume(ctx, n)
+	}
+}
+
+// waitNetpoll parks the goroutine in Go's netpoller until the thread's
+// epoll is readable; the timeout and ctx become read deadlines.
+func (t *Thread) waitNetpoll(ctx context.Context, timeout time.Duration) error {
+	if timeout > 0 {
+		t.epf.SetReadDeadline(time.Now().Add(timeout))
+	} else {
+		t.epf.SetReadDeadline(time.Time{})
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { t.epf.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
+	rc, err := t.epf.SyscallConn()
+	if err != nil {
+		return errorf("poll wait", ErrInvalid, "", "epoll as file: %v", err)
+	}
+	n := 0
+	rerr := rc.Read(func(fd uintptr) bool {
+		for {
+			n, err = unix.EpollWait(int(fd), t.evs[:], 0)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		return err != nil || n > 0
+	})
+	if rerr != nil {
+		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			return nil // timeout
+		}
+		return errorf("poll wait", ErrInvalid, "", "wait: %v", rerr)
+	}
+	if err != nil {
+		return errorf("poll wait", ErrInvalid, "", "epoll_wait: %v", err)
+	}
+	return t.consume(ctx, n)
+}
+
+// consume handles n ready events: drains rx eventfds, reports the
+// daemon's death, Close and cancellation.
+func (t *Thread) consume(ctx context.Context, n int) error {
+	i := t.inst
+	var buf [8]byte
+	for _, ev := range t.evs[:n] {
+		fd := int(ev.Fd)
+		switch fd {
+		case i.wakefd:
+			// Close or the daemon's death: hotCheck below says which.
+		case i.liveFD:
+			i.markGone("liveness socket hung up")
+		case t.cancel:
+			unix.Read(fd, buf[:])
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		default:
+			unix.Read(fd, buf[:]) // reported readable: does not block
+		}
+	}
+	return i.hotCheck()
+}

@@ -1,0 +1,143 @@
+package marsio
+
+import (
+	"unsafe"
+)
+
+var (
+	errBadPool   = &Error{Op: "alloc", Msg: "pool index out of range", Err: ErrInvalid}
+	errNotShared = &Error{Op: "send flow", Msg: "device not opened with SharedTx", Hint: "open it with marsio.SharedTx()", Err: ErrInvalid}
+	errNoBufs    = &Error{Op: "alloc", Msg: "pool exhausted", Hint: "free buffers sooner, or give the daemon's pool more mbufs", Err: ErrNoBuffers}
+	errNotOurs   = &Error{Op: "free", Msg: "buffer not owned by this application (freed twice, or the daemon's / another application's)", Err: ErrBadBuffer}
+	errForeign   = &Error{Op: "free", Msg: "buffer from a pool this instance does not know", Err: ErrBadBuffer}
+	errTooMany   = &Error{Op: "alloc", Msg: "more buffers than the pool holds", Err: ErrInvalid}
+)
+
+// pool is one of the daemon's MZ… mbuf pools.
+type pool struct {
+	addr     uintptr // struct rte_mempool
+	name     string
+	size     uint32
+	dataRoom uint32
+	mp       mempool
+}
+
+// Pools returns the number of mbuf pools the daemon shares.
+func (i *Instance) Pools() int { return len(i.pools) }
+
+// setupPools binds the daemon's MZ… pools and checks the app zone's caches.
+func (i *Instance) setupPools() error {
+	const op = "init"
+	r := i.root
+	z := i.zone
+	if z.Slot != i.slot || z.NrPools != r.NrPools || int(z.NrThreads) < i.nthreads {
+		return errorf(op, ErrVersion, "daemon and library ABIs differ", "app zone: slot %d pools %d threads %d; want slot %d pools %d threads >= %d",
+			z.Slot, z.NrPools, z.NrThreads, i.slot, r.NrPools, i.nthreads)
+	}
+	if z.CacheSize != i.cfg.MempoolCacheSize {
+		return errorf(op, ErrVersion, "", "app zone cache size %d, asked %d", z.CacheSize, i.cfg.MempoolCacheSize)
+	}
+	ncache := uintptr(z.NrThreads) * uintptr(z.NrPools)
+	if z.CacheStride < cacheHeaderSize || (ncache > 0 && !i.mem.contains(uintptr(z.Caches), ncache*uintptr(z.CacheStride))) {
+		return errorf(op, ErrVersion, "", "app zone caches at %#x stride %d outside shared memory", z.Caches, z.CacheStride)
+	}
+	i.pools = make([]pool, r.NrPools)
+	for k := range i.pools {
+		d := &r.Pools[k]
+		p := &i.pools[k]
+		p.addr, p.name, p.size, p.dataRoom = uintptr(d.Mempool), cstr(d.Name[:]), d.Size, d.DataRoom
+		if !i.mem.contains(p.addr, mempoolHeaderSize) {
+			return errorf(op, ErrVersion, "", "pool %s at %#x outside shared memory", p.name, p.addr)
+		}
+		var err error
+		if p.mp, err = bindMempool(p.addr); err != nil {
+			return wrapf(op, ErrVersion, "the daemon must create ring-based pools", err, "pool %s", p.name)
+		}
+	}
+	return nil
+}
+
+// threadCaches binds thread t's caches in the app zone, one per pool
+// (thread-major: cache(t, p) = caches + (t*nr_pools + p)*stride).
+func (i *Instance) threadCaches(t *Thread) error {
+	z := i.zone
+	t.caches = make([]cache, len(i.pools))
+	for p := range i.pools {
+		addr := uintptr(z.Caches) + (uintptr(t.id)*uintptr(z.NrPools)+uintptr(p))*uintptr(z.CacheStride)
+		c, err := bindCache(addr, i.cfg.MempoolCacheSize)
+		if err != nil {
+			return wrapf("init", ErrVersion, "", err, "thread %d cache of pool %s", t.id, i.pools[p].name)
+		}
+		t.caches[p] = c
+	}
+	return nil
+}
+
+// flushCaches returns everything in the thread's caches to the pools.
+func (t *Thread) flushCaches() {
+	for p := range t.caches {
+		t.inst.pools[p].mp.flush(t.caches[p])
+	}
+}
+
+// alloc takes len(objs) buffers from pool p, resets and tags them.
+func (t *Thread) alloc(p int, objs []uintptr) error {
+	pl := &t.inst.pools[p]
+	if uint32(len(objs)) > pl.size {
+		return errTooMany
+	}
+	if !pl.mp.get(t.caches[p], objs) {
+		return errNoBufs
+	}
+	owner := t.inst.owner
+	off := t.inst.ownerOff
+	for _, m := range objs {
+		mbufReset(m)
+		*(*uint32)(ptrAt(m + off)) = owner
+	}
+	return nil
+}
+
+// freeWords frees buffers (and their segments) through the thread's caches;
+// buffers that are not ours are skipped and reported.
+func (t *Thread) freeWords(objs []uintptr) error {
+	i := t.inst
+	var err error
+	for _, m := range objs {
+		if m == 0 {
+			continue
+		}
+		tag := i.ownerTag(m)
+		if *tag != i.owner {
+			err = errNotOurs
+			continue
+		}
+		for seg := m; seg != 0; {
+			next := *(*uintptr)(ptrAt(seg + mbufNext))
+			p := t.poolOf(seg)
+			if p < 0 {
+				err = errForeign
+				break
+			}
+			*i.ownerTag(seg) = 0
+			if mbufPrefree(seg) {
+				i.pools[p].mp.put(t.caches[p], seg)
+			}
+			seg = next
+		}
+	}
+	return err
+}
+
+// poolOf returns the index of the pool seg belongs to, or -1.
+func (t *Thread) poolOf(seg uintptr) int {
+	mp := *(*uintptr)(ptrAt(seg + mbufPool))
+	for k := range t.inst.pools {
+		if t.inst.pools[k].addr == mp {
+			return k
+		}
+	}
+	return -1
+}
+
+var _ = unsafe.Pointer(nil)
