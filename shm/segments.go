@@ -553,3 +553,29 @@ func (h *Handle) Segments() []Segment {
 	}
 	return out
 }
+
+// MemsegList describes one of the primary's memseg lists: an address range
+// reserved for pages of one size on one socket.
+type MemsegList struct {
+	Index  int
+	Base   uintptr
+	Len    uintptr
+	PageSz uintptr
+	Socket int
+	Used   int // pages in use now (the primary's fbarray)
+}
+
+// MemsegLists lists the primary's (internal, hugepage-backed) memseg lists.
+func (h *Handle) MemsegLists() []MemsegList {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]MemsegList, 0, len(h.lists))
+	for _, l := range h.lists {
+		used := 0
+		for w := 0; w < (l.n+63)/64; w++ {
+			used += bits.OnesCount64(atomic.LoadUint64((*uint64)(ptr(l.mask + uintptr(w)*8))))
+		}
+		out = append(out, MemsegList{l.idx, l.base, l.length, l.pageSz, l.socket, used})
+	}
+	return out
+}

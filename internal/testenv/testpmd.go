@@ -35,6 +35,7 @@ type Testpmd struct {
 	Cmd        *exec.Cmd
 	stdin      io.WriteCloser
 	out        *syncBuffer
+	exited     chan struct{}
 }
 
 type syncBuffer struct {
@@ -122,6 +123,7 @@ func StartTestpmd(t testing.TB, o TestpmdOptions) *Testpmd {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	exited := make(chan struct{})
+	tp.exited = exited
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		tp.stop(exited)
@@ -156,6 +158,14 @@ func (tp *Testpmd) stop(exited chan struct{}) {
 	}
 	_ = tp.Cmd.Process.Kill()
 	<-exited
+}
+
+// Kill ends the primary with SIGKILL (no clean-up on its side, as in a
+// crash) and waits until it is gone. Its files stay until the test's
+// cleanup removes them.
+func (tp *Testpmd) Kill() {
+	_ = tp.Cmd.Process.Kill()
+	<-tp.exited
 }
 
 // Pid returns the primary's process id.
