@@ -181,7 +181,7 @@ func TestTestpmd(t *testing.T) {
 			return nil, nil
 		})
 		defer ch.Handle("bus_vdev_mp", nil)
-		req := make([]byte, 72) // struct vdev_param {int type; int num; char name[64];}
+		req := make([]byte, 72)               // struct vdev_param {int type; int num; char name[64];}
 		binary.NativeEndian.PutUint32(req, 1) // VDEV_SCAN_REQ
 		rep, err := ch.Request("", &ctrlproto.Message{Name: "bus_vdev_mp", Param: req}, 5*time.Second)
 		if err != nil {
@@ -240,16 +240,16 @@ func growHeap(t *testing.T, h *shm.Handle, size uint64) {
 	defer ch.Handle("mp_malloc_response", nil)
 	p := make([]byte, 80) // struct malloc_mp_req
 	ne := binary.NativeEndian
-	ne.PutUint32(p[0:], 0)        // REQ_TYPE_ALLOC
-	ne.PutUint32(p[8:], 0)        // alloc_req.malloc_heap_idx (socket 0's heap)
-	ne.PutUint64(p[16:], 2<<20)   // page_sz
-	ne.PutUint64(p[24:], size)    // elt_size
-	ne.PutUint32(p[32:], 0)       // socket
-	ne.PutUint32(p[36:], 0)       // flags
-	ne.PutUint64(p[40:], 64)      // align
-	ne.PutUint64(p[48:], 0)       // bound
-	p[56] = 0                     // contig
-	ne.PutUint64(p[64:], id)      // id
+	ne.PutUint32(p[0:], 0)      // REQ_TYPE_ALLOC
+	ne.PutUint32(p[8:], 0)      // alloc_req.malloc_heap_idx (socket 0's heap)
+	ne.PutUint64(p[16:], 2<<20) // page_sz
+	ne.PutUint64(p[24:], size)  // elt_size
+	ne.PutUint32(p[32:], 0)     // socket
+	ne.PutUint32(p[36:], 0)     // flags
+	ne.PutUint64(p[40:], 64)    // align
+	ne.PutUint64(p[48:], 0)     // bound
+	p[56] = 0                   // contig
+	ne.PutUint64(p[64:], id)    // id
 	if err := ch.Send("", &ctrlproto.Message{Name: "mp_malloc_request", Param: p}); err != nil {
 		t.Fatal(err)
 	}

@@ -220,4 +220,3 @@ func ProcInfo(t testing.TB, prefix string, args ...string) string {
 	}
 	return string(out)
 }
-
