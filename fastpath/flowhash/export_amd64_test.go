@@ -1,0 +1,17 @@
+//go:build amd64 && gc && !purego
+
+package flowhash
+
+// hasAsm reports whether an assembly kernel is in use.
+func hasAsm() bool { return useSSE42 }
+
+// disableAsm switches the assembly kernel off until the returned function
+// is called: defer disableAsm()().
+func disableAsm() func() {
+	old := useSSE42
+	useSSE42 = false
+	return func() { useSSE42 = old }
+}
+
+// asmCRCKeys runs the assembly kernel regardless of the switch.
+func asmCRCKeys(k *key, n int, seed uint32, out *uint32) { crcKeysSSE42(k, n, seed, out) }

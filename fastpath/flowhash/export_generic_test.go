@@ -1,0 +1,9 @@
+//go:build !amd64 || !gc || purego
+
+package flowhash
+
+func hasAsm() bool { return false }
+
+func disableAsm() func() { return func() {} }
+
+func asmCRCKeys(k *key, n int, seed uint32, out *uint32) { crcKeysGeneric(k, n, seed, out) }

@@ -1,0 +1,210 @@
+package flowhash
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// DistMode selects the tuple that is hashed (the seed's [service] distmode).
+type DistMode uint8
+
+// Distribution modes, numbered as the seed's distmode key.
+const (
+	DistOuterTuple2 DistMode = 0 // outer addresses (default)
+	DistOuterTuple4 DistMode = 1 // outer addresses and ports
+	DistInnerTuple2 DistMode = 2 // inner addresses, outer when not tunnelled
+	DistInnerTuple4 DistMode = 3 // inner addresses and ports, outer when not tunnelled
+
+	// DistModeDefault is the distmode used when the config has none.
+	DistModeDefault = DistOuterTuple2
+	// DistModeMax is the largest valid DistMode.
+	DistModeMax = DistInnerTuple4
+)
+
+// HashMode selects the hash function (the seed's [service] hashmode).
+type HashMode uint8
+
+// Hash modes, numbered as the seed's hashmode key.
+const (
+	HashSymCRC    HashMode = 0 // symmetric CRC32C, = rte_hash_crc (default)
+	HashSymXXHash HashMode = 1 // symmetric XXH64 folded to 32 bits
+
+	// HashModeDefault is the hashmode used when the config has none.
+	HashModeDefault = HashSymCRC
+	// HashModeMax is the largest valid HashMode.
+	HashModeMax = HashSymXXHash
+)
+
+var distNames = [...]string{"outer_tuple2", "outer_tuple4", "inner_tuple2", "inner_tuple4"}
+var hashNames = [...]string{"sym_crc", "sym_xxhash"}
+
+// String returns the mode's config name, e.g. "outer_tuple2".
+func (m DistMode) String() string {
+	if m <= DistModeMax {
+		return distNames[m]
+	}
+	return "distmode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// String returns the mode's config name, e.g. "sym_crc".
+func (m HashMode) String() string {
+	if m <= HashModeMax {
+		return hashNames[m]
+	}
+	return "hashmode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ErrInvalidMode is matched (errors.Is) by every error about a distmode or
+// hashmode value that is out of range or unknown.
+var ErrInvalidMode = errors.New("invalid mode")
+
+// ModeError reports a distmode or hashmode value that is out of range or not
+// a known name. It matches [ErrInvalidMode].
+type ModeError struct {
+	Key   string // "distmode" or "hashmode"
+	Value string // the value as given
+	Max   int    // the largest valid number
+	Names []string
+}
+
+// Error returns e.g. "distmode 7 out of range 0..3".
+func (e *ModeError) Error() string {
+	if _, err := strconv.Atoi(e.Value); err == nil {
+		return fmt.Sprintf("%s %s out of range 0..%d", e.Key, e.Value, e.Max)
+	}
+	return fmt.Sprintf("%s %q unknown (want 0..%d or one of %s)", e.Key, e.Value, e.Max, strings.Join(e.Names, ", "))
+}
+
+// Is reports whether target is ErrInvalidMode.
+func (e *ModeError) Is(target error) bool { return target == ErrInvalidMode }
+
+func parseMode(key, s string, names []string) (int, error) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.Atoi(s); err == nil {
+		if v < 0 || v >= len(names) {
+			return 0, &ModeError{Key: key, Value: s, Max: len(names) - 1, Names: names}
+		}
+		return v, nil
+	}
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return i, nil
+		}
+	}
+	return 0, &ModeError{Key: key, Value: s, Max: len(names) - 1, Names: names}
+}
+
+// ParseDistMode parses a distmode config value: a number 0..3 or a name
+// (outer_tuple2, outer_tuple4, inner_tuple2, inner_tuple4; case-insensitive).
+// An invalid value gives a *ModeError matching ErrInvalidMode.
+func ParseDistMode(s string) (DistMode, error) {
+	v, err := parseMode("distmode", s, distNames[:])
+	return DistMode(v), err
+}
+
+// ParseHashMode parses a hashmode config value: a number 0..1 or a name
+// (sym_crc, sym_xxhash; case-insensitive). An invalid value gives a
+// *ModeError matching ErrInvalidMode.
+func ParseHashMode(s string) (HashMode, error) {
+	v, err := parseMode("hashmode", s, hashNames[:])
+	return HashMode(v), err
+}
+
+// Hasher hashes packets for one (distmode, hashmode, seed) configuration. The
+// zero value is the default configuration (outer_tuple2, sym_crc, seed 0). A
+// Hasher is immutable and safe for concurrent use.
+type Hasher struct {
+	dist DistMode
+	hash HashMode
+	seed uint32
+}
+
+// New returns a Hasher for the given modes and seed (the CRC's initial value,
+// XXH64's seed). Out-of-range modes give a *ModeError matching
+// ErrInvalidMode.
+func New(dist DistMode, hash HashMode, seed uint32) (Hasher, error) {
+	if dist > DistModeMax {
+		return Hasher{}, &ModeError{Key: "distmode", Value: strconv.Itoa(int(dist)), Max: int(DistModeMax), Names: distNames[:]}
+	}
+	if hash > HashModeMax {
+		return Hasher{}, &ModeError{Key: "hashmode", Value: strconv.Itoa(int(hash)), Max: int(HashModeMax), Names: hashNames[:]}
+	}
+	return Hasher{dist: dist, hash: hash, seed: seed}, nil
+}
+
+// DistMode returns the hasher's distribution mode.
+func (h Hasher) DistMode() DistMode { return h.dist }
+
+// HashMode returns the hasher's hash mode.
+func (h Hasher) HashMode() HashMode { return h.hash }
+
+// Seed returns the hasher's seed.
+func (h Hasher) Seed() uint32 { return h.seed }
+
+// Distribute maps a hash to a stream index in [0, n) by multiply-shift:
+// (uint64(hash) * uint64(n)) >> 32. It returns 0 when n is 0. Every consumer
+// (daemon and library) distributes with this function only.
+func Distribute(hash uint32, n uint32) uint32 {
+	return uint32((uint64(hash) * uint64(n)) >> 32)
+}
+
+// burst is the number of keys parsed before one call of the hash kernel.
+const burst = 32
+
+// Hash returns the hash of one packet (an Ethernet frame).
+func (h Hasher) Hash(pkt []byte) uint32 {
+	var k key
+	extract(unsafe.Pointer(unsafe.SliceData(pkt)), len(pkt), h.dist, &k)
+	var out [1]uint32
+	h.hashKeys(&k, 1, &out[0])
+	return out[0]
+}
+
+// HashBurst writes the hash of pkts[i] to out[i]. It panics if out is shorter
+// than pkts. It does not allocate.
+func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
+	out = out[:len(pkts)]
+	var keys [burst]key
+	for len(pkts) > 0 {
+		n := min(len(pkts), burst)
+		for i := 0; i < n; i++ {
+			extract(unsafe.Pointer(unsafe.SliceData(pkts[i])), len(pkts[i]), h.dist, &keys[i])
+		}
+		h.hashKeys(&keys[0], n, &out[0])
+		pkts, out = pkts[n:], out[n:]
+	}
+}
+
+// HashBurstAddrs writes the hash of the packet of lens[i] bytes at address
+// addrs[i] to out[i]: the form for a burst of mbufs (rte_pktmbuf_mtod and
+// data_len). The memory must stay mapped for the call and must not be Go
+// memory the caller does not otherwise keep alive. It panics if lens or out
+// is shorter than addrs. It does not allocate.
+func (h Hasher) HashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
+	lens = lens[:len(addrs)]
+	out = out[:len(addrs)]
+	var keys [burst]key
+	for len(addrs) > 0 {
+		n := min(len(addrs), burst)
+		for i := 0; i < n; i++ {
+			// Reinterpret the address word as a pointer: the memory is the
+			// caller's (mapped hugepages), not the Go heap.
+			p := *(*unsafe.Pointer)(unsafe.Pointer(&addrs[i]))
+			extract(p, int(lens[i]), h.dist, &keys[i])
+		}
+		h.hashKeys(&keys[0], n, &out[0])
+		addrs, lens, out = addrs[n:], lens[n:], out[n:]
+	}
+}
+
+// hashKeys hashes n keys starting at k into out.
+func (h Hasher) hashKeys(k *key, n int, out *uint32) {
+	if h.hash == HashSymXXHash {
+		xxhKeys(k, n, h.seed, out)
+		return
+	}
+	crcKeys(k, n, h.seed, out)
+}
