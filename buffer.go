@@ -2,6 +2,8 @@ package marsio
 
 import (
 	"unsafe"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Buffer is a handle on one packet buffer: an rte_mbuf in the daemon's
@@ -13,21 +15,21 @@ import (
 // the packet memory with the same lifetime.
 type Buffer struct{ p uintptr }
 
-// Offsets inside struct rte_mbuf (22.11, x86_64; DESIGN.md §6).
+// Offsets inside struct rte_mbuf of the DPDK version this build mirrors.
 const (
-	mbufBufAddr    = 0
-	mbufDataOff    = 16
-	mbufRefcnt     = 18
-	mbufNbSegs     = 20
-	mbufPort       = 22
-	mbufOlFlags    = 24
-	mbufPacketType = 32
-	mbufPktLen     = 36
-	mbufDataLen    = 40
-	mbufHash       = 44
-	mbufBufLen     = 54
-	mbufPool       = 56
-	mbufNext       = 64
+	mbufBufAddr    = dpdk.OffsetofMbufBufAddr
+	mbufDataOff    = dpdk.OffsetofMbufDataOff
+	mbufRefcnt     = dpdk.OffsetofMbufRefcnt
+	mbufNbSegs     = dpdk.OffsetofMbufNbSegs
+	mbufPort       = dpdk.OffsetofMbufPort
+	mbufOlFlags    = dpdk.OffsetofMbufOlFlags
+	mbufPacketType = dpdk.OffsetofMbufPacketType
+	mbufPktLen     = dpdk.OffsetofMbufPktLen
+	mbufDataLen    = dpdk.OffsetofMbufDataLen
+	mbufHash       = dpdk.OffsetofMbufHashRss
+	mbufBufLen     = dpdk.OffsetofMbufBufLen
+	mbufPool       = dpdk.OffsetofMbufPool
+	mbufNext       = dpdk.OffsetofMbufNext
 )
 
 func (b Buffer) at(off uintptr) unsafe.Pointer { return ptrAt(b.p + off) }

@@ -42,7 +42,7 @@ func readDaemonStatus(path string) (daemonInfo, error) {
 	d, err := monit.ReadDaemon(path)
 	switch {
 	case errors.Is(err, monit.ErrNotExist):
-		return daemonInfo{}, wrapf(op, ErrNoDaemon, "is mrzcpd running? (or set "+EnvStatusDir+" / "+EnvDaemonStatus+" to its status directory / file)", err, "daemon status")
+		return daemonInfo{}, wrapf(op, ErrNoDaemon, "or set "+EnvStatusDir+" / "+EnvDaemonStatus, err, "daemon status")
 	case errors.Is(err, monit.ErrFormat):
 		return daemonInfo{}, wrapf(op, ErrConfig, "a truncated or foreign file: restart mrzcpd", err, "daemon status")
 	case err != nil:

@@ -6,15 +6,9 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// unsafeWords views n machine words at addr (shared memory) as a slice.
-func unsafeWords(addr uintptr, n int) []uintptr {
-	return unsafe.Slice((*uintptr)(ptrAt(addr)), n)
-}
 
 // PollWait blocks the thread until one of its rx streams on devs has
 // packets, timeout passes (≤ 0: no timeout) or ctx ends

@@ -1,7 +1,7 @@
 package marsio
 
 import (
-	"unsafe"
+	"github.com/gomarsio/marsio/fastpath"
 )
 
 var (
@@ -19,7 +19,7 @@ type pool struct {
 	name     string
 	size     uint32
 	dataRoom uint32
-	mp       mempool
+	mp       fastpath.Mempool
 }
 
 // Pools returns the number of mbuf pools the daemon shares.
@@ -38,7 +38,7 @@ func (i *Instance) setupPools() error {
 		return errorf(op, ErrVersion, "", "app zone cache size %d, asked %d", z.CacheSize, i.cfg.MempoolCacheSize)
 	}
 	ncache := uintptr(z.NrThreads) * uintptr(z.NrPools)
-	if z.CacheStride < cacheHeaderSize || (ncache > 0 && !i.mem.contains(uintptr(z.Caches), ncache*uintptr(z.CacheStride))) {
+	if z.CacheStride < fastpath.CacheMemSize || (ncache > 0 && !i.mem.contains(uintptr(z.Caches), ncache*uintptr(z.CacheStride))) {
 		return errorf(op, ErrVersion, "", "app zone caches at %#x stride %d outside shared memory", z.Caches, z.CacheStride)
 	}
 	i.pools = make([]pool, r.NrPools)
@@ -46,25 +46,30 @@ func (i *Instance) setupPools() error {
 		d := &r.Pools[k]
 		p := &i.pools[k]
 		p.addr, p.name, p.size, p.dataRoom = uintptr(d.Mempool), cstr(d.Name[:]), d.Size, d.DataRoom
-		if !i.mem.contains(p.addr, mempoolHeaderSize) {
+		if !i.mem.contains(p.addr, 192) { // sizeof(struct rte_mempool)
 			return errorf(op, ErrVersion, "", "pool %s at %#x outside shared memory", p.name, p.addr)
 		}
 		var err error
-		if p.mp, err = bindMempool(p.addr); err != nil {
+		if p.mp, err = fastpath.MempoolAt(p.addr); err != nil {
 			return wrapf(op, ErrVersion, "the daemon must create ring-based pools", err, "pool %s", p.name)
 		}
 	}
 	return nil
 }
 
-// threadCaches binds thread t's caches in the app zone, one per pool
-// (thread-major: cache(t, p) = caches + (t*nr_pools + p)*stride).
+// threadCaches initialises thread t's caches in the app zone, one per pool
+// (thread-major: cache(t, p) = caches + (t*nr_pools + p)*stride). They live
+// in shared memory so the daemon can flush them if we die. mp_cache_size=0
+// means no caches (straight to the pools' rings).
 func (i *Instance) threadCaches(t *Thread) error {
 	z := i.zone
-	t.caches = make([]cache, len(i.pools))
+	t.caches = make([]fastpath.Cache, len(i.pools))
+	if i.cfg.MempoolCacheSize == 0 {
+		return nil
+	}
 	for p := range i.pools {
 		addr := uintptr(z.Caches) + (uintptr(t.id)*uintptr(z.NrPools)+uintptr(p))*uintptr(z.CacheStride)
-		c, err := bindCache(addr, i.cfg.MempoolCacheSize)
+		c, err := fastpath.InitCache(addr, i.cfg.MempoolCacheSize)
 		if err != nil {
 			return wrapf("init", ErrVersion, "", err, "thread %d cache of pool %s", t.id, i.pools[p].name)
 		}
@@ -76,7 +81,7 @@ func (i *Instance) threadCaches(t *Thread) error {
 // flushCaches returns everything in the thread's caches to the pools.
 func (t *Thread) flushCaches() {
 	for p := range t.caches {
-		t.inst.pools[p].mp.flush(t.caches[p])
+		t.inst.pools[p].mp.Flush(t.caches[p])
 	}
 }
 
@@ -86,7 +91,7 @@ func (t *Thread) alloc(p int, objs []uintptr) error {
 	if uint32(len(objs)) > pl.size {
 		return errTooMany
 	}
-	if !pl.mp.get(t.caches[p], objs) {
+	if pl.mp.GetBulk(objs, t.caches[p]) != nil {
 		return errNoBufs
 	}
 	owner := t.inst.owner
@@ -98,33 +103,47 @@ func (t *Thread) alloc(p int, objs []uintptr) error {
 	return nil
 }
 
-// freeWords frees buffers (and their segments) through the thread's caches;
-// buffers that are not ours are skipped and reported.
+// freeWords frees buffers (and their segments) through the thread's caches,
+// in bulk per pool; buffers that are not ours are skipped and reported.
 func (t *Thread) freeWords(objs []uintptr) error {
 	i := t.inst
 	var err error
+	g, gp := 0, -1 // t.freed[:g] waits to go to pool gp
 	for _, m := range objs {
 		if m == 0 {
 			continue
 		}
-		tag := i.ownerTag(m)
-		if *tag != i.owner {
+		if *i.ownerTag(m) != i.owner {
 			err = errNotOurs
+			continue
+		}
+		if t.poolOf(m) < 0 {
+			err = errForeign
 			continue
 		}
 		for seg := m; seg != 0; {
 			next := *(*uintptr)(ptrAt(seg + mbufNext))
 			p := t.poolOf(seg)
 			if p < 0 {
-				err = errForeign
+				err = errForeign // a foreign segment: leave the rest of the chain
 				break
 			}
 			*i.ownerTag(seg) = 0
 			if mbufPrefree(seg) {
-				i.pools[p].mp.put(t.caches[p], seg)
+				if p != gp || g == len(t.freed) {
+					if g > 0 {
+						i.pools[gp].mp.PutBulk(t.freed[:g], t.caches[gp])
+					}
+					g, gp = 0, p
+				}
+				t.freed[g] = seg
+				g++
 			}
 			seg = next
 		}
+	}
+	if g > 0 {
+		i.pools[gp].mp.PutBulk(t.freed[:g], t.caches[gp])
 	}
 	return err
 }
@@ -139,5 +158,3 @@ func (t *Thread) poolOf(seg uintptr) int {
 	}
 	return -1
 }
-
-var _ = unsafe.Pointer(nil)

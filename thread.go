@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/fastpath"
 )
 
 // burstMax bounds the per-call scratch arrays of a Thread; longer bursts
@@ -21,7 +23,7 @@ type Thread struct {
 	id     int
 	cpu    int // CPU bound to, -1 if none
 	tid    int // OS thread id, 0 until ThreadInit
-	caches []cache
+	caches []fastpath.Cache
 	epfd   int      // per-thread epoll: rx eventfds, wake eventfd, liveness socket
 	epf    *os.File // epfd for Go's netpoller (PollWait)
 	cancel int      // eventfd for context cancellation of PollWaitEpoll
@@ -33,6 +35,7 @@ type Thread struct {
 	lens   [burstMax]uint16
 	hashes [burstMax]uint32
 	group  [burstMax]uintptr
+	freed  [burstMax]uintptr // scratch of freeWords (never aliases group)
 }
 
 // newThread prepares thread id's epoll and caches (at Init, as the seed
