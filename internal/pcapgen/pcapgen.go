@@ -339,9 +339,13 @@ func (f *flow) l4(rng *rand.Rand, dir int) []byte {
 	case protoUDP:
 		h = make([]byte, 8)
 		binary.BigEndian.PutUint16(h[4:], uint16(8+len(pay)))
-	default: // SCTP common header
-		h = make([]byte, 12)
+	default: // SCTP common header and one DATA chunk carrying the payload
+		pay = pay[:len(pay)&^3]
+		h = make([]byte, 12+16)
 		binary.BigEndian.PutUint32(h[4:], rng.Uint32())
+		h[12], h[13] = 0, 3 // DATA, beginning and end of a message
+		binary.BigEndian.PutUint16(h[14:], uint16(16+len(pay)))
+		binary.BigEndian.PutUint32(h[16:], rng.Uint32()) // TSN
 	}
 	binary.BigEndian.PutUint16(h[0:], sp)
 	binary.BigEndian.PutUint16(h[2:], dp)
@@ -639,8 +643,9 @@ func ipv6(src, dst [16]byte, proto uint8, exts []ext, payload []byte) []byte {
 			eh = append(eh, h...)
 		case protoRouting:
 			h := make([]byte, 8+8*e.param)
-			h[0], h[1] = next, byte(e.param)
-			h[2] = 4 // segment routing type, segments left 0
+			h[0], h[1] = next, byte(e.param&^1)
+			h = h[:8+8*(e.param&^1)]
+			h[2] = 0 // type 0, segments left 0, no addresses listed
 			eh = append(eh, h...)
 		default: // hop-by-hop, destination options: PadN
 			h := make([]byte, 8+8*e.param)
