@@ -40,6 +40,7 @@ type Channel struct {
 	done    chan struct{}
 	dropped atomic.Uint64
 	onError func(error)
+	tap     func([]byte, string)
 }
 
 type pendingKey struct{ peer, name string }
@@ -49,6 +50,9 @@ type Options struct {
 	// OnError receives errors the receive loop cannot return to anyone:
 	// malformed frames, failing handlers, replies nobody waits for.
 	OnError func(error)
+	// Tap, when set, sees every received datagram before it is decoded,
+	// with the sender's path (tests capture golden frames with it).
+	Tap func(frame []byte, peer string)
 }
 
 var seq atomic.Uint64
@@ -87,6 +91,7 @@ func listen(path, primary string, opts Options) (*Channel, error) {
 		pending:  map[pendingKey]chan *Message{},
 		done:     make(chan struct{}),
 		onError:  opts.OnError,
+		tap:      opts.Tap,
 	}
 	go c.readLoop()
 	return c, nil
@@ -255,6 +260,13 @@ func (c *Channel) readLoop() {
 			continue
 		}
 		fds := parseRights(oob[:oobn])
+		if c.tap != nil {
+			peer := ""
+			if from != nil {
+				peer = from.Name
+			}
+			c.tap(append([]byte(nil), buf[:n]...), peer)
+		}
 		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
 			closeFds(fds)
 			c.report(fmt.Errorf("ctrlproto: truncated datagram (flags %#x): %w", flags, ErrFrame))
