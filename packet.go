@@ -3,6 +3,7 @@ package marsio
 import (
 	"sync/atomic"
 
+	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 )
 
@@ -34,7 +35,7 @@ func (t *Thread) RecvBurst(d *Device, bufs []Buffer) (int, error) {
 	t.idle = 0
 	var bytes uint64
 	for _, b := range bufs[:n] {
-		bytes += uint64(*(*uint32)(b.at(mbufPktLen)))
+		bytes += uint64(b.m.PktLen())
 	}
 	// W: app only (this thread); the status goroutine reads them atomically.
 	c := &s.st.App
@@ -138,9 +139,9 @@ func (t *Thread) SendBurstFlow(d *Device, bufs []Buffer) (int, error) {
 func (t *Thread) sendFlowChunk(d *Device, objs []uintptr) int {
 	n := len(objs)
 	for k, p := range objs {
-		b := Buffer{p}
-		t.addrs[k] = b.dataAddr()
-		t.lens[k] = uint16(b.SegLen())
+		m := fastpath.Mbuf(p)
+		t.addrs[k] = m.BufAddr() + uintptr(m.DataOff())
+		t.lens[k] = uint16(m.DataLen())
 	}
 	t.inst.hasher.HashBurstAddrs(t.addrs[:n], t.lens[:n], t.hashes[:n])
 	ns := uint32(len(d.tx))
@@ -202,3 +203,10 @@ func (t *Thread) Free(bufs ...Buffer) error {
 	}
 	return t.freeWords(asWords(bufs))
 }
+
+// FlowHash computes b's flow hash with the configured distmode and hashmode
+// (the daemon's own definition: fastpath/flowhash), over the first segment.
+func (t *Thread) FlowHash(b Buffer) uint32 { return t.inst.hasher.Hash(b.m.Data()) }
+
+// Hasher returns the flow hasher the instance distributes with.
+func (i *Instance) Hasher() flowhash.Hasher { return i.hasher }

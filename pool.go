@@ -1,7 +1,17 @@
 package marsio
 
 import (
+	"errors"
+
 	"github.com/gomarsio/marsio/fastpath"
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
+)
+
+// Offsets inside struct rte_mbuf read directly on the hot path.
+const (
+	mbufPktLen = dpdk.OffsetofMbufPktLen
+	mbufPool   = dpdk.OffsetofMbufPool
+	mbufNext   = dpdk.OffsetofMbufNext
 )
 
 var (
@@ -87,70 +97,70 @@ func (t *Thread) flushCaches() {
 
 // alloc takes len(objs) buffers from pool p, resets and tags them.
 func (t *Thread) alloc(p int, objs []uintptr) error {
-	pl := &t.inst.pools[p]
+	i := t.inst
+	pl := &i.pools[p]
 	if uint32(len(objs)) > pl.size {
 		return errTooMany
 	}
-	if pl.mp.GetBulk(objs, t.caches[p]) != nil {
+	if pl.mp.AllocMbufs(fastpath.MbufsOf(objs), t.caches[p]) != nil {
 		return errNoBufs
 	}
-	owner := t.inst.owner
-	off := t.inst.ownerOff
+	owner, off := i.owner, i.ownerOff
 	for _, m := range objs {
-		mbufReset(m)
 		*(*uint32)(ptrAt(m + off)) = owner
 	}
 	return nil
 }
 
 // freeWords frees buffers (and their segments) through the thread's caches,
-// in bulk per pool; buffers that are not ours are skipped and reported.
+// in bulk; buffers that are not ours are skipped and reported. Each checked
+// buffer costs two loads (owner tag, pool) on top of DPDK's own free.
 func (t *Thread) freeWords(objs []uintptr) error {
 	i := t.inst
 	var err error
-	g, gp := 0, -1 // t.freed[:g] waits to go to pool gp
+	g, gp := 0, -1 // t.freed[:g] waits to be freed through pool gp's cache
+	flush := func() {
+		if g > 0 {
+			if e := i.pools[gp].mp.FreeMbufs(fastpath.MbufsOf(t.freed[:g]), t.caches[gp]); e != nil && err == nil {
+				err = &Error{Op: "free", Msg: e.Error(), Err: errors.Join(ErrBadBuffer, e)}
+			}
+			g = 0
+		}
+	}
 	for _, m := range objs {
 		if m == 0 {
 			continue
 		}
 		if *i.ownerTag(m) != i.owner {
-			err = errNotOurs
-			continue
-		}
-		if t.poolOf(m) < 0 {
-			err = errForeign
-			continue
-		}
-		for seg := m; seg != 0; {
-			next := *(*uintptr)(ptrAt(seg + mbufNext))
-			p := t.poolOf(seg)
-			if p < 0 {
-				err = errForeign // a foreign segment: leave the rest of the chain
-				break
+			if err == nil {
+				err = errNotOurs
 			}
+			continue
+		}
+		p := t.poolOf(m)
+		if p < 0 {
+			if err == nil {
+				err = errForeign
+			}
+			continue
+		}
+		for seg := m; seg != 0; seg = *(*uintptr)(ptrAt(seg + mbufNext)) {
 			*i.ownerTag(seg) = 0
-			if mbufPrefree(seg) {
-				if p != gp || g == len(t.freed) {
-					if g > 0 {
-						i.pools[gp].mp.PutBulk(t.freed[:g], t.caches[gp])
-					}
-					g, gp = 0, p
-				}
-				t.freed[g] = seg
-				g++
-			}
-			seg = next
 		}
+		if p != gp || g == len(t.freed) {
+			flush()
+			gp = p
+		}
+		t.freed[g] = m
+		g++
 	}
-	if g > 0 {
-		i.pools[gp].mp.PutBulk(t.freed[:g], t.caches[gp])
-	}
+	flush()
 	return err
 }
 
-// poolOf returns the index of the pool seg belongs to, or -1.
-func (t *Thread) poolOf(seg uintptr) int {
-	mp := *(*uintptr)(ptrAt(seg + mbufPool))
+// poolOf returns the index of the pool the mbuf at m belongs to, or -1.
+func (t *Thread) poolOf(m uintptr) int {
+	mp := *(*uintptr)(ptrAt(m + mbufPool))
 	for k := range t.inst.pools {
 		if t.inst.pools[k].addr == mp {
 			return k
