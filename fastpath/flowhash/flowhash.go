@@ -3,6 +3,7 @@ package flowhash
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -208,3 +209,27 @@ func (h Hasher) hashKeys(k *key, n int, out *uint32) {
 	}
 	crcKeys(k, n, h.seed, out)
 }
+
+// AppendKey appends the packet's canonical key (see the package doc: 0, 8,
+// 12, 32 or 36 bytes) to dst and returns the extended slice. Hash(pkt) is
+// CRC(key, seed) (sym_crc) or the folded XXH64 of the key (sym_xxhash), and
+// 0 when the key is empty. For diagnostics and for C twins of the hash.
+func (h Hasher) AppendKey(dst []byte, pkt []byte) []byte {
+	var k key
+	extract(unsafe.Pointer(unsafe.SliceData(pkt)), len(pkt), h.dist, &k)
+	for i := 0; i < int(k.n); i += 4 {
+		w := uint32(k.w[i/8] >> (8 * (i % 8)))
+		dst = append(dst, byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
+	}
+	return dst
+}
+
+// CRC returns the CRC32C of b with initial value seed and no final
+// inversion: DPDK's rte_hash_crc(b, len(b), seed), the sym_crc core.
+func CRC(b []byte, seed uint32) uint32 {
+	return ^crc32.Update(^seed, castagnoliTable, b)
+}
+
+// castagnoliTable selects hash/crc32's Castagnoli implementation (SSE4.2
+// where present).
+var castagnoliTable = crc32.MakeTable(crc32.Castagnoli)

@@ -589,3 +589,31 @@ func (c *cpuClock) report(b *testing.B, perOp int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/pkt")
 	b.ReportMetric(float64(cpu)/n, "cpu-ns/pkt")
 }
+
+func TestExportedCore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	for n := 0; n <= len(b); n++ {
+		s := rng.Uint32()
+		if CRC(b[:n], s) != crcBytesGeneric(b[:n], s) {
+			t.Fatalf("CRC len %d", n)
+		}
+	}
+	for _, p := range genPackets(t, 17, 100, 500) {
+		for _, mode := range allModes {
+			for _, hm := range allHashes {
+				h, _ := New(mode, hm, 3)
+				k := h.AppendKey(nil, p.Data)
+				if got, want := h.Hash(p.Data), refHash(hm, 3, k); got != want {
+					t.Fatalf("%v %v %v: Hash %#x, hash of AppendKey %#x", p.Kind, mode, hm, got, want)
+				}
+				if hm == HashSymCRC && len(k) > 0 && CRC(k, 3) != h.Hash(p.Data) {
+					t.Fatal("CRC of key")
+				}
+			}
+		}
+	}
+}
