@@ -3,6 +3,7 @@ package main
 import (
 	"debug/dwarf"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 )
@@ -90,7 +91,7 @@ func buildLayout(row typeRow, st *dwarf.StructType, mirrored map[string]string) 
 		return nil, fmt.Errorf("struct %s: %w", row.C, err)
 	}
 	for _, f := range row.Fixups {
-		if !b.used[f.Field] {
+		if !b.used[f.Field] && f.Kind != fixPad {
 			return nil, fmt.Errorf("struct %s: fix-up names member %q, which the headers lack", row.C, f.Field)
 		}
 	}
@@ -370,6 +371,9 @@ func (b *builder) walk(st *dwarf.StructType, base int64, goPrefix, cPrefix strin
 			continue
 		}
 		cpath := join(cPrefix, ".", f.Name)
+		if b.isPad(cpath) {
+			continue
+		}
 		goName := goPrefix + camel(f.Name)
 		fx, hasFix := b.fix[cpath]
 		if hasFix {
@@ -425,6 +429,16 @@ func (b *builder) walk(st *dwarf.StructType, base int64, goPrefix, cPrefix strin
 	}
 	flushBits()
 	return nil
+}
+
+// isPad reports whether a fixPad row covers the member.
+func (b *builder) isPad(cpath string) bool {
+	for _, fx := range b.row.Fixups {
+		if ok, _ := path.Match(fx.Field, cpath); ok && fx.Kind == fixPad {
+			return true
+		}
+	}
+	return false
 }
 
 // union handles an anonymous union at off.

@@ -213,7 +213,7 @@ func cLayout(t *testing.T) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "layout")
-	args := append([]string{"-w", "-o", bin, "-I" + filepath.Join(root, "gen", "internal", %q)}, flags...)
+	args := append([]string{"-w", "-DALLOW_EXPERIMENTAL_API", "-o", bin, "-I" + filepath.Join(root, "gen", "internal", %q)}, flags...)
 	if out, err := exec.Command("gcc", append(args, src)...).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %%v\n%%s", err, out)
 	}
@@ -288,7 +288,7 @@ func TestLayout(t *testing.T) {
 // internal/clayout (a package only tests import) and zcgo_test.go.
 func emitCgoHelper(m *versionModel, cmd string) (pkgFile, docFile, testFile []byte, err error) {
 	f := newFile("clayout", cmd)
-	f.CgoPreamble(fmt.Sprintf("#cgo pkg-config: libdpdk\n#cgo CFLAGS: -w -I${SRCDIR}/../../../../gen/internal/%s\n%s", m.V.Pkg, cLayoutSource(m)))
+	f.CgoPreamble(fmt.Sprintf("#cgo pkg-config: libdpdk\n#cgo CFLAGS: -w -DALLOW_EXPERIMENTAL_API -I${SRCDIR}/../../../../gen/internal/%s\n%s", m.V.Pkg, cLayoutSource(m)))
 	f.Comment("Layout returns the C compiler's view of every mirrored size, offset,")
 	f.Comment("bitfield and constant (one fact per line).")
 	f.Func().Id("Layout").Params().String().Block(jen.Return(jen.Qual("C", "GoString").Call(jen.Qual("C", "gm_layout").Call())))

@@ -19,6 +19,11 @@ var publicIncludes = []string{
 	"rte_mbuf.h",
 }
 
+// probeDefines are added to every compilation of DPDK headers, the probe's
+// and the layout tests': 20.11 declares RTE_RING_SYNC_MT_RTS/_HTS only for
+// experimental-API users; no mirrored layout depends on the macro.
+var probeDefines = []string{"-DALLOW_EXPERIMENTAL_API"}
+
 // probeResult is what one compiled probe says.
 type probeResult struct {
 	Types  map[string]*dwarf.StructType // by Go name; nil when absent
@@ -76,7 +81,8 @@ func compile(dir, name, src string, cflags []string) (string, error) {
 	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
 		return "", err
 	}
-	args := append([]string{"-g", "-O0", "-c", "-w", "-o", o}, cflags...)
+	args := append([]string{"-g", "-O0", "-c", "-w", "-o", o}, probeDefines...)
+	args = append(args, cflags...)
 	args = append(args, c)
 	cmd := exec.Command("gcc", args...)
 	var stderr bytes.Buffer
@@ -94,7 +100,11 @@ func compile(dir, name, src string, cflags []string) (string, error) {
 		if len(errs) > 3 {
 			errs = errs[:3]
 		}
-		return "", fmt.Errorf("gcc %s failed: %w: %s (source kept in %s)", name+".c", err, strings.Join(errs, " | "), c)
+		kept := c
+		if keep, err := filepath.Abs(filepath.Join(".cache", "gen", name+".c")); err == nil && writeFile(keep, []byte(src)) == nil {
+			kept = keep
+		}
+		return "", fmt.Errorf("gcc %s failed: %w: %s (probe source kept in %s)", name+".c", err, strings.Join(errs, " | "), kept)
 	}
 	return o, nil
 }

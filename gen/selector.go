@@ -33,6 +33,56 @@ package dpdk
 // The build tags dpdk2011 and dpdk2411 select different DPDK releases: use one.
 const _ = build_tags_dpdk2011_and_dpdk2411_are_exclusive
 `,
+		"zversion_test.go": `// CMD
+// ` + generatedLine + `
+
+package dpdk
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeVersion(t *testing.T) {
+	for _, c := range []struct {
+		v    uint32
+		want string
+	}{
+		{0x160b0b63, "22.11.11"},
+		{0x140b0a63, "20.11.10"},
+		{0x180b0863, "24.11.8"},
+		{0x180b0002, "24.11.0-rc2"},
+	} {
+		if got := DecodeVersion(c.v).String(); got != c.want {
+			t.Errorf("DecodeVersion(%#x) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	if !DecodeVersion(0x160b0b63).SameMajorMinor(22, 11) || DecodeVersion(0x160b0b63).SameMajorMinor(24, 11) {
+		t.Error("SameMajorMinor")
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	if err := CheckVersion(RTE_VERSION); err != nil {
+		t.Fatalf("CheckVersion(RTE_VERSION) = %v", err)
+	}
+	other := uint32(0x140b0a63) // 20.11.10
+	if VersionMajor == 20 {
+		other = 0x160b0b63 // 22.11.11
+	}
+	err := CheckVersion(other)
+	if !errors.Is(err, ErrVersion) {
+		t.Fatalf("CheckVersion(%#x) = %v, want ErrVersion", other, err)
+	}
+	if !strings.Contains(err.Error(), DecodeVersion(other).String()) || !strings.Contains(err.Error(), Version) {
+		t.Errorf("error %q does not name both versions", err)
+	}
+	if Version != strings.TrimSuffix(DecodeVersion(RTE_VERSION).String()[:5], ".") {
+		t.Errorf("Version %q disagrees with RTE_VERSION %#x", Version, RTE_VERSION)
+	}
+}
+`,
 		"zversion.go": `// CMD
 // ` + generatedLine + `
 

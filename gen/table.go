@@ -37,6 +37,9 @@ const (
 	fixBytes
 	// fixRename gives the member another Go name.
 	fixRename
+	// fixPad treats the members matching Field (a path.Match pattern; it
+	// may match nothing in some versions) as padding: "_" bytes, no name.
+	fixPad
 )
 
 var types = []typeRow{
@@ -85,6 +88,8 @@ var types = []typeRow{
 	{Go: "Ring", C: "rte_ring", File: "ring", Require: []string{"name", "flags", "memzone", "size", "mask", "capacity", "prod", "cons"},
 		Fixups: []fixup{
 			{Kind: fixPrefer, Field: "prod", Why: "prod shares a cache-line union with hts_prod and rts_prod: the MP/SP headtail is the typed field, the HTS/RTS views are accessors"},
+			{Kind: fixPad, Field: "pad[0-9]", Why: "22.11 and older separate prod and cons by cache-line pad members; they carry no data"},
+			{Kind: fixPad, Field: "cache_guard_*", Why: "24.11's RTE_CACHE_GUARD members are named after header line numbers; they carry no data"},
 			{Kind: fixPrefer, Field: "cons", Why: "cons shares a cache-line union with hts_cons and rts_cons: the MC/SC headtail is the typed field, the HTS/RTS views are accessors"},
 		}},
 	{Go: "RingHeadtail", C: "rte_ring_headtail", File: "ring", Require: []string{"head", "tail", "sync_type"}},
@@ -118,7 +123,7 @@ var consts = []constRow{
 	{Name: "RTE_MAX_MEM_MB_PER_LIST"},
 	{Name: "RTE_MAX_MEMSEG_PER_TYPE"},
 	{Name: "RTE_MAX_MEM_MB_PER_TYPE"},
-	{Name: "RTE_MAX_MEMZONE"},
+	{Name: "RTE_MAX_MEMZONE", Optional: true, Why: "24.11 removed it: the limit is rte_mem_config.max_memzone (rte_memzone_max_set, default 2560)"},
 	{Name: "RTE_MAX_TAILQ"},
 	{Name: "RTE_TAILQ_NAMESIZE"},
 	{Name: "RTE_FBARRAY_NAME_LEN"},

@@ -229,7 +229,6 @@ func writeDifferences(models []*versionModel, cfg config) error {
 	}
 	sort.Strings(tnames)
 	header := "| member | C | " + strings.Join(names, " | ") + " |\n|---|---|" + strings.Repeat("---|", len(names)) + "\n"
-	total := 0
 	for _, t := range tnames {
 		var rows []string
 		sizes := make([]string, len(models))
@@ -271,18 +270,20 @@ func writeDifferences(models []*versionModel, cfg config) error {
 		if len(rows) == 0 {
 			continue
 		}
-		total += len(rows)
 		fmt.Fprintf(&b, "## %s\n\n%s%s\n\n", t, header, strings.Join(rows, "\n"))
 	}
-	// Constants.
-	cset := map[string][]string{}
+	// Constants: values that differ, then spellings that differ.
+	cval := map[string][]string{}
+	cspell := map[string][]string{}
 	var corder []string
 	for i, m := range models {
 		for _, c := range m.Consts {
-			if _, ok := cset[c.Name]; !ok {
-				cset[c.Name] = make([]string, len(models))
-				for j := range cset[c.Name] {
-					cset[c.Name][j] = "-"
+			if _, ok := cval[c.Name]; !ok {
+				cval[c.Name] = make([]string, len(models))
+				cspell[c.Name] = make([]string, len(models))
+				for j := range cval[c.Name] {
+					cval[c.Name][j] = "-"
+					cspell[c.Name][j] = "-"
 				}
 				corder = append(corder, c.Name)
 			}
@@ -292,22 +293,32 @@ func writeDifferences(models []*versionModel, cfg config) error {
 			} else if c.Value >= 0x10000 {
 				v = fmt.Sprintf("%#x", c.Value)
 			}
-			if c.C != c.Name {
-				v += " (" + c.C + ")"
-			}
-			cset[c.Name][i] = v
+			cval[c.Name][i] = v
+			cspell[c.Name][i] = "`" + c.C + "`"
 		}
 	}
-	var crow []string
+	var crow, srow []string
 	for _, c := range corder {
-		if !allSame(cset[c]) {
-			crow = append(crow, fmt.Sprintf("| %s | %s |", c, strings.Join(cset[c], " | ")))
+		if !allSame(cval[c]) {
+			crow = append(crow, fmt.Sprintf("| %s | %s |", c, strings.Join(cval[c], " | ")))
+		}
+		var present []string
+		for _, x := range cspell[c] {
+			if x != "-" {
+				present = append(present, x)
+			}
+		}
+		if !allSame(present) {
+			srow = append(srow, fmt.Sprintf("| %s | %s |", c, strings.Join(cspell[c], " | ")))
 		}
 	}
+	sep := strings.Repeat("---|", len(names))
 	if len(crow) > 0 {
-		fmt.Fprintf(&b, "## Constants\n\n| constant | %s |\n|---|%s\n%s\n", strings.Join(names, " | "), strings.Repeat("---|", len(names)), strings.Join(crow, "\n"))
+		fmt.Fprintf(&b, "## Constants\n\n| constant | %s |\n|---|%s\n%s\n\n", strings.Join(names, " | "), sep, strings.Join(crow, "\n"))
 	}
-	_ = total
+	if len(srow) > 0 {
+		fmt.Fprintf(&b, "## Constant spellings\n\nThe Go name is always the 22.11 spelling.\n\n| Go name | %s |\n|---|%s\n%s\n", strings.Join(names, " | "), sep, strings.Join(srow, "\n"))
+	}
 	return writeAtomic(filepath.Join(cfg.out, "DIFFERENCES.md"), []byte(b.String()))
 }
 

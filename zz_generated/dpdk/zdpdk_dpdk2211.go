@@ -238,15 +238,12 @@ const (
 	OffsetofRingSize                           = v.OffsetofRingSize
 	OffsetofRingMask                           = v.OffsetofRingMask
 	OffsetofRingCapacity                       = v.OffsetofRingCapacity
-	OffsetofRingPad0                           = v.OffsetofRingPad0
 	OffsetofRingProd                           = v.OffsetofRingProd
 	OffsetofRingHtsProd                        = v.OffsetofRingHtsProd
 	OffsetofRingRtsProd                        = v.OffsetofRingRtsProd
-	OffsetofRingPad1                           = v.OffsetofRingPad1
 	OffsetofRingCons                           = v.OffsetofRingCons
 	OffsetofRingHtsCons                        = v.OffsetofRingHtsCons
 	OffsetofRingRtsCons                        = v.OffsetofRingRtsCons
-	OffsetofRingPad2                           = v.OffsetofRingPad2
 	SizeofRingHeadtail                         = v.SizeofRingHeadtail
 	OffsetofRingHeadtailHead                   = v.OffsetofRingHeadtailHead
 	OffsetofRingHeadtailTail                   = v.OffsetofRingHeadtailTail

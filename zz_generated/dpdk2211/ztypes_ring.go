@@ -22,28 +22,24 @@ const (
 	OffsetofRingMask = 52
 	// OffsetofRingCapacity is offsetof(struct rte_ring, capacity).
 	OffsetofRingCapacity = 56
-	// OffsetofRingPad0 is offsetof(struct rte_ring, pad0).
-	OffsetofRingPad0 = 64
 	// OffsetofRingProd is offsetof(struct rte_ring, prod).
 	OffsetofRingProd = 128
 	// OffsetofRingHtsProd is offsetof(struct rte_ring, hts_prod).
 	OffsetofRingHtsProd = 128
 	// OffsetofRingRtsProd is offsetof(struct rte_ring, rts_prod).
 	OffsetofRingRtsProd = 128
-	// OffsetofRingPad1 is offsetof(struct rte_ring, pad1).
-	OffsetofRingPad1 = 192
 	// OffsetofRingCons is offsetof(struct rte_ring, cons).
 	OffsetofRingCons = 256
 	// OffsetofRingHtsCons is offsetof(struct rte_ring, hts_cons).
 	OffsetofRingHtsCons = 256
 	// OffsetofRingRtsCons is offsetof(struct rte_ring, rts_cons).
 	OffsetofRingRtsCons = 256
-	// OffsetofRingPad2 is offsetof(struct rte_ring, pad2).
-	OffsetofRingPad2 = 320
 )
 
 // Ring mirrors struct rte_ring (384 bytes) from DPDK 22.11 public headers.
 // Fix-up for prod: prod shares a cache-line union with hts_prod and rts_prod: the MP/SP headtail is the typed field, the HTS/RTS views are accessors.
+// Fix-up for pad[0-9]: 22.11 and older separate prod and cons by cache-line pad members; they carry no data.
+// Fix-up for cache_guard_*: 24.11's RTE_CACHE_GUARD members are named after header line numbers; they carry no data.
 // Fix-up for cons: cons shares a cache-line union with hts_cons and rts_cons: the MC/SC headtail is the typed field, the HTS/RTS views are accessors.
 type Ring struct {
 	Name     [29]byte
@@ -54,17 +50,13 @@ type Ring struct {
 	Size     uint32
 	Mask     uint32
 	Capacity uint32
-	_        [4]byte
-	Pad0     byte
-	_        [63]byte
+	_        [68]byte
 	Prod     RingHeadtail // union: see the accessors of its other members
 	_        [52]byte     // rest of the union
-	Pad1     byte
-	_        [63]byte
+	_        [64]byte
 	Cons     RingHeadtail // union: see the accessors of its other members
 	_        [52]byte     // rest of the union
-	Pad2     byte
-	_        [63]byte // trailing padding
+	_        [64]byte     // trailing padding
 }
 
 // HtsProd returns a pointer to hts_prod (C struct rte_ring_hts_headtail) at offset 128.

@@ -5,7 +5,7 @@ package clayout
 
 /*
 #cgo pkg-config: libdpdk
-#cgo CFLAGS: -w -I${SRCDIR}/../../../../gen/internal/dpdk2211
+#cgo CFLAGS: -w -DALLOW_EXPERIMENTAL_API -I${SRCDIR}/../../../../gen/internal/dpdk2211
 #include <stdio.h>
 #include <string.h>
 #include <stddef.h>
@@ -234,15 +234,12 @@ static const char *gm_layout(void)
 	GM_P("L Ring.Size %zu %zu\n", offsetof(struct rte_ring, size), sizeof(((struct rte_ring *)0)->size));
 	GM_P("L Ring.Mask %zu %zu\n", offsetof(struct rte_ring, mask), sizeof(((struct rte_ring *)0)->mask));
 	GM_P("L Ring.Capacity %zu %zu\n", offsetof(struct rte_ring, capacity), sizeof(((struct rte_ring *)0)->capacity));
-	GM_P("L Ring.Pad0 %zu %zu\n", offsetof(struct rte_ring, pad0), sizeof(((struct rte_ring *)0)->pad0));
 	GM_P("L Ring.Prod %zu %zu\n", offsetof(struct rte_ring, prod), sizeof(((struct rte_ring *)0)->prod));
 	GM_P("L Ring.HtsProd %zu %zu\n", offsetof(struct rte_ring, hts_prod), sizeof(((struct rte_ring *)0)->hts_prod));
 	GM_P("L Ring.RtsProd %zu %zu\n", offsetof(struct rte_ring, rts_prod), sizeof(((struct rte_ring *)0)->rts_prod));
-	GM_P("L Ring.Pad1 %zu %zu\n", offsetof(struct rte_ring, pad1), sizeof(((struct rte_ring *)0)->pad1));
 	GM_P("L Ring.Cons %zu %zu\n", offsetof(struct rte_ring, cons), sizeof(((struct rte_ring *)0)->cons));
 	GM_P("L Ring.HtsCons %zu %zu\n", offsetof(struct rte_ring, hts_cons), sizeof(((struct rte_ring *)0)->hts_cons));
 	GM_P("L Ring.RtsCons %zu %zu\n", offsetof(struct rte_ring, rts_cons), sizeof(((struct rte_ring *)0)->rts_cons));
-	GM_P("L Ring.Pad2 %zu %zu\n", offsetof(struct rte_ring, pad2), sizeof(((struct rte_ring *)0)->pad2));
 	GM_P("S RingHeadtail %zu\n", sizeof(struct rte_ring_headtail));
 	GM_P("L RingHeadtail.Head %zu %zu\n", offsetof(struct rte_ring_headtail, head), sizeof(((struct rte_ring_headtail *)0)->head));
 	GM_P("L RingHeadtail.Tail %zu %zu\n", offsetof(struct rte_ring_headtail, tail), sizeof(((struct rte_ring_headtail *)0)->tail));
