@@ -42,7 +42,7 @@ func attach(o *Options, st daemonInfo, c *ServiceConfig) (*memory, error) {
 	if o.FilePrefix != "" && o.RuntimeDir == "" {
 		runDir = "" // an explicit prefix selects its own runtime dir
 	}
-	h, err := shm.Attach(shm.Options{FilePrefix: prefix, RuntimeDir: runDir, HugeDir: pick(o.HugepageDir, st.HugeDir, c.EAL.HugeDir)})
+	h, err := attachShm(shm.Options{FilePrefix: prefix, RuntimeDir: runDir, HugeDir: pick(o.HugepageDir, st.HugeDir, c.EAL.HugeDir)})
 	if err != nil {
 		where := runDir
 		if where == "" {
