@@ -22,7 +22,7 @@ func (m MAC) String() string {
 func (m MAC) IsUnicast() bool { return m[0]&1 == 0 && m != MAC{} }
 
 // HardwareAddr returns m as a net.HardwareAddr (allocates).
-func (m MAC) HardwareAddr() net.HardwareAddr { return net.HardwareAddr(m[:]).Clone() }
+func (m MAC) HardwareAddr() net.HardwareAddr { return append(net.HardwareAddr(nil), m[:]...) }
 
 // MACFrom converts a 6-byte net.HardwareAddr.
 func MACFrom(h net.HardwareAddr) (MAC, error) {
