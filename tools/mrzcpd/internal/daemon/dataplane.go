@@ -1,0 +1,167 @@
+package daemon
+
+/*
+#include <stdlib.h>
+#include "dp.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/gomarsio/marsio/fastpath/flowhash"
+)
+
+// worker is one dataplane thread: a goroutine locked to its OS thread and
+// registered with EAL (rte_thread_register), polling the ports of its
+// vdevs: rx burst → flow hash (flowhash, the same code the library uses) →
+// the app's rx stream rings; the app's tx stream rings → tx burst. One cgo
+// call per burst step.
+type worker struct {
+	id    int
+	vdevs []*vdevState
+	burst int
+	// epoch advances once per loop; closeVdev waits for it to move so that
+	// no worker still uses an instance it is about to free.
+	epoch atomic.Uint64
+	stop  atomic.Bool
+	done  chan struct{}
+	lcore int
+}
+
+func (d *daemon) startWorkers() {
+	n := int(d.cfg.Service.Workers)
+	var withPort []*vdevState
+	for _, v := range d.vdevs {
+		if v.port.started {
+			withPort = append(withPort, v)
+		}
+	}
+	if n > len(withPort) && len(withPort) > 0 {
+		n = len(withPort)
+	}
+	if n < 1 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		d.workers = append(d.workers, &worker{id: i, burst: int(d.cfg.Service.Burst), done: make(chan struct{})})
+	}
+	for i, v := range withPort {
+		w := d.workers[i%n]
+		w.vdevs = append(w.vdevs, v)
+	}
+	var wg sync.WaitGroup
+	for _, w := range d.workers {
+		wg.Add(1)
+		go d.runWorker(w, &wg)
+	}
+	wg.Wait() // registered (or failed)
+}
+
+func (d *daemon) stopWorkers() {
+	for _, w := range d.workers {
+		w.stop.Store(true)
+	}
+	for _, w := range d.workers {
+		<-w.done
+	}
+}
+
+// quiesce waits until every worker has started a new loop since the call:
+// a pointer it unpublished before the call is no longer in use.
+func (d *daemon) quiesce() {
+	type mark struct {
+		w *worker
+		e uint64
+	}
+	marks := make([]mark, len(d.workers))
+	for i, w := range d.workers {
+		marks[i] = mark{w, w.epoch.Load()}
+	}
+	for _, m := range marks {
+		for m.w.epoch.Load() == m.e {
+			select {
+			case <-m.w.done:
+				goto next
+			default:
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	next:
+	}
+}
+
+func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
+	defer close(w.done)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w.lcore = int(C.mr_thread_register())
+	if w.lcore < 0 {
+		d.log.Printf("worker %d: rte_thread_register failed (%d); running without an lcore id", w.id, w.lcore)
+	} else {
+		defer C.mr_thread_unregister()
+	}
+	started.Done()
+	burst := w.burst
+	if burst > maxBurst {
+		burst = maxBurst
+	}
+	pkts := (**C.struct_rte_mbuf)(C.calloc(maxBurst, C.size_t(unsafe.Sizeof(uintptr(0)))))
+	caddrs := (*C.uintptr_t)(C.calloc(maxBurst, 8))
+	clens := (*C.uint16_t)(C.calloc(maxBurst, 2))
+	cstreams := (*C.uint32_t)(C.calloc(maxBurst, 4))
+	defer func() {
+		C.free(unsafe.Pointer(pkts))
+		C.free(unsafe.Pointer(caddrs))
+		C.free(unsafe.Pointer(clens))
+		C.free(unsafe.Pointer(cstreams))
+	}()
+	addrs := unsafe.Slice((*uintptr)(unsafe.Pointer(caddrs)), maxBurst)
+	lens := unsafe.Slice((*uint16)(unsafe.Pointer(clens)), maxBurst)
+	streams := unsafe.Slice((*uint32)(unsafe.Pointer(cstreams)), maxBurst)
+	hashes := make([]uint32, maxBurst)
+	h := d.hasher
+	idle := 0
+	for !w.stop.Load() {
+		work := 0
+		for _, v := range w.vdevs {
+			port := C.uint16_t(v.port.id)
+			for q := 0; q < int(v.port.cfg.RxQueues); q++ {
+				n := int(C.mr_rx(port, C.uint16_t(q), pkts, caddrs, clens, C.uint16_t(burst)))
+				if n == 0 {
+					continue
+				}
+				work += n
+				act := v.active.Load()
+				if act == nil {
+					C.mr_drop_noapp(v.desc, pkts, C.uint16_t(n))
+					continue
+				}
+				h.HashBurstAddrs(addrs[:n], lens[:n], hashes[:n])
+				for i, x := range hashes[:n] {
+					streams[i] = flowhash.Distribute(x, act.nrx)
+				}
+				C.mr_deliver(v.desc, act.inst, pkts, cstreams, C.uint16_t(n), act.efds)
+			}
+			if act := v.active.Load(); act != nil && act.ntx > 0 {
+				work += int(C.mr_tx_drain(v.desc, act.inst, port, 0, C.uint16_t(burst)))
+			}
+		}
+		w.epoch.Add(1)
+		// Back off when idle so an idle daemon does not burn a core.
+		if work == 0 {
+			idle++
+			if idle > 2048 {
+				time.Sleep(100 * time.Microsecond)
+			} else if idle > 256 {
+				runtime.Gosched()
+			}
+		} else {
+			idle = 0
+		}
+	}
+}
