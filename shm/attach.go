@@ -106,54 +106,18 @@ func Attach(opts Options) (*Handle, error) {
 }
 
 func (h *Handle) attach(opts Options) error {
-	cfgPath := filepath.Join(h.runDir, configFile)
-	fd, err := unix.Open(cfgPath, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	fd, addr, err := h.openConfig()
 	if err != nil {
-		return h.noConfig(cfgPath, err)
+		return err
 	}
 	defer unix.Close(fd)
-	if err := checkPrimaryLock(fd, cfgPath); err != nil {
-		return err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("shm: stat %s: %w", cfgPath, err)
-	}
-	if st.Size < dpdk_SizeofMemConfig {
-		return fmt.Errorf("shm: %s is %d bytes, rte_mem_config needs %d: %w",
-			cfgPath, st.Size, dpdk_SizeofMemConfig, ErrCorrupt)
-	}
-	var hdr [dpdk_OffsetofMemConfigMemzones]byte
-	if _, err := unix.Pread(fd, hdr[:], 0); err != nil {
-		return fmt.Errorf("shm: read %s: %w", cfgPath, err)
-	}
-	var tail [8]byte
-	if _, err := unix.Pread(fd, tail[:], dpdk_OffsetofMemConfigMemCfgAddr); err != nil {
-		return fmt.Errorf("shm: read %s: %w", cfgPath, err)
-	}
-	magic := *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigMagic]))
-	h.version = *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigVersion]))
-	if magic != dpdk_RTE_MAGIC {
-		return fmt.Errorf("shm: %s: magic %#x, want %#x (primary still initialising, or not an rte_mem_config): %w",
-			cfgPath, magic, dpdk_RTE_MAGIC, ErrCorrupt)
-	}
-	if err := checkVersion(h.version); err != nil {
-		return err
-	}
-	addr := uintptr(*(*uint64)(unsafe.Pointer(&tail[0])))
-	if addr == 0 || addr%uintptr(os.Getpagesize()) != 0 {
-		return fmt.Errorf("shm: %s: mem_cfg_addr %#x is not a page address: %w", cfgPath, addr, ErrCorrupt)
-	}
 	if err := h.mapFixed(fd, 0, addr, dpdk_SizeofMemConfig, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE, "rte_mem_config"); err != nil {
 		return err
 	}
 	h.areas = append(h.areas, area{addr, pageRound(dpdk_SizeofMemConfig)})
-	h.cfg = addr
-	if ld8(addr+dpdk_OffsetofMemConfigMpStatus) == mpStatusDisabled {
-		return fmt.Errorf("shm: primary disabled multi-process support (rte_mp_disable): %w", ErrNoPrimary)
+	if err := h.useConfig(addr); err != nil {
+		return err
 	}
-	h.legacy = ld32(addr+dpdk_OffsetofMemConfigLegacyMem) != 0
-	h.sfs = ld32(addr+dpdk_OffsetofMemConfigSingleFileSegments) != 0
 
 	// The memzone table.
 	mz := addr + dpdk_OffsetofMemConfigMemzones
@@ -174,6 +138,70 @@ func (h *Handle) attach(opts Options) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// openConfig opens <runtime dir>/config, checks that a live primary holds
+// it, its magic and its DPDK version, and returns the open file and the
+// address the primary mapped it at (mem_cfg_addr). It maps nothing.
+func (h *Handle) openConfig() (int, uintptr, error) {
+	cfgPath := filepath.Join(h.runDir, configFile)
+	fd, err := unix.Open(cfgPath, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, h.noConfig(cfgPath, err)
+	}
+	addr, err := h.checkConfig(fd, cfgPath)
+	if err != nil {
+		unix.Close(fd)
+		return -1, 0, err
+	}
+	return fd, addr, nil
+}
+
+func (h *Handle) checkConfig(fd int, cfgPath string) (uintptr, error) {
+	if err := checkPrimaryLock(fd, cfgPath); err != nil {
+		return 0, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, fmt.Errorf("shm: stat %s: %w", cfgPath, err)
+	}
+	if st.Size < dpdk_SizeofMemConfig {
+		return 0, fmt.Errorf("shm: %s is %d bytes, rte_mem_config needs %d: %w",
+			cfgPath, st.Size, dpdk_SizeofMemConfig, ErrCorrupt)
+	}
+	var hdr [dpdk_OffsetofMemConfigMemzones]byte
+	if _, err := unix.Pread(fd, hdr[:], 0); err != nil {
+		return 0, fmt.Errorf("shm: read %s: %w", cfgPath, err)
+	}
+	var tail [8]byte
+	if _, err := unix.Pread(fd, tail[:], dpdk_OffsetofMemConfigMemCfgAddr); err != nil {
+		return 0, fmt.Errorf("shm: read %s: %w", cfgPath, err)
+	}
+	magic := *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigMagic]))
+	h.version = *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigVersion]))
+	if magic != dpdk_RTE_MAGIC {
+		return 0, fmt.Errorf("shm: %s: magic %#x, want %#x (primary still initialising, or not an rte_mem_config): %w",
+			cfgPath, magic, dpdk_RTE_MAGIC, ErrCorrupt)
+	}
+	if err := checkVersion(h.version); err != nil {
+		return 0, err
+	}
+	if hdr[dpdk_OffsetofMemConfigMpStatus] == mpStatusDisabled {
+		return 0, fmt.Errorf("shm: primary disabled multi-process support (rte_mp_disable): %w", ErrNoPrimary)
+	}
+	addr := uintptr(*(*uint64)(unsafe.Pointer(&tail[0])))
+	if addr == 0 || addr%uintptr(os.Getpagesize()) != 0 {
+		return 0, fmt.Errorf("shm: %s: mem_cfg_addr %#x is not a page address: %w", cfgPath, addr, ErrCorrupt)
+	}
+	return addr, nil
+}
+
+// useConfig takes the mapped rte_mem_config at addr into use.
+func (h *Handle) useConfig(addr uintptr) error {
+	h.cfg = addr
+	h.legacy = ld32(addr+dpdk_OffsetofMemConfigLegacyMem) != 0
+	h.sfs = ld32(addr+dpdk_OffsetofMemConfigSingleFileSegments) != 0
 	return nil
 }
 
@@ -248,6 +276,9 @@ func (h *Handle) mapFixed(fd int, off int64, addr, size uintptr, flags int, what
 	return nil
 }
 
+// ealCleanup is rte_eal_cleanup on builds with the eal tag.
+var ealCleanup func()
+
 // unmapAll releases everything; used by Detach and by a failed Attach.
 func (h *Handle) unmapAll() {
 	if h.ch != nil {
@@ -255,6 +286,11 @@ func (h *Handle) unmapAll() {
 		h.ch = nil
 	}
 	if h.eal {
+		h.lists, h.areas = nil, nil
+		if h.cfg != 0 && ealCleanup != nil {
+			ealCleanup()
+		}
+		h.cfg = 0
 		return
 	}
 	for _, l := range h.lists {

@@ -17,7 +17,7 @@ import (
 )
 
 func TestAttachNoPrimary(t *testing.T) {
-	testenv.CheckFDLeaks(t)
+	checkLeaks(t)
 	_, err := attach(shm.Options{FilePrefix: "gmtest_nobody_" + itoa(os.Getpid())})
 	if !errors.Is(err, shm.ErrNoPrimary) {
 		t.Fatalf("got %v, want ErrNoPrimary", err)
@@ -166,7 +166,7 @@ func TestAttachBadInput(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			testenv.CheckFDLeaks(t)
+			checkLeaks(t)
 			dir := fakeRuntimeDir(t, tp.RuntimeDir, tc.lock, tc.edit)
 			h, err := attach(shm.Options{FilePrefix: tp.Prefix, RuntimeDir: dir, NoIPC: true})
 			if tc.want == nil {
@@ -201,7 +201,7 @@ func TestAttachBadInput(t *testing.T) {
 		{"MemsegRangeTaken", firstList + 512<<20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			testenv.CheckFDLeaks(t)
+			checkLeaks(t)
 			p, err := unix.MmapPtr(-1, 0, *(*unsafe.Pointer)(unsafe.Pointer(&tc.addr)), 4096, unix.PROT_READ,
 				unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE)
 			if err != nil || uintptr(p) != tc.addr {
@@ -224,7 +224,10 @@ func TestAttachBadInput(t *testing.T) {
 func TestAttachNoSharedMemory(t *testing.T) {
 	for _, mode := range []string{"--no-huge", "--in-memory"} {
 		t.Run(strings.TrimPrefix(mode, "--"), func(t *testing.T) {
-			testenv.CheckFDLeaks(t)
+			if inChild(t) {
+				return
+			}
+			checkLeaks(t)
 			tp := startPrimary(t, testenv.TestpmdOptions{MemMB: 64, EAL: []string{mode},
 				Args: []string{"--forward-mode=io", "--total-num-mbufs=2048"}})
 			_, err := attach(shm.Options{FilePrefix: tp.Prefix})
@@ -240,7 +243,7 @@ func TestAttachNoSharedMemory(t *testing.T) {
 // TestAttachDeadPrimary: a primary killed with SIGKILL leaves its runtime
 // directory behind; nobody holds the config lock any more.
 func TestAttachDeadPrimary(t *testing.T) {
-	testenv.CheckFDLeaks(t)
+	checkLeaks(t)
 	tp := startPrimary(t, testenv.TestpmdOptions{MemMB: 64,
 		Args: []string{"--forward-mode=io", "--total-num-mbufs=2048"}})
 	tp.Kill()

@@ -24,7 +24,10 @@ func TestAttachModes(t *testing.T) {
 		{"SingleFileSegments", []string{"--single-file-segments"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			testenv.CheckFDLeaks(t)
+			if inChild(t) {
+				return
+			}
+			checkLeaks(t)
 			tp := startPrimary(t, testenv.TestpmdOptions{MemMB: 128, EAL: tc.eal,
 				Args: []string{"--forward-mode=io", "--auto-start", "--total-num-mbufs=8192"}})
 			h := mustAttach(t, shm.Options{FilePrefix: tp.Prefix})

@@ -62,6 +62,12 @@ func (h *Handle) attachFbarray(arr uintptr) (area, error) {
 		return area{}, err
 	}
 	size := fbarrayMapSize(eltSz, n)
+	if h.eal {
+		// EAL attached it at the same address (rte_fbarray_attach).
+		a := area{data, size}
+		h.areas = append(h.areas, a)
+		return a, nil
+	}
 	path := filepath.Join(h.runDir, fbarrayPrefix+name)
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -173,8 +179,12 @@ func (h *Handle) attachLists() error {
 		if l.hugeDir == "" {
 			l.hugeDir = h.hugeDirs[0]
 		}
-		if l.hugeDir == "" && !h.legacy {
+		if l.hugeDir == "" && !h.legacy && !h.eal {
 			return fmt.Errorf("shm: no hugepage directory recorded for %d kB pages: %w", l.pageSz>>10, ErrCorrupt)
+		}
+		if h.eal {
+			h.lists = append(h.lists, l) // EAL reserved and maps it
+			continue
 		}
 		_, err = unix.MmapPtr(-1, 0, ptr(base), l.length, unix.PROT_NONE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED_NOREPLACE)
@@ -511,17 +521,20 @@ func (h *Handle) containsLocked(addr, n uintptr) bool {
 	first := int((addr - l.base) / l.pageSz)
 	last := int((addr + n - 1 - l.base) / l.pageSz)
 	for s := first; s <= last; s++ {
-		var word uint64
-		if h.eal {
-			word = atomic.LoadUint64((*uint64)(ptr(l.mask + uintptr(s/64)*8)))
-		} else {
-			word = l.local[s/64]
-		}
-		if word&(1<<(s%64)) == 0 {
+		if !h.pageUsed(l, s) {
 			return false
 		}
 	}
 	return true
+}
+
+// pageUsed reports whether segment s of l is mapped here: our own bitmap,
+// or on the EAL path the primary's fbarray (EAL keeps in step with it).
+func (h *Handle) pageUsed(l *segList, s int) bool {
+	if h.eal {
+		return atomic.LoadUint64((*uint64)(ptr(l.mask+uintptr(s/64)*8)))&(1<<(s%64)) != 0
+	}
+	return l.local[s/64]&(1<<(s%64)) != 0
 }
 
 // Segment describes one run of mapped hugepage memory.
@@ -541,7 +554,7 @@ func (h *Handle) Segments() []Segment {
 	for _, l := range h.lists {
 		start := -1
 		for s := 0; s <= l.n; s++ {
-			used := s < l.n && l.local != nil && l.local[s/64]&(1<<(s%64)) != 0
+			used := s < l.n && h.pageUsed(l, s)
 			if used && start < 0 {
 				start = s
 			} else if !used && start >= 0 {

@@ -52,7 +52,10 @@ func procInfoPool(t *testing.T, out, name string) (size, avail int) {
 // dpdk-proc-info side by side, mbufs taken from its pool and given back,
 // its bus_vdev_mp handler and a heap growth while we are attached.
 func TestTestpmd(t *testing.T) {
-	testenv.CheckFDLeaks(t)
+	if inChild(t) {
+		return
+	}
+	checkLeaks(t)
 	tp := startPrimary(t, testenv.TestpmdOptions{Interactive: true, MemMB: 256})
 	if _, err := tp.Command("start", 10*time.Second); err != nil {
 		t.Fatal(err)
