@@ -207,7 +207,7 @@ static long off_or_err(struct rte_mbuf *m, char *p) {
 	return (long)(p - (char *)m->buf_addr);
 }
 long ref_pktmbuf_prepend(void *m, uint16_t len) { return off_or_err(m, rte_pktmbuf_prepend(m, len)); }
-long ref_pktmbuf_append(void *m, uint16_t len) { return off_or_err(m, rte_pktmbuf_append(m, len)); }
+long ref_pktmbuf_append(void *m, uint16_t len) { return off_or_err(rte_pktmbuf_lastseg(m), rte_pktmbuf_append(m, len)); }
 long ref_pktmbuf_adj(void *m, uint16_t len) { return off_or_err(m, rte_pktmbuf_adj(m, len)); }
 int ref_pktmbuf_trim(void *m, uint16_t len) { return rte_pktmbuf_trim(m, len); }
 

@@ -335,7 +335,8 @@ func PktmbufPrepend(m uintptr, n uint16) int {
 	return int(C.ref_pktmbuf_prepend(ptr(m), C.uint16_t(n)))
 }
 
-// PktmbufAppend is rte_pktmbuf_append (offset of the appended bytes from buf_addr or -1).
+// PktmbufAppend is rte_pktmbuf_append (offset of the appended bytes from the
+// last segment's buf_addr, or -1).
 func PktmbufAppend(m uintptr, n uint16) int { return int(C.ref_pktmbuf_append(ptr(m), C.uint16_t(n))) }
 
 // PktmbufAdj is rte_pktmbuf_adj (new data offset or -1).
