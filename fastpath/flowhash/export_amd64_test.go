@@ -8,9 +8,16 @@ func hasAsm() bool { return useSSE42 }
 // disableAsm switches the assembly kernel off until the returned function
 // is called: defer disableAsm()().
 func disableAsm() func() {
-	old := useSSE42
-	useSSE42 = false
-	return func() { useSSE42 = old }
+	old, oldFast := useSSE42, useFastParse
+	useSSE42, useFastParse = false, false
+	return func() { useSSE42, useFastParse = old, oldFast }
+}
+
+// disableFastParse switches only the assembly parse fast path off.
+func disableFastParse() func() {
+	old := useFastParse
+	useFastParse = false
+	return func() { useFastParse = old }
 }
 
 // asmCRCKeys runs the assembly kernel regardless of the switch.

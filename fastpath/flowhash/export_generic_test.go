@@ -7,3 +7,5 @@ func hasAsm() bool { return false }
 func disableAsm() func() { return func() {} }
 
 func asmCRCKeys(k *key, n int, seed uint32, out *uint32) { crcKeysGeneric(k, n, seed, out) }
+
+func disableFastParse() func() { return func() {} }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -152,8 +153,9 @@ func Distribute(hash uint32, n uint32) uint32 {
 	return uint32((uint64(hash) * uint64(n)) >> 32)
 }
 
-// burst is the number of keys parsed before one call of the hash kernel.
-const burst = 32
+// burst is the number of packets handled per kernel call (at most 64: the
+// fast path reports its leftovers in a uint64 mask).
+const burst = 64
 
 // Hash returns the hash of one packet (an Ethernet frame).
 func (h Hasher) Hash(pkt []byte) uint32 {
@@ -168,13 +170,25 @@ func (h Hasher) Hash(pkt []byte) uint32 {
 // than pkts. It does not allocate.
 func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
 	out = out[:len(pkts)]
-	var keys [burst]key
+	// unsafe.Pointer, not uintptr: if the packets live on a goroutine
+	// stack that moves, the stack copier adjusts these.
+	var ptrs [burst]unsafe.Pointer
+	var lens [burst]uint16
 	for len(pkts) > 0 {
 		n := min(len(pkts), burst)
 		for i := 0; i < n; i++ {
-			extract(unsafe.Pointer(unsafe.SliceData(pkts[i])), len(pkts[i]), h.dist, &keys[i])
+			ptrs[i] = unsafe.Pointer(unsafe.SliceData(pkts[i]))
+			// The parser never reads as far as 64 KiB into a packet except
+			// through an unbounded GTP-U extension chain: longer packets
+			// are hashed on their own with their full length.
+			lens[i] = uint16(min(len(pkts[i]), 0xffff))
 		}
-		h.hashKeys(&keys[0], n, &out[0])
+		h.hashPtrs(&ptrs[0], &lens[0], n, out)
+		for i := 0; i < n; i++ {
+			if len(pkts[i]) > 0xffff {
+				out[i] = h.Hash(pkts[i])
+			}
+		}
 		pkts, out = pkts[n:], out[n:]
 	}
 }
@@ -187,17 +201,57 @@ func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
 func (h Hasher) HashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
 	lens = lens[:len(addrs)]
 	out = out[:len(addrs)]
-	var keys [burst]key
 	for len(addrs) > 0 {
 		n := min(len(addrs), burst)
-		for i := 0; i < n; i++ {
-			// Reinterpret the address word as a pointer: the memory is the
-			// caller's (mapped hugepages), not the Go heap.
-			p := *(*unsafe.Pointer)(unsafe.Pointer(&addrs[i]))
-			extract(p, int(lens[i]), h.dist, &keys[i])
-		}
-		h.hashKeys(&keys[0], n, &out[0])
+		// The address words are read as pointers: the memory is the
+		// caller's (mapped hugepages), not the Go heap.
+		h.hashPtrs((*unsafe.Pointer)(unsafe.Pointer(&addrs[0])), &lens[0], n, out)
 		addrs, lens, out = addrs[n:], lens[n:], out[n:]
+	}
+}
+
+// hashPtrs hashes the n <= burst packets ptrs[i] of lens[i] bytes into out.
+func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
+	if h.hash == HashSymCRC {
+		mode := uint64(h.dist) & 1 // ports
+		if h.dist >= DistInnerTuple2 {
+			mode |= 2
+		}
+		if slow, ok := fastCRC(ptrs, lens, n, mode, h.seed, &out[0]); ok {
+			if slow != 0 {
+				h.hashSlow(ptrs, lens, slow, out)
+			}
+			return
+		}
+	}
+	ps := unsafe.Slice(ptrs, n)
+	ls := unsafe.Slice(lens, n)
+	var keys [burst]key
+	for i := range ps {
+		extract(ps[i], int(ls[i]), h.dist, &keys[i])
+	}
+	h.hashKeys(&keys[0], n, &out[0])
+}
+
+// hashSlow hashes the packets of the slow mask with the Go parser.
+//
+//go:noinline
+func (h Hasher) hashSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
+	var keys [burst]key
+	var idx [burst]uint8
+	var res [burst]uint32
+	ps := unsafe.Slice(ptrs, burst)
+	ls := unsafe.Slice(lens, burst)
+	n := 0
+	for ; slow != 0; slow &= slow - 1 {
+		i := bits.TrailingZeros64(slow)
+		extract(ps[i], int(ls[i]), h.dist, &keys[n])
+		idx[n] = uint8(i)
+		n++
+	}
+	h.hashKeys(&keys[0], n, &res[0])
+	for j := 0; j < n; j++ {
+		out[idx[j]] = res[j]
 	}
 }
 

@@ -2,7 +2,11 @@
 
 package flowhash
 
-import "github.com/klauspost/cpuid/v2"
+import (
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+)
 
 // useSSE42 selects the assembly CRC kernel; detected once at start-up,
 // switched off by tests to run the Go kernel in the same process.
@@ -22,3 +26,21 @@ func crcKeys(k *key, n int, seed uint32, out *uint32) {
 //
 //go:noescape
 func crcKeysSSE42(k *key, n int, seed uint32, out *uint32)
+
+// useFastParse selects the assembly parse-and-CRC fast path for sym_crc
+// (SSE4.2 CRC32 and SSE2); switched off by tests like useSSE42.
+var useFastParse = cpuid.CPU.Supports(cpuid.SSE42, cpuid.SSE2)
+
+// fastCRC runs the assembly fast path when enabled; ok is false otherwise.
+func fastCRC(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64, ok bool) {
+	if !useFastParse {
+		return 0, false
+	}
+	return fastCRCSSE42(ptrs, lens, n, mode, seed, out), true
+}
+
+// fastCRCSSE42 hashes the fast-path packets of a burst of n <= 64 and
+// returns the mask of the others (see fast_amd64.s).
+//
+//go:noescape
+func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)

@@ -1,0 +1,215 @@
+//go:build amd64 && gc && !purego
+
+#include "textflag.h"
+
+// Registers of fastCRCSSE42.
+#define rptrs SI
+#define rlens R8
+#define routp DI
+#define ridx R9
+#define rpkt R10
+#define rplen R11
+#define rcrc R12
+#define rpw R13
+
+// Little-endian views of big-endian wire constants.
+#define ET_VLAN $0x0081
+#define ET_IPV4 $0x0008
+#define ET_IPV6 $0xDD86
+#define PORT_VXLAN $0xB512
+#define PORT_GTPU $0x6808
+
+// TUNNEL(slowlabel, nextlabel): in an inner mode, jump to slowlabel when
+// the L4 protocol CX (header at rpkt+AX) opens a tunnel: IP-in-IP (4, 41),
+// GRE (47), or UDP to port 4789 or 2152. The Go parser then handles it.
+// Clobbers DX.
+#define TUNNEL(slowlabel, nextlabel) \
+	TESTQ $2, mode+24(FP) \
+	JZ    nextlabel \
+	CMPL  CX, $64 \
+	JAE   nextlabel \
+	MOVQ  $(1<<4|1<<41|1<<47), DX \
+	BTQ   CX, DX \
+	JCS   slowlabel \
+	CMPL  CX, $17 \
+	JNE   nextlabel \
+	LEAL  4(AX), DX \
+	CMPL  DX, rplen \
+	JA    nextlabel \
+	MOVWLZX 2(rpkt)(AX*1), DX \
+	CMPW  DX, PORT_VXLAN \
+	JEQ   slowlabel \
+	CMPW  DX, PORT_GTPU \
+	JEQ   slowlabel
+
+// PORTS(nextlabel): in a 4-tuple mode, when the L4 protocol CX has ports
+// and the 4 port bytes at rpkt+AX are inside the packet, set BX to 1 and
+// rpw to the two ports in wire order, smaller first. Clobbers DX, rcrc.
+//
+// Ordering trick (also used for the IPv4 addresses): x = bswap(load) is
+// sport<<16 | dport, y = rotate(x, 16) is dport<<16 | sport, and min(x, y)
+// is min<<16 | max; bswap turns it back into wire order. Three ALU ops and
+// a CMOV, no branch.
+#define PORTS(nextlabel) \
+	TESTQ $1, mode+24(FP) \
+	JZ    nextlabel \
+	MOVL  CX, DX \
+	SHRL  $6, DX \
+	LEAQ  ·portProtos(SB), rcrc \
+	MOVQ  (rcrc)(DX*8), DX \
+	BTQ   CX, DX \
+	JCC   nextlabel \
+	LEAL  4(AX), DX \
+	CMPL  DX, rplen \
+	JA    nextlabel \
+	MOVL  (rpkt)(AX*1), DX \
+	BSWAPL DX \
+	MOVL  DX, rcrc \
+	ROLL  $16, rcrc \
+	CMPL  DX, rcrc \
+	CMOVLHI rcrc, DX \
+	BSWAPL DX \
+	MOVL  DX, rpw \
+	MOVL  $1, BX
+
+// func fastCRCSSE42(rptrs *unsafe.Pointer, rlens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
+//
+// The whole-burst fast path of sym_crc: for each packet that is Ethernet,
+// at most one 802.1Q tag, then IPv4 (any IHL) or IPv6 without extension
+// headers (and, in an inner mode, not a tunnel), it parses the tuple,
+// orders it branch-free (CMOV), CRCs the key straight from registers or
+// packet memory and writes out[i]. Every other packet is left to the Go
+// parser: its bit is set in slow and out[i] is not written. n <= 64.
+// Consecutive packets are independent, so the out-of-order core keeps
+// several packets' CRC chains in flight.
+TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
+	MOVQ ptrs+0(FP), rptrs
+	MOVQ lens+8(FP), rlens
+	MOVQ out+40(FP), routp
+	MOVQ $0, slow+48(FP)
+	XORQ ridx, ridx
+	CMPQ ridx, n+16(FP)
+	JGE  done
+
+next:
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVWLZX (rlens)(ridx*2), rplen
+	CMPL    rplen, $34
+	JB      slow
+	MOVWLZX 12(rpkt), AX
+	CMPW    AX, ET_VLAN
+	JNE     l3
+	MOVWLZX 16(rpkt), AX
+	ADDQ    $4, rpkt
+	SUBL    $4, rplen
+	CMPL    rplen, $34
+	JB      slow
+
+l3:
+	ADDQ $14, rpkt  // rpkt: the IP header; rplen: bytes from there (>= 20)
+	SUBL $14, rplen
+	XORL BX, BX    // BX: the key has ports
+	CMPW AX, ET_IPV4
+	JNE  ipv6
+
+	// IPv4.
+	MOVBLZX (rpkt), AX
+	MOVL    AX, DX
+	ANDL    $0xf0, DX
+	CMPL    DX, $0x40
+	JNE     slow
+	ANDL    $15, AX
+	CMPL    AX, $5
+	JB      slow
+	SHLL    $2, AX          // AX: L4 offset
+	MOVBLZX 9(rpkt), CX      // CX: protocol
+	TESTW   $0xff3f, 6(rpkt) // MF or fragment offset: addresses only
+	JNZ     v4addr
+	TUNNEL(slow, v4ports)
+
+v4ports:
+	PORTS(v4addr)
+
+v4addr:
+	MOVQ    12(rpkt), AX // saddr, daddr
+	BSWAPQ  AX           // saddr<<32 | daddr
+	MOVQ    AX, DX
+	ROLQ    $32, DX      // daddr<<32 | saddr
+	CMPQ    AX, DX
+	CMOVQHI DX, AX       // min<<32 | max
+	BSWAPQ  AX           // wire order: min, max
+	MOVL    seed+32(FP), rcrc
+	CRC32Q  AX, rcrc
+	TESTL   BX, BX
+	JZ      store
+	CRC32L  rpw, rcrc
+
+store:
+	MOVL rcrc, (routp)(ridx*4)
+	INCQ ridx
+	CMPQ ridx, n+16(FP)
+	JLT  next
+
+done:
+	RET
+
+slow:
+	MOVQ $1, AX
+	MOVQ ridx, CX
+	SHLQ CX, AX
+	ORQ  AX, slow+48(FP)
+	INCQ ridx
+	CMPQ ridx, n+16(FP)
+	JLT  next
+	RET
+
+ipv6:
+	CMPW    AX, ET_IPV6
+	JNE     slow
+	CMPL    rplen, $40
+	JB      slow
+	MOVBLZX (rpkt), AX
+	ANDL    $0xf0, AX
+	CMPL    AX, $0x60
+	JNE     slow
+	MOVBLZX 6(rpkt), CX // next header
+	CMPL    CX, $64
+	JAE     v6l4
+	MOVQ    $(1<<0|1<<43|1<<44|1<<60), DX
+	BTQ     CX, DX
+	JCS     slow       // extension headers: the Go parser
+
+v6l4:
+	MOVL $40, AX
+	TUNNEL(slow, v6ports)
+
+v6ports:
+	PORTS(v6addr)
+
+v6addr:
+	// Order the addresses by their first differing byte (memcmp).
+	MOVOU    8(rpkt), X0
+	MOVOU    24(rpkt), X1
+	PCMPEQB  X1, X0
+	PMOVMSKB X0, DX
+	XORL     $0x1ffff, DX // bit 16: all equal
+	BSFL     DX, DX
+	ANDL     $15, DX
+	MOVBLZX  8(rpkt)(DX*1), CX
+	MOVBLZX  24(rpkt)(DX*1), DX
+	LEAQ     8(rpkt), AX   // AX: smaller address
+	LEAQ     24(rpkt), rcrc // rcrc: larger address
+	MOVQ     AX, rpkt
+	CMPL     CX, DX
+	CMOVQHI  rcrc, AX
+	CMOVQHI  rpkt, rcrc
+	MOVQ     rcrc, DX
+	MOVL     seed+32(FP), rcrc
+	CRC32Q   (AX), rcrc
+	CRC32Q   8(AX), rcrc
+	CRC32Q   (DX), rcrc
+	CRC32Q   8(DX), rcrc
+	TESTL    BX, BX
+	JZ       store
+	CRC32L   rpw, rcrc
+	JMP      store
