@@ -20,6 +20,13 @@ type versionModel struct {
 	Consts  []constVal
 	Rows    []constRow
 	Checked []string // internal types checked against the source package
+	ABI     *abiInfo // set for zz_generated/abi
+}
+
+// abiInfo describes the project ABI package.
+type abiInfo struct {
+	Dir     string   // gen/abi, relative to the module root
+	Headers []string // file names inside Dir
 }
 
 func newFile(pkg, cmd string) *jen.File {
@@ -75,6 +82,9 @@ func emitTypes(m *versionModel, concern, cmd string) ([]byte, error) {
 func emitLayout(f *jen.File, m *versionModel, l *layout) {
 	row := l.Row
 	origin := "DPDK " + m.V.Name + " public headers"
+	if m.ABI != nil {
+		origin = m.ABI.Dir + "/" + strings.Join(m.ABI.Headers, ", ")
+	}
 	if row.Internal {
 		origin = "gen/internal/" + m.V.Pkg + "/internal.h (DPDK " + m.V.Name + " internal)"
 	}
@@ -147,7 +157,7 @@ func constLit(c constVal) jen.Code {
 	if c.IsStr {
 		return jen.Lit(c.Str)
 	}
-	flag := strings.Contains(c.Name, "_F_") || strings.Contains(c.Name, "FLAG") || strings.Contains(c.Name, "COOKIE") ||
+	flag := strings.Contains(c.Name, "_F_") || strings.Contains(c.Name, "MAGIC") || strings.Contains(c.Name, "FLAG") || strings.Contains(c.Name, "COOKIE") ||
 		c.Name == "RTE_VERSION" || strings.HasPrefix(c.Name, "RTE_MEMZONE_") && !strings.HasSuffix(c.Name, "NAMESIZE") || strings.HasSuffix(c.Name, "_MASK")
 	if flag {
 		return jen.Id(fmt.Sprintf("%#x", c.Value))
@@ -161,6 +171,9 @@ func emitConsts(m *versionModel, cmd string) ([]byte, error) {
 	var defs []jen.Code
 	for _, c := range m.Consts {
 		doc := fmt.Sprintf("%s is C's %s in DPDK %s.", c.Name, c.C, m.V.Name)
+		if m.ABI != nil {
+			doc = fmt.Sprintf("%s is C's %s in %s.", c.Name, c.C, m.ABI.Dir)
+		}
 		if c.C != c.Name {
 			doc = fmt.Sprintf("%s is C's %s in DPDK %s (the Go name is the 22.11 spelling).", c.Name, c.C, m.V.Name)
 		}

@@ -14,11 +14,17 @@ import (
 func cLayoutSource(m *versionModel) string {
 	var b strings.Builder
 	b.WriteString("#include <stdio.h>\n#include <string.h>\n#include <stddef.h>\n#include <stdint.h>\n")
-	for _, h := range publicIncludes {
-		fmt.Fprintf(&b, "#include <%s>\n", h)
+	if m.ABI != nil {
+		for _, h := range m.ABI.Headers {
+			fmt.Fprintf(&b, "#include \"%s\"\n", h)
+		}
+	} else {
+		for _, h := range publicIncludes {
+			fmt.Fprintf(&b, "#include <%s>\n", h)
+		}
+		b.WriteString("#include \"internal.h\"\n")
 	}
-	b.WriteString(`#include "internal.h"
-static char gm_buf[1 << 20];
+	b.WriteString(`static char gm_buf[1 << 20];
 static size_t gm_n;
 #define GM_P(...) (gm_n += (size_t)snprintf(gm_buf + gm_n, sizeof(gm_buf) - gm_n, __VA_ARGS__))
 static void gm_bits(const char *name, const unsigned char *p, size_t n)
@@ -145,11 +151,30 @@ func emitLayoutTest(m *versionModel, cmd string) ([]byte, error) {
 	f.Line()
 
 	suite, installed := m.V.Suite, m.H.Installed
-	f.Op(fmt.Sprintf(`// bitsSet returns the index of the first set bit of p and the number of set bits.
+	f.Op(bitsSetText)
+	if m.ABI != nil {
+		f.Op(fmt.Sprintf(abiCLayoutText, m.ABI.Dir))
+	} else {
+		f.Op(fmt.Sprintf(dpdkCLayoutText, installed, m.V.Name, suite, m.V.Name, m.V.Name, m.V.Pkg))
+	}
+	title := "DPDK " + m.V.Name
+	if m.ABI != nil {
+		title = "the ABI headers (" + strings.Join(m.ABI.Headers, ", ") + ")"
+	}
+	f.Op(fmt.Sprintf(testLayoutText, title, title))
+	b, err := render(f)
+	if err != nil {
+		return nil, err
+	}
+	// The hand-written half above uses packages jennifer cannot see.
+	return imports.Process("zlayout_test.go", b, nil)
+}
+
+const bitsSetText = `// bitsSet returns the index of the first set bit of p and the number of set bits.
 func bitsSet(p []byte) (first, n int) {
 	first = -1
 	for i := 0; i < len(p)*8; i++ {
-		if p[i/8]&(1<<(i%%8)) != 0 {
+		if p[i/8]&(1<<(i%8)) != 0 {
 			if first < 0 {
 				first = i
 			}
@@ -158,8 +183,9 @@ func bitsSet(p []byte) (first, n int) {
 	}
 	return first, n
 }
+`
 
-// moduleRoot finds the directory holding go.mod.
+const moduleRootText = `// moduleRoot finds the directory holding go.mod.
 func moduleRoot(t *testing.T) string {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -176,7 +202,9 @@ func moduleRoot(t *testing.T) string {
 		dir = parent
 	}
 }
+`
 
+const dpdkCLayoutText = moduleRootText + `
 // cLayout runs the C side: through cgo when available, else with gcc.
 func cLayout(t *testing.T) string {
 	if cLayoutCgo != nil {
@@ -223,9 +251,11 @@ func cLayout(t *testing.T) string {
 	}
 	return string(out)
 }
+`
 
+const testLayoutText = `
 // TestLayout compares every generated size, offset, bitfield and constant
-// with what the C compiler says about DPDK %s.
+// with what the C compiler says about %s.
 func TestLayout(t *testing.T) {
 	goF := goFacts()
 	nf, nc := 0, 0
@@ -273,16 +303,43 @@ func TestLayout(t *testing.T) {
 	if nf != len(goF) || nc != len(goConsts) {
 		t.Errorf("C reported %%d layout facts and %%d constants, Go has %%d and %%d", nf, nc, len(goF), len(goConsts))
 	}
-	t.Logf("DPDK %s: %%d layout facts and %%d constants match C", nf, nc)
+	t.Logf("%s: %%d layout facts and %%d constants match C", nf, nc)
 }
-`, installed, m.V.Name, suite, m.V.Name, m.V.Name, m.V.Pkg, m.V.Name, m.V.Name))
-	b, err := render(f)
-	if err != nil {
-		return nil, err
+`
+
+const abiCLayoutText = moduleRootText + `
+// cLayout compiles and runs the C side with gcc against the ABI headers.
+func cLayout(t *testing.T) string {
+	if cLayoutCgo != nil {
+		return cLayoutCgo()
 	}
-	// The hand-written half above uses packages jennifer cannot see.
-	return imports.Process("zlayout_test.go", b, nil)
+	if _, err := exec.LookPath("gcc"); err != nil {
+		if os.Getenv("GOMARSIO_REQUIRE_ALL") == "1" {
+			t.Fatal("gcc not found: run make deps")
+		}
+		t.Skip("gcc not found: run make deps")
+	}
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "layout.c")
+	if err := os.WriteFile(src, []byte(cSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "layout")
+	args := []string{"-w", "-o", bin, "-I" + filepath.Join(root, %q)}
+	if out, err := exec.Command("pkg-config", "--cflags", "libdpdk").Output(); err == nil {
+		args = append(args, strings.Fields(string(out))...)
+	}
+	if out, err := exec.Command("gcc", append(args, src)...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %%v\n%%s", err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatalf("%%s: %%v", bin, err)
+	}
+	return string(out)
 }
+`
 
 // emitCgoHelper renders the cgo side for the installed version:
 // internal/clayout (a package only tests import) and zcgo_test.go.

@@ -130,7 +130,7 @@ func buildVersion(v dpdkVersion, cfg config) (*versionModel, error) {
 	defer os.RemoveAll(tmp)
 
 	rows := types
-	src := probeSource(rows, consts, "#include \"internal.h\"\n")
+	src := probeSource(publicIncludes, rows, consts, "#include \"internal.h\"\n")
 	obj, err := compile(tmp, "probe_"+v.Pkg, src, append([]string{"-I" + internalDir}, h.CFlags...))
 	if err != nil {
 		return nil, fmt.Errorf("compile the probe against %s: %w", h.Origin, err)
@@ -213,7 +213,7 @@ func checkInternal(m *versionModel, tmp, internalDir string, cfg config) error {
 		}
 	}
 	extra := "#include <sys/queue.h>\n#include \"malloc_elem.h\"\n#include \"malloc_heap.h\"\n#include \"eal_memcfg.h\"\n" + decl + "\n"
-	obj, err := compile(tmp, "check_"+m.V.Pkg, probeSource(rows, nil, extra), append([]string{"-I" + m.H.EALSrc}, m.H.CFlags...))
+	obj, err := compile(tmp, "check_"+m.V.Pkg, probeSource(publicIncludes, rows, nil, extra), append([]string{"-I" + m.H.EALSrc}, m.H.CFlags...))
 	if err != nil {
 		return fmt.Errorf("compile the real internal headers of %s: %w", m.H.EALSrc, err)
 	}

@@ -41,10 +41,10 @@ type constVal struct {
 // probeSource writes the C probe: the headers, one pointer variable per
 // mirrored type (so its full definition lands in DWARF) and one const
 // object per constant (read back from the object's data section).
-func probeSource(rows []typeRow, crows []constRow, extra string) string {
+func probeSource(includes []string, rows []typeRow, crows []constRow, extra string) string {
 	var b strings.Builder
 	b.WriteString("/* gomarsio gen probe: compiled with gcc -g, read back through DWARF. */\n#include <stddef.h>\n#include <stdint.h>\n")
-	for _, h := range publicIncludes {
+	for _, h := range includes {
 		fmt.Fprintf(&b, "#include <%s>\n", h)
 	}
 	b.WriteString(extra)
