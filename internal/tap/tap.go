@@ -27,6 +27,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -324,6 +325,9 @@ func (t *Tap) StartReader(fn func(frame []byte)) error {
 					return
 				}
 				t.fromErrs.Add(1)
+				// Not a tight loop on a persistent error (e.g. EIO):
+				// back off a little; Close still ends us at once.
+				time.Sleep(10 * time.Millisecond)
 				continue
 			}
 			t.countFrom(n, len(buf))
