@@ -14,7 +14,6 @@ import (
 // that is valid here (the address is not a Go object).
 func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
 
-func ld8(a uintptr) uint8   { return *(*uint8)(ptr(a)) }
 func ld32(a uintptr) uint32 { return *(*uint32)(ptr(a)) }
 func ld64(a uintptr) uint64 { return *(*uint64)(ptr(a)) }
 
