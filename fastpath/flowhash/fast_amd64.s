@@ -42,23 +42,30 @@
 	CMPW  DX, PORT_GTPU \
 	JEQ   slowlabel
 
-// PORTS(nextlabel): in a 4-tuple mode, when the L4 protocol CX has ports
-// and the 4 port bytes at rpkt+AX are inside the packet, set BX to 1 and
+// PORTS(nextlabel, highlabel, havelabel): in a 4-tuple mode, when the L4
+// protocol CX has ports (TCP 6, UDP 17, SCTP 132, UDP-Lite 136: the same set
+// as portProtos) and the 4 port bytes at rpkt+AX are inside the packet, set BX to 1 and
 // rpw to the two ports in wire order, smaller first. Clobbers DX, rcrc.
 //
 // Ordering trick (also used for the IPv4 addresses): x = bswap(load) is
 // sport<<16 | dport, y = rotate(x, 16) is dport<<16 | sport, and min(x, y)
 // is min<<16 | max; bswap turns it back into wire order. Three ALU ops and
 // a CMOV, no branch.
-#define PORTS(nextlabel) \
+#define PORTS(nextlabel, highlabel, havelabel) \
 	TESTQ $1, mode+24(FP) \
 	JZ    nextlabel \
-	MOVL  CX, DX \
-	SHRL  $6, DX \
-	LEAQ  ·portProtos(SB), rcrc \
-	MOVQ  (rcrc)(DX*8), DX \
+	CMPL  CX, $64 \
+	JAE   highlabel \
+	MOVQ  $(1<<6|1<<17), DX \
 	BTQ   CX, DX \
 	JCC   nextlabel \
+	JMP   havelabel \
+highlabel: \
+	CMPL  CX, $132 \
+	JEQ   havelabel \
+	CMPL  CX, $136 \
+	JNE   nextlabel \
+havelabel: \
 	LEAL  4(AX), DX \
 	CMPL  DX, rplen \
 	JA    nextlabel \
@@ -128,7 +135,7 @@ l3:
 	TUNNEL(slow, v4ports)
 
 v4ports:
-	PORTS(v4addr)
+	PORTS(v4addr, v4high, v4have)
 
 v4addr:
 	MOVQ    12(rpkt), AX // saddr, daddr
@@ -184,7 +191,7 @@ v6l4:
 	TUNNEL(slow, v6ports)
 
 v6ports:
-	PORTS(v6addr)
+	PORTS(v6addr, v6high, v6have)
 
 v6addr:
 	// Order the addresses by their first differing byte (memcmp).

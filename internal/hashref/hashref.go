@@ -46,9 +46,10 @@ func CRC8(v uint64, seed uint32) uint32 {
 
 // BenchKeys hashes len(out) keys of keyLen bytes each, stored stride bytes
 // apart in keys, with one rte_hash_crc call per key, iters times, in a C
-// loop (one cgo call in all). It returns the elapsed time; out holds the
-// last round's hashes.
-func BenchKeys(keys []byte, keyLen, stride int, seed uint32, iters int, out []uint32) time.Duration {
+// loop (one cgo call in all). It returns the elapsed time: the calling
+// thread's CPU time when threadCPU is set (what a shared machine lets us
+// compare), else wall time. out holds the last round's hashes.
+func BenchKeys(keys []byte, keyLen, stride int, seed uint32, iters int, out []uint32, threadCPU bool) time.Duration {
 	if len(out) == 0 || iters <= 0 {
 		return 0
 	}
@@ -56,6 +57,18 @@ func BenchKeys(keys []byte, keyLen, stride int, seed uint32, iters int, out []ui
 		panic("hashref: keys shorter than len(out) keys")
 	}
 	ns := C.href_bench_keys((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(keys))), C.uint32_t(keyLen), C.uint32_t(stride),
-		C.uint32_t(len(out)), C.uint32_t(seed), C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))))
+		C.uint32_t(len(out)), C.uint32_t(seed), C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU))
 	return time.Duration(ns)
 }
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ThreadCPU returns the calling OS thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID); lock the goroutine to its thread around a
+// measurement.
+func ThreadCPU() time.Duration { return time.Duration(C.href_thread_cpu_ns()) }

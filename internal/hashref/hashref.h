@@ -15,8 +15,12 @@ void href_set_alg(int alg);
 
 // href_bench_keys hashes n keys of key_len bytes each (stored key_stride
 // bytes apart), one rte_hash_crc call per key, iters times; returns the
-// elapsed nanoseconds (CLOCK_MONOTONIC). out receives the last round.
+// elapsed nanoseconds: CLOCK_THREAD_CPUTIME_ID when thread_cpu is set (on
+// a shared machine: the time this thread actually ran), else
+// CLOCK_MONOTONIC. out receives the last round.
 uint64_t href_bench_keys(const uint8_t *keys, uint32_t key_len, uint32_t key_stride,
-                         uint32_t n, uint32_t seed, uint64_t iters, uint32_t *out);
+                         uint32_t n, uint32_t seed, uint64_t iters, uint32_t *out, int thread_cpu);
+
+uint64_t href_thread_cpu_ns(void);
 
 #endif

@@ -85,7 +85,7 @@ func TestBenchKeys(t *testing.T) {
 		keys[i] = byte(i * 7)
 	}
 	out := make([]uint32, 32)
-	if d := BenchKeys(keys, 12, 16, 5, 3, out); d <= 0 {
+	if d := BenchKeys(keys, 12, 16, 5, 3, out, false); d <= 0 {
 		t.Fatalf("elapsed %v", d)
 	}
 	for i := range out {
