@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Sentinel errors; test them with errors.Is.
@@ -56,13 +58,13 @@ func (t Type) String() string {
 
 // Frame limits of the DPDK version this build mirrors.
 const (
-	MaxNameLen  = dpdk_RTE_MP_MAX_NAME_LEN - 1 // name bytes, NUL excluded
-	MaxParamLen = dpdk_RTE_MP_MAX_PARAM_LEN
-	MaxFds      = dpdk_RTE_MP_MAX_FD_NUM
+	MaxNameLen  = dpdk.RTE_MP_MAX_NAME_LEN - 1 // name bytes, NUL excluded
+	MaxParamLen = dpdk.RTE_MP_MAX_PARAM_LEN
+	MaxFds      = dpdk.RTE_MP_MAX_FD_NUM
 	// FrameSize is the datagram length: mp_msg_internal without the fds
 	// array (fds travel as SCM_RIGHTS), exactly what send_msg sends and
 	// read_msg accepts.
-	FrameSize = dpdk_SizeofMpMsgInternal - 4*dpdk_RTE_MP_MAX_FD_NUM
+	FrameSize = dpdk.SizeofMpMsgInternal - 4*dpdk.RTE_MP_MAX_FD_NUM
 )
 
 // Message is one rte_mp_msg.
@@ -89,12 +91,12 @@ func AppendFrame(b []byte, m *Message) ([]byte, error) {
 	b = append(b, make([]byte, FrameSize)...)
 	f := b[o:]
 	ne := binary.NativeEndian
-	ne.PutUint32(f[dpdk_OffsetofMpMsgInternalType:], uint32(m.Type))
-	msg := f[dpdk_OffsetofMpMsgInternalMsg:]
-	copy(msg[dpdk_OffsetofMpMsgName:], m.Name)
-	ne.PutUint32(msg[dpdk_OffsetofMpMsgLenParam:], uint32(len(m.Param)))
-	ne.PutUint32(msg[dpdk_OffsetofMpMsgNumFds:], uint32(len(m.Fds)))
-	copy(msg[dpdk_OffsetofMpMsgParam:], m.Param)
+	ne.PutUint32(f[dpdk.OffsetofMpMsgInternalType:], uint32(m.Type))
+	msg := f[dpdk.OffsetofMpMsgInternalMsg:]
+	copy(msg[dpdk.OffsetofMpMsgName:], m.Name)
+	ne.PutUint32(msg[dpdk.OffsetofMpMsgLenParam:], uint32(len(m.Param)))
+	ne.PutUint32(msg[dpdk.OffsetofMpMsgNumFds:], uint32(len(m.Fds)))
+	copy(msg[dpdk.OffsetofMpMsgParam:], m.Param)
 	return b, nil
 }
 
@@ -108,12 +110,12 @@ func DecodeFrame(b []byte, fds []int) (*Message, error) {
 		return nil, fmt.Errorf("ctrlproto: frame of %d bytes, want %d: %w", len(b), FrameSize, ErrFrame)
 	}
 	ne := binary.NativeEndian
-	m := &Message{Type: Type(int32(ne.Uint32(b[dpdk_OffsetofMpMsgInternalType:])))}
+	m := &Message{Type: Type(int32(ne.Uint32(b[dpdk.OffsetofMpMsgInternalType:])))}
 	if m.Type < TypeMsg || m.Type > TypeIgn {
 		return nil, fmt.Errorf("ctrlproto: frame type %d: %w", m.Type, ErrFrame)
 	}
-	msg := b[dpdk_OffsetofMpMsgInternalMsg:]
-	name := msg[dpdk_OffsetofMpMsgName : dpdk_OffsetofMpMsgName+dpdk_RTE_MP_MAX_NAME_LEN]
+	msg := b[dpdk.OffsetofMpMsgInternalMsg:]
+	name := msg[dpdk.OffsetofMpMsgName : dpdk.OffsetofMpMsgName+dpdk.RTE_MP_MAX_NAME_LEN]
 	n := 0
 	for n < len(name) && name[n] != 0 {
 		n++
@@ -122,15 +124,15 @@ func DecodeFrame(b []byte, fds []int) (*Message, error) {
 		return nil, fmt.Errorf("ctrlproto: frame name empty or unterminated: %w", ErrFrame)
 	}
 	m.Name = string(name[:n])
-	lenParam := int32(ne.Uint32(msg[dpdk_OffsetofMpMsgLenParam:]))
-	numFds := int32(ne.Uint32(msg[dpdk_OffsetofMpMsgNumFds:]))
+	lenParam := int32(ne.Uint32(msg[dpdk.OffsetofMpMsgLenParam:]))
+	numFds := int32(ne.Uint32(msg[dpdk.OffsetofMpMsgNumFds:]))
 	if lenParam < 0 || lenParam > MaxParamLen {
 		return nil, fmt.Errorf("ctrlproto: %s: len_param %d: %w", m.Name, lenParam, ErrFrame)
 	}
 	if numFds < 0 || numFds > MaxFds || int(numFds) > len(fds) {
 		return nil, fmt.Errorf("ctrlproto: %s: num_fds %d with %d received: %w", m.Name, numFds, len(fds), ErrFrame)
 	}
-	m.Param = append([]byte(nil), msg[dpdk_OffsetofMpMsgParam:dpdk_OffsetofMpMsgParam+int(lenParam)]...)
+	m.Param = append([]byte(nil), msg[dpdk.OffsetofMpMsgParam:dpdk.OffsetofMpMsgParam+int(lenParam)]...)
 	if numFds > 0 {
 		m.Fds = append([]int(nil), fds[:numFds]...)
 	}

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/ctrlproto"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Options say which primary to attach to and how.
@@ -111,16 +113,16 @@ func (h *Handle) attach(opts Options) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := h.mapFixed(fd, 0, addr, dpdk_SizeofMemConfig, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE, "rte_mem_config"); err != nil {
+	if err := h.mapFixed(fd, 0, addr, dpdk.SizeofMemConfig, unix.MAP_SHARED|unix.MAP_FIXED_NOREPLACE, "rte_mem_config"); err != nil {
 		return err
 	}
-	h.areas = append(h.areas, area{addr, pageRound(dpdk_SizeofMemConfig)})
+	h.areas = append(h.areas, area{addr, pageRound(dpdk.SizeofMemConfig)})
 	if err := h.useConfig(addr); err != nil {
 		return err
 	}
 
 	// The memzone table.
-	mz := addr + dpdk_OffsetofMemConfigMemzones
+	mz := addr + dpdk.OffsetofMemConfigMemzones
 	if _, err := h.attachFbarray(mz); err != nil {
 		return err
 	}
@@ -166,28 +168,28 @@ func (h *Handle) checkConfig(fd int, cfgPath string) (uintptr, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return 0, fmt.Errorf("shm: stat %s: %w", cfgPath, err)
 	}
-	if st.Size < dpdk_SizeofMemConfig {
+	if st.Size < dpdk.SizeofMemConfig {
 		return 0, fmt.Errorf("shm: %s is %d bytes, rte_mem_config needs %d: %w",
-			cfgPath, st.Size, dpdk_SizeofMemConfig, ErrCorrupt)
+			cfgPath, st.Size, dpdk.SizeofMemConfig, ErrCorrupt)
 	}
-	var hdr [dpdk_OffsetofMemConfigMemzones]byte
+	var hdr [dpdk.OffsetofMemConfigMemzones]byte
 	if _, err := unix.Pread(fd, hdr[:], 0); err != nil {
 		return 0, fmt.Errorf("shm: read %s: %w", cfgPath, err)
 	}
 	var tail [8]byte
-	if _, err := unix.Pread(fd, tail[:], dpdk_OffsetofMemConfigMemCfgAddr); err != nil {
+	if _, err := unix.Pread(fd, tail[:], dpdk.OffsetofMemConfigMemCfgAddr); err != nil {
 		return 0, fmt.Errorf("shm: read %s: %w", cfgPath, err)
 	}
-	magic := *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigMagic]))
-	h.version = *(*uint32)(unsafe.Pointer(&hdr[dpdk_OffsetofMemConfigVersion]))
-	if magic != dpdk_RTE_MAGIC {
+	magic := *(*uint32)(unsafe.Pointer(&hdr[dpdk.OffsetofMemConfigMagic]))
+	h.version = *(*uint32)(unsafe.Pointer(&hdr[dpdk.OffsetofMemConfigVersion]))
+	if magic != dpdk.RTE_MAGIC {
 		return 0, fmt.Errorf("shm: %s: magic %#x, want %#x (primary still initialising, or not an rte_mem_config): %w",
-			cfgPath, magic, dpdk_RTE_MAGIC, ErrCorrupt)
+			cfgPath, magic, dpdk.RTE_MAGIC, ErrCorrupt)
 	}
 	if err := checkVersion(h.version); err != nil {
 		return 0, err
 	}
-	if hdr[dpdk_OffsetofMemConfigMpStatus] == mpStatusDisabled {
+	if hdr[dpdk.OffsetofMemConfigMpStatus] == mpStatusDisabled {
 		return 0, fmt.Errorf("shm: primary disabled multi-process support (rte_mp_disable): %w", ErrNoPrimary)
 	}
 	addr := uintptr(*(*uint64)(unsafe.Pointer(&tail[0])))
@@ -200,8 +202,8 @@ func (h *Handle) checkConfig(fd int, cfgPath string) (uintptr, error) {
 // useConfig takes the mapped rte_mem_config at addr into use.
 func (h *Handle) useConfig(addr uintptr) error {
 	h.cfg = addr
-	h.legacy = ld32(addr+dpdk_OffsetofMemConfigLegacyMem) != 0
-	h.sfs = ld32(addr+dpdk_OffsetofMemConfigSingleFileSegments) != 0
+	h.legacy = ld32(addr+dpdk.OffsetofMemConfigLegacyMem) != 0
+	h.sfs = ld32(addr+dpdk.OffsetofMemConfigSingleFileSegments) != 0
 	return nil
 }
 
@@ -216,7 +218,7 @@ func (h *Handle) noConfig(cfgPath string, err error) error {
 	}
 	// --in-memory primaries create the runtime dir (telemetry sockets)
 	// but no shared config: they cannot have secondaries.
-	for _, s := range []string{"dpdk_telemetry.v2", "telemetry", "mp_socket"} {
+	for _, s := range []string{"dpdk.telemetry.v2", "telemetry", "mp_socket"} {
 		if _, serr := os.Stat(filepath.Join(h.runDir, s)); serr == nil {
 			return fmt.Errorf("shm: %s has no config: primary runs with --in-memory or without shared config: %w",
 				h.runDir, ErrNoHugepages)
@@ -232,8 +234,8 @@ func checkPrimaryLock(fd int, path string) error {
 	lk := unix.Flock_t{
 		Type:   unix.F_WRLCK,
 		Whence: 0,
-		Start:  dpdk_OffsetofMemConfigMemsegs,
-		Len:    dpdk_SizeofMemsegList * dpdk_RTE_MAX_MEMSEG_LISTS,
+		Start:  dpdk.OffsetofMemConfigMemsegs,
+		Len:    dpdk.SizeofMemsegList * dpdk.RTE_MAX_MEMSEG_LISTS,
 	}
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk); err != nil {
 		return fmt.Errorf("shm: F_GETLK %s: %w", path, err)
@@ -246,8 +248,8 @@ func checkPrimaryLock(fd int, path string) error {
 
 // checkVersion compares year and month of RTE_VERSION words.
 func checkVersion(v uint32) error {
-	if v>>16 != dpdk_RTE_VERSION>>16 {
-		return &VersionError{Primary: v, Build: dpdk_RTE_VERSION}
+	if v>>16 != dpdk.RTE_VERSION>>16 {
+		return &VersionError{Primary: v, Build: dpdk.RTE_VERSION}
 	}
 	return nil
 }
@@ -343,7 +345,7 @@ func (h *Handle) SingleFileSegments() bool { return h.sfs }
 func (h *Handle) MemConfig() uintptr { return h.cfg }
 
 // TscHz returns the TSC frequency the primary measured.
-func (h *Handle) TscHz() uint64 { return ld64(h.cfg + dpdk_OffsetofMemConfigTscHz) }
+func (h *Handle) TscHz() uint64 { return ld64(h.cfg + dpdk.OffsetofMemConfigTscHz) }
 
 // Stats returns what Attach mapped and how long it took.
 func (h *Handle) Stats() AttachStats { return h.stats }

@@ -24,6 +24,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // ErrEAL: rte_eal_init failed, or EAL was already initialised in this
@@ -118,8 +120,8 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 	if err := h.useConfig(addr); err != nil {
 		return fail(err)
 	}
-	h.areas = append(h.areas, area{addr, pageRound(dpdk_SizeofMemConfig)})
-	if _, err := h.attachFbarray(addr + dpdk_OffsetofMemConfigMemzones); err != nil {
+	h.areas = append(h.areas, area{addr, pageRound(dpdk.SizeofMemConfig)})
+	if _, err := h.attachFbarray(addr + dpdk.OffsetofMemConfigMemzones); err != nil {
 		return fail(err)
 	}
 	if err := h.attachLists(); err != nil {
@@ -142,14 +144,14 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 // precheckLists refuses a --no-huge primary before EAL tries (and fails
 // with a less helpful message).
 func precheckLists(fd int) error {
-	b := make([]byte, dpdk_SizeofMemsegList*dpdk_RTE_MAX_MEMSEG_LISTS)
-	if _, err := unix.Pread(fd, b, dpdk_OffsetofMemConfigMemsegs); err != nil {
+	b := make([]byte, dpdk.SizeofMemsegList*dpdk.RTE_MAX_MEMSEG_LISTS)
+	if _, err := unix.Pread(fd, b, dpdk.OffsetofMemConfigMemsegs); err != nil {
 		return fmt.Errorf("shm: read memseg lists: %w", err)
 	}
-	for i := 0; i < dpdk_RTE_MAX_MEMSEG_LISTS; i++ {
-		l := b[i*dpdk_SizeofMemsegList:]
-		base := *(*uint64)(unsafe.Pointer(&l[dpdk_OffsetofMemsegListBaseVa]))
-		pg := *(*uint64)(unsafe.Pointer(&l[dpdk_OffsetofMemsegListPageSz]))
+	for i := 0; i < dpdk.RTE_MAX_MEMSEG_LISTS; i++ {
+		l := b[i*dpdk.SizeofMemsegList:]
+		base := *(*uint64)(unsafe.Pointer(&l[dpdk.OffsetofMemsegListBaseVa]))
+		pg := *(*uint64)(unsafe.Pointer(&l[dpdk.OffsetofMemsegListPageSz]))
 		if base != 0 && pg == uint64(unix.Getpagesize()) {
 			return fmt.Errorf("shm: memseg list %d uses %d-byte pages: primary runs with --no-huge: %w", i, pg, ErrNoHugepages)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // lockTimeout bounds waiting for a reader lock in shared memory.
@@ -52,17 +54,17 @@ func (h *Handle) walkMemzones(fn func(Memzone) bool) error {
 	if h.detached {
 		return ErrDetached
 	}
-	if err := rwlockReadLock(h.cfg+dpdk_OffsetofMemConfigMlock, lockTimeout); err != nil {
+	if err := rwlockReadLock(h.cfg+dpdk.OffsetofMemConfigMlock, lockTimeout); err != nil {
 		return fmt.Errorf("shm: memzone lock: %w", err)
 	}
-	defer rwlockReadUnlock(h.cfg + dpdk_OffsetofMemConfigMlock)
-	arr := h.cfg + dpdk_OffsetofMemConfigMemzones
+	defer rwlockReadUnlock(h.cfg + dpdk.OffsetofMemConfigMlock)
+	arr := h.cfg + dpdk.OffsetofMemConfigMemzones
 	_, n, eltSz, data, err := fbarray(arr)
 	if err != nil {
 		return err
 	}
-	if eltSz != dpdk_SizeofMemzone {
-		return fmt.Errorf("shm: memzone fbarray element size %d, want %d: %w", eltSz, dpdk_SizeofMemzone, ErrCorrupt)
+	if eltSz != dpdk.SizeofMemzone {
+		return fmt.Errorf("shm: memzone fbarray element size %d, want %d: %w", eltSz, dpdk.SizeofMemzone, ErrCorrupt)
 	}
 	mask := data + eltSz*n + usedMaskData
 	for w := uintptr(0); w < (n+63)/64; w++ {
@@ -76,13 +78,13 @@ func (h *Handle) walkMemzones(fn func(Memzone) bool) error {
 			}
 			e := data + i*eltSz
 			mz := Memzone{
-				Name:       cstring(e+dpdk_OffsetofMemzoneName, dpdk_RTE_MEMZONE_NAMESIZE),
-				Iova:       ld64(e + dpdk_OffsetofMemzoneIova),
-				Addr:       uintptr(ld64(e + dpdk_OffsetofMemzoneAddr)),
-				Len:        uintptr(ld64(e + dpdk_OffsetofMemzoneLen)),
-				HugepageSz: ld64(e + dpdk_OffsetofMemzoneHugepageSz),
-				SocketID:   int(int32(ld32(e + dpdk_OffsetofMemzoneSocketId))),
-				Flags:      ld32(e + dpdk_OffsetofMemzoneFlags),
+				Name:       cstring(e+dpdk.OffsetofMemzoneName, dpdk.RTE_MEMZONE_NAMESIZE),
+				Iova:       ld64(e + dpdk.OffsetofMemzoneIova),
+				Addr:       uintptr(ld64(e + dpdk.OffsetofMemzoneAddr)),
+				Len:        uintptr(ld64(e + dpdk.OffsetofMemzoneLen)),
+				HugepageSz: ld64(e + dpdk.OffsetofMemzoneHugepageSz),
+				SocketID:   int(int32(ld32(e + dpdk.OffsetofMemzoneSocketId))),
+				Flags:      ld32(e + dpdk.OffsetofMemzoneFlags),
 			}
 			if !fn(mz) {
 				return nil
@@ -109,26 +111,26 @@ func (h *Handle) Tailq(name string) ([]uintptr, error) {
 	if h.detached {
 		return nil, ErrDetached
 	}
-	if err := rwlockReadLock(h.cfg+dpdk_OffsetofMemConfigQlock, lockTimeout); err != nil {
+	if err := rwlockReadLock(h.cfg+dpdk.OffsetofMemConfigQlock, lockTimeout); err != nil {
 		return nil, fmt.Errorf("shm: tailq lock: %w", err)
 	}
-	defer rwlockReadUnlock(h.cfg + dpdk_OffsetofMemConfigQlock)
-	for i := uintptr(0); i < dpdk_RTE_MAX_TAILQ; i++ {
-		head := h.cfg + dpdk_OffsetofMemConfigTailqHead + i*dpdk_SizeofTailqHead
-		if cstring(head+dpdk_OffsetofTailqHeadName, dpdk_RTE_TAILQ_NAMESIZE) != name {
+	defer rwlockReadUnlock(h.cfg + dpdk.OffsetofMemConfigQlock)
+	for i := uintptr(0); i < dpdk.RTE_MAX_TAILQ; i++ {
+		head := h.cfg + dpdk.OffsetofMemConfigTailqHead + i*dpdk.SizeofTailqHead
+		if cstring(head+dpdk.OffsetofTailqHeadName, dpdk.RTE_TAILQ_NAMESIZE) != name {
 			continue
 		}
 		var out []uintptr
-		e := uintptr(ld64(head + dpdk_OffsetofTailqHeadTailqHead)) // tqh_first
+		e := uintptr(ld64(head + dpdk.OffsetofTailqHeadTailqHead)) // tqh_first
 		for e != 0 {
 			if len(out) == maxTailq {
 				return nil, fmt.Errorf("shm: tailq %s longer than %d (cycle?): %w", name, maxTailq, ErrCorrupt)
 			}
-			if !h.containsLocked(e, dpdk_SizeofTailqEntry) {
+			if !h.containsLocked(e, dpdk.SizeofTailqEntry) {
 				return nil, fmt.Errorf("shm: tailq %s entry %#x: %w", name, e, ErrBadAddress)
 			}
-			out = append(out, uintptr(ld64(e+dpdk_OffsetofTailqEntryData)))
-			e = uintptr(ld64(e + dpdk_OffsetofTailqEntryNext)) // tqe_next
+			out = append(out, uintptr(ld64(e+dpdk.OffsetofTailqEntryData)))
+			e = uintptr(ld64(e + dpdk.OffsetofTailqEntryNext)) // tqe_next
 		}
 		return out, nil
 	}
@@ -160,8 +162,8 @@ func SyncName(t uint32) string {
 
 // Count returns the number of objects in the ring now (rte_ring_count).
 func (r Ring) Count() uint32 {
-	prodTail := ldAcq32(r.Addr + dpdk_OffsetofRingProd + dpdk_OffsetofRingHeadtailTail)
-	consTail := ldAcq32(r.Addr + dpdk_OffsetofRingCons + dpdk_OffsetofRingHeadtailTail)
+	prodTail := ldAcq32(r.Addr + dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailTail)
+	consTail := ldAcq32(r.Addr + dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailTail)
 	c := (prodTail - consTail) & r.Mask
 	return min(c, r.Capacity)
 }
@@ -170,18 +172,18 @@ func (r Ring) Count() uint32 {
 func (r Ring) Free() uint32 { return r.Capacity - r.Count() }
 
 func (h *Handle) ringAt(a uintptr) (Ring, error) {
-	if !h.Contains(a, dpdk_SizeofRing) {
+	if !h.Contains(a, dpdk.SizeofRing) {
 		return Ring{}, fmt.Errorf("shm: ring at %#x: %w", a, ErrBadAddress)
 	}
 	r := Ring{
-		Name:     cstring(a+dpdk_OffsetofRingName, dpdk_RTE_RING_NAMESIZE),
+		Name:     cstring(a+dpdk.OffsetofRingName, dpdk.RTE_RING_NAMESIZE),
 		Addr:     a,
-		Flags:    ld32(a + dpdk_OffsetofRingFlags),
-		Size:     ld32(a + dpdk_OffsetofRingSize),
-		Mask:     ld32(a + dpdk_OffsetofRingMask),
-		Capacity: ld32(a + dpdk_OffsetofRingCapacity),
-		ProdSync: ld32(a + dpdk_OffsetofRingProd + dpdk_OffsetofRingHeadtailSyncType),
-		ConsSync: ld32(a + dpdk_OffsetofRingCons + dpdk_OffsetofRingHeadtailSyncType),
+		Flags:    ld32(a + dpdk.OffsetofRingFlags),
+		Size:     ld32(a + dpdk.OffsetofRingSize),
+		Mask:     ld32(a + dpdk.OffsetofRingMask),
+		Capacity: ld32(a + dpdk.OffsetofRingCapacity),
+		ProdSync: ld32(a + dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailSyncType),
+		ConsSync: ld32(a + dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailSyncType),
 	}
 	if r.Size == 0 || r.Size&(r.Size-1) != 0 || r.Mask != r.Size-1 || r.Capacity > r.Mask {
 		return Ring{}, fmt.Errorf("shm: ring %q at %#x: size %d mask %#x capacity %d: %w",
@@ -189,7 +191,7 @@ func (h *Handle) ringAt(a uintptr) (Ring, error) {
 	}
 	// Objects follow the header: 8-byte pointers unless RING_F_EXACT_SZ
 	// elements of another size; check at least the pointer-sized span.
-	if !h.Contains(a, dpdk_SizeofRing+uintptr(r.Size)*8) {
+	if !h.Contains(a, dpdk.SizeofRing+uintptr(r.Size)*8) {
 		return Ring{}, fmt.Errorf("shm: ring %q slots at %#x: %w", r.Name, a, ErrBadAddress)
 	}
 	return r, nil
@@ -253,8 +255,8 @@ func (m Mempool) Available() uint32 {
 	}
 	n := m.Ops.Count()
 	if m.LocalCache != 0 && m.CacheSize != 0 {
-		for i := uintptr(0); i < dpdk_RTE_MAX_LCORE; i++ {
-			n += ld32(m.LocalCache + i*dpdk_SizeofMempoolCache + dpdk_OffsetofMempoolCacheLen)
+		for i := uintptr(0); i < dpdk.RTE_MAX_LCORE; i++ {
+			n += ld32(m.LocalCache + i*dpdk.SizeofMempoolCache + dpdk.OffsetofMempoolCacheLen)
 		}
 	}
 	return min(n, m.Size)
@@ -278,25 +280,25 @@ func (h *Handle) Mempools() ([]Mempool, error) {
 	}
 	out := make([]Mempool, 0, len(ptrs))
 	for _, a := range ptrs {
-		if !h.Contains(a, dpdk_SizeofMempool) {
+		if !h.Contains(a, dpdk.SizeofMempool) {
 			return nil, fmt.Errorf("shm: mempool at %#x: %w", a, ErrBadAddress)
 		}
 		m := Mempool{
-			Name:            cstring(a+dpdk_OffsetofMempoolName, dpdk_RTE_MEMPOOL_NAMESIZE),
+			Name:            cstring(a+dpdk.OffsetofMempoolName, dpdk.RTE_MEMPOOL_NAMESIZE),
 			Addr:            a,
-			Flags:           ld32(a + dpdk_OffsetofMempoolFlags),
-			SocketID:        int(int32(ld32(a + dpdk_OffsetofMempoolSocketId))),
-			Size:            ld32(a + dpdk_OffsetofMempoolSize),
-			CacheSize:       ld32(a + dpdk_OffsetofMempoolCacheSize),
-			EltSize:         ld32(a + dpdk_OffsetofMempoolEltSize),
-			HeaderSize:      ld32(a + dpdk_OffsetofMempoolHeaderSize),
-			TrailerSize:     ld32(a + dpdk_OffsetofMempoolTrailerSize),
-			PrivateDataSize: ld32(a + dpdk_OffsetofMempoolPrivateDataSize),
-			PopulatedSize:   ld32(a + dpdk_OffsetofMempoolPopulatedSize),
-			PoolData:        uintptr(ld64(a + dpdk_OffsetofMempoolPoolData)),
-			LocalCache:      uintptr(ld64(a + dpdk_OffsetofMempoolLocalCache)),
+			Flags:           ld32(a + dpdk.OffsetofMempoolFlags),
+			SocketID:        int(int32(ld32(a + dpdk.OffsetofMempoolSocketId))),
+			Size:            ld32(a + dpdk.OffsetofMempoolSize),
+			CacheSize:       ld32(a + dpdk.OffsetofMempoolPoolCacheSize),
+			EltSize:         ld32(a + dpdk.OffsetofMempoolEltSize),
+			HeaderSize:      ld32(a + dpdk.OffsetofMempoolHeaderSize),
+			TrailerSize:     ld32(a + dpdk.OffsetofMempoolTrailerSize),
+			PrivateDataSize: ld32(a + dpdk.OffsetofMempoolPrivateDataSize),
+			PopulatedSize:   ld32(a + dpdk.OffsetofMempoolPopulatedSize),
+			PoolData:        uintptr(ld64(a + dpdk.OffsetofMempoolPoolData)),
+			LocalCache:      uintptr(ld64(a + dpdk.OffsetofMempoolLocalCache)),
 		}
-		if m.LocalCache != 0 && !h.Contains(m.LocalCache, dpdk_SizeofMempoolCache*dpdk_RTE_MAX_LCORE) {
+		if m.LocalCache != 0 && !h.Contains(m.LocalCache, dpdk.SizeofMempoolCache*dpdk.RTE_MAX_LCORE) {
 			return nil, fmt.Errorf("shm: mempool %q cache at %#x: %w", m.Name, m.LocalCache, ErrBadAddress)
 		}
 		for i := range rings {

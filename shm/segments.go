@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // segList is one rte_memseg_list of the primary and the pages of it we map.
@@ -41,11 +43,11 @@ func fbarrayMapSize(eltSz, n uintptr) uintptr {
 
 // fbarray reads and validates the rte_fbarray header at arr.
 func fbarray(arr uintptr) (name string, n, eltSz, data uintptr, err error) {
-	raw := unsafe.Slice((*byte)(ptr(arr+dpdk_OffsetofFbarrayName)), dpdk_RTE_FBARRAY_NAME_LEN)
+	raw := unsafe.Slice((*byte)(ptr(arr+dpdk.OffsetofFbarrayName)), dpdk.RTE_FBARRAY_NAME_LEN)
 	name = cstr(raw)
-	n = uintptr(ld32(arr + dpdk_OffsetofFbarrayLen))
-	eltSz = uintptr(ld32(arr + dpdk_OffsetofFbarrayEltSz))
-	data = uintptr(ld64(arr + dpdk_OffsetofFbarrayData))
+	n = uintptr(ld32(arr + dpdk.OffsetofFbarrayLen))
+	eltSz = uintptr(ld32(arr + dpdk.OffsetofFbarrayEltSz))
+	data = uintptr(ld64(arr + dpdk.OffsetofFbarrayData))
 	if name == "" || len(name) == len(raw) || n == 0 || n > 1<<24 || eltSz == 0 || eltSz > 1<<20 ||
 		data == 0 || data%uintptr(os.Getpagesize()) != 0 {
 		return "", 0, 0, 0, fmt.Errorf("shm: fbarray at %#x: name %q len %d elt_sz %d data %#x: %w",
@@ -138,21 +140,21 @@ func (h *Handle) readHugeDirs(override string) error {
 // of this process lands where the primary may grow its heap.
 func (h *Handle) attachLists() error {
 	pg := uintptr(os.Getpagesize())
-	for i := 0; i < dpdk_RTE_MAX_MEMSEG_LISTS; i++ {
-		msl := h.cfg + dpdk_OffsetofMemConfigMemsegs + uintptr(i)*dpdk_SizeofMemsegList
-		base := uintptr(ld64(msl + dpdk_OffsetofMemsegListBaseVa))
+	for i := 0; i < dpdk.RTE_MAX_MEMSEG_LISTS; i++ {
+		msl := h.cfg + dpdk.OffsetofMemConfigMemsegs + uintptr(i)*dpdk.SizeofMemsegList
+		base := uintptr(ld64(msl + dpdk.OffsetofMemsegListBaseVa))
 		if base == 0 {
 			continue
 		}
-		if ld32(msl+dpdk_OffsetofMemsegListExternal) != 0 {
+		if ld32(msl+dpdk.OffsetofMemsegListExternal) != 0 {
 			continue // rte_malloc_heap_memory_add: not backed by hugepage files
 		}
 		l := &segList{
 			idx:    i,
 			base:   base,
-			pageSz: uintptr(ld64(msl + dpdk_OffsetofMemsegListPageSz)),
-			length: uintptr(ld64(msl + dpdk_OffsetofMemsegListLen)),
-			socket: int(int32(ld32(msl + dpdk_OffsetofMemsegListSocketId))),
+			pageSz: uintptr(ld64(msl + dpdk.OffsetofMemsegListPageSz)),
+			length: uintptr(ld64(msl + dpdk.OffsetofMemsegListLen)),
+			socket: int(int32(ld32(msl + dpdk.OffsetofMemsegListSocketId))),
 		}
 		if l.pageSz == pg {
 			return fmt.Errorf("shm: memseg list %d uses %d-byte pages: primary runs with --no-huge: %w",
@@ -161,12 +163,12 @@ func (h *Handle) attachLists() error {
 		if l.pageSz < pg || l.pageSz&(l.pageSz-1) != 0 || base%l.pageSz != 0 {
 			return fmt.Errorf("shm: memseg list %d: page size %#x base %#x: %w", i, l.pageSz, base, ErrCorrupt)
 		}
-		arr := msl + dpdk_OffsetofMemsegListMemsegArr
+		arr := msl + dpdk.OffsetofMemsegListMemsegArr
 		_, n, eltSz, data, err := fbarray(arr)
 		if err != nil {
 			return err
 		}
-		if eltSz != dpdk_SizeofMemseg || n > dpdk_RTE_MAX_MEMSEG_PER_LIST || l.length != n*l.pageSz || base+l.length < base {
+		if eltSz != dpdk.SizeofMemseg || n > dpdk.RTE_MAX_MEMSEG_PER_LIST || l.length != n*l.pageSz || base+l.length < base {
 			return fmt.Errorf("shm: memseg list %d: %d segments of %d bytes, len %#x, page %#x: %w",
 				i, n, eltSz, l.length, l.pageSz, ErrCorrupt)
 		}
@@ -218,15 +220,15 @@ func (h *Handle) segFile(l *segList, seg int) (string, int64) {
 	if h.sfs {
 		return h.prefix + "map_" + strconv.Itoa(l.idx), int64(seg) * int64(l.pageSz)
 	}
-	return h.prefix + "map_" + strconv.Itoa(l.idx*dpdk_RTE_MAX_MEMSEG_PER_LIST+seg), 0
+	return h.prefix + "map_" + strconv.Itoa(l.idx*dpdk.RTE_MAX_MEMSEG_PER_LIST+seg), 0
 }
 
 // checkSeg validates memseg seg of l against the list's geometry before its
 // address is trusted.
 func (l *segList) checkSeg(seg int) error {
-	ms := l.data + uintptr(seg)*dpdk_SizeofMemseg
-	addr := uintptr(ld64(ms + dpdk_OffsetofMemsegAddr))
-	size := uintptr(ld64(ms + dpdk_OffsetofMemsegLen))
+	ms := l.data + uintptr(seg)*dpdk.SizeofMemseg
+	addr := uintptr(ld64(ms + dpdk.OffsetofMemsegAddr))
+	size := uintptr(ld64(ms + dpdk.OffsetofMemsegLen))
 	if want := l.base + uintptr(seg)*l.pageSz; addr != want || size != l.pageSz {
 		return fmt.Errorf("shm: memseg %d/%d at %#x+%#x, want %#x+%#x: %w",
 			l.idx, seg, addr, size, want, l.pageSz, ErrCorrupt)
