@@ -160,5 +160,7 @@ func TestTCP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("TCP through the TAP: %v", err)
 	}
+	echo.mu.Lock()
 	t.Logf("%d segments handled, tap %+v", echo.handled, tp.Stats())
+	echo.mu.Unlock()
 }
