@@ -34,6 +34,8 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 type config struct {
+	types                        []typeRow  // the struct table (table.go)
+	consts                       []constRow // the constant table (table.go)
 	out, cache, internal, abiDir string
 	verbose                      bool
 	logf                         func(string, ...any)
@@ -43,7 +45,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	var vers listFlag
 	fs.Var(&vers, "dpdk", "DPDK version to generate (repeatable): 20.11, 22.11, 24.11")
-	cfg := config{}
+	cfg := config{types: types, consts: consts}
 	fs.StringVar(&cfg.out, "out", "zz_generated", "output directory")
 	fs.StringVar(&cfg.cache, "cache", ".cache/gen", "cache for downloaded Debian packages (git-ignored)")
 	fs.StringVar(&cfg.internal, "internal", "gen/internal", "our declarations of DPDK's internal structs, per version")
@@ -54,9 +56,6 @@ func run(args []string) error {
 	}
 	if len(vers) == 0 || fs.NArg() > 0 {
 		return errors.New("usage: go run ./gen -dpdk 20.11 [-dpdk 22.11 ...] (run from the module root)")
-	}
-	if _, err := os.Stat("go.mod"); err != nil {
-		return errors.New("run from the module root (go.mod not found in the current directory)")
 	}
 	cfg.logf = func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, format+"\n", a...)
@@ -74,6 +73,9 @@ func run(args []string) error {
 		}
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Name < vs[j].Name })
+	if _, err := os.Stat("go.mod"); err != nil {
+		return errors.New("run from the module root (go.mod not found in the current directory)")
+	}
 
 	var models []*versionModel
 	for _, v := range vs {
@@ -129,7 +131,7 @@ func buildVersion(v dpdkVersion, cfg config) (*versionModel, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	rows := types
+	rows, consts := cfg.types, cfg.consts
 	src := probeSource(publicIncludes, rows, consts, "#include \"internal.h\"\n")
 	obj, err := compile(tmp, "probe_"+v.Pkg, src, append([]string{"-I" + internalDir}, h.CFlags...))
 	if err != nil {
@@ -207,7 +209,7 @@ func checkInternal(m *versionModel, tmp, internalDir string, cfg config) error {
 	j := strings.Index(s[i:], "};")
 	decl := s[i : i+j+2]
 	var rows []typeRow
-	for _, r := range types {
+	for _, r := range cfg.types {
 		if r.Internal {
 			rows = append(rows, r)
 		}

@@ -124,6 +124,10 @@ type mirror struct {
 	SignedBy string
 }
 
+// aptSources are the machine's apt configuration files (globs) the mirrors
+// are taken from; tests point them elsewhere.
+var aptSources = []string{"/etc/apt/sources.list.d/*.sources", "/etc/apt/sources.list"}
+
 // machineMirrors reads the Debian main archive URIs from
 // /etc/apt/sources.list.d/*.sources (deb822) and /etc/apt/sources.list,
 // skipping security and update suites. No package host is hard-coded.
@@ -143,8 +147,18 @@ func machineMirrors() ([]mirror, error) {
 			out = append(out, mirror{URI: uri, SignedBy: signed})
 		}
 	}
-	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
-	sort.Strings(files)
+	var files, lists []string
+	for _, g := range aptSources {
+		m, _ := filepath.Glob(g)
+		sort.Strings(m)
+		for _, f := range m {
+			if strings.HasSuffix(f, ".sources") {
+				files = append(files, f)
+			} else {
+				lists = append(lists, f)
+			}
+		}
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -168,7 +182,11 @@ func machineMirrors() ([]mirror, error) {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/etc/apt/sources.list"); err == nil {
+	for _, lf := range lists {
+		b, err := os.ReadFile(lf)
+		if err != nil {
+			continue
+		}
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		for sc.Scan() {
 			f := strings.Fields(sc.Text())
@@ -198,7 +216,7 @@ func machineMirrors() ([]mirror, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no Debian archive found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list")
+		return nil, fmt.Errorf("no Debian archive (Types: deb, Components: main) found in %s", strings.Join(aptSources, " or "))
 	}
 	return out, nil
 }
@@ -267,7 +285,7 @@ func (a *aptDir) run(dir, name string, args ...string) error {
 		return fmt.Errorf("%s %s: %w: %s", name, args[len(args)-1], err, msg)
 	}
 	// apt-get update exits 0 even when a source failed; treat E:/W: fetch failures as errors.
-	for _, l := range strings.Split(stderr.String(), "\n") {
+	for _, l := range strings.Split(stderr.String()+"\n"+string(out), "\n") {
 		if strings.HasPrefix(l, "E:") || strings.HasPrefix(l, "W: Failed to fetch") || strings.HasPrefix(l, "Err:") {
 			return fmt.Errorf("%s %s: %s", name, args[len(args)-1], strings.TrimSpace(l))
 		}
