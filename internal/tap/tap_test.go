@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -429,5 +430,46 @@ func TestCrash(t *testing.T) {
 	}
 	if _, ok := showLink(t, ns, live.Name()); ok {
 		t.Errorf("persistent %s not removed by Close", live.Name())
+	}
+}
+
+func fdCount(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+// TestNoLeaks: repeated Create/StartReader/Close leaves no fd, goroutine
+// or interface behind.
+func TestNoLeaks(t *testing.T) {
+	ns := newNetns(t)
+	cycle := func() {
+		tp, err := create(t, ns, Config{DevSym: "gmleak", Addrs: []netip.Prefix{netip.MustParsePrefix("198.18.1.1/24")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.StartReader(func([]byte) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle() // warm up: the netpoller's own descriptors
+	fds, gs := fdCount(t), runtime.NumGoroutine()
+	for range 20 {
+		cycle()
+	}
+	if got := fdCount(t); got != fds {
+		t.Errorf("%d open fds, %d before", got, fds)
+	}
+	if got := runtime.NumGoroutine(); got > gs {
+		t.Errorf("%d goroutines, %d before", got, gs)
+	}
+	if out := mustIP(t, ns, "-o", "link"); strings.Contains(out, "gmleak") {
+		t.Errorf("interface left: %s", out)
 	}
 }
