@@ -5,9 +5,9 @@ package flowhash
 // hasAsm reports whether an assembly kernel is in use.
 func hasAsm() bool { return useSSE42 }
 
-// disableAsm switches the assembly kernel off until the returned function
-// is called: defer disableAsm()().
-func disableAsm() func() {
+// disableSSE42 switches the assembly kernel off until the returned function
+// is called: defer disableSSE42()().
+func disableSSE42() func() {
 	old, oldFast := useSSE42, useFastParse
 	useSSE42, useFastParse = false, false
 	return func() { useSSE42, useFastParse = old, oldFast }

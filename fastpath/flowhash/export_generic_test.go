@@ -4,7 +4,7 @@ package flowhash
 
 func hasAsm() bool { return false }
 
-func disableAsm() func() { return func() {} }
+func disableSSE42() func() { return func() {} }
 
 func asmCRCKeys(k *key, n int, seed uint32, out *uint32) { crcKeysGeneric(k, n, seed, out) }
 

@@ -96,7 +96,7 @@ func variants(t *testing.T, f func(t *testing.T)) {
 		restore := disableFastParse()
 		t.Run("go-parse+asm-crc", f)
 		restore()
-		defer disableAsm()()
+		defer disableSSE42()()
 		t.Run("purego", f)
 	}
 }
@@ -482,7 +482,7 @@ func FuzzHashBurst(f *testing.F) {
 					goparse = make([]uint32, len(pkts))
 					h.HashBurst(pkts, goparse)
 					restore()
-					restore = disableAsm()
+					restore = disableSSE42()
 					purego = make([]uint32, len(pkts))
 					h.HashBurst(pkts, purego)
 					restore()
@@ -567,7 +567,7 @@ func BenchmarkCRCKeys32(b *testing.B) {
 	}
 	b.Run("best", run)
 	if hasAsm() {
-		defer disableAsm()()
+		defer disableSSE42()()
 		b.Run("purego", run)
 	}
 }

@@ -19,13 +19,13 @@ static uint64_t now_ns(int thread_cpu)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t href_bench_keys(const uint8_t *keys, uint32_t key_len, uint32_t key_stride,
+uint64_t href_bench_keys(const uint8_t *keys, const uint32_t *key_lens, uint32_t key_stride,
                          uint32_t n, uint32_t seed, uint64_t iters, uint32_t *out, int thread_cpu)
 {
 	uint64_t t0 = now_ns(thread_cpu);
 	for (uint64_t it = 0; it < iters; it++) {
 		for (uint32_t i = 0; i < n; i++)
-			out[i] = rte_hash_crc(keys + (uint64_t)i * key_stride, key_len, seed);
+			out[i] = key_lens[i] ? rte_hash_crc(keys + (uint64_t)i * key_stride, key_lens[i], seed) : 0;
 		__asm__ volatile("" ::: "memory"); /* keep every round */
 	}
 	return now_ns(thread_cpu) - t0;

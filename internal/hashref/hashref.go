@@ -44,20 +44,25 @@ func CRC8(v uint64, seed uint32) uint32 {
 	return uint32(C.href_crc_8byte(C.uint64_t(v), C.uint32_t(seed)))
 }
 
-// BenchKeys hashes len(out) keys of keyLen bytes each, stored stride bytes
-// apart in keys, with one rte_hash_crc call per key, iters times, in a C
-// loop (one cgo call in all). It returns the elapsed time: the calling
-// thread's CPU time when threadCPU is set (what a shared machine lets us
-// compare), else wall time. out holds the last round's hashes.
-func BenchKeys(keys []byte, keyLen, stride int, seed uint32, iters int, out []uint32, threadCPU bool) time.Duration {
+// BenchKeys hashes len(out) keys, key i being keyLens[i] bytes at
+// keys[i*stride:], with one rte_hash_crc call per key (an empty key gives
+// 0), iters times, in a C loop (one cgo call in all). It returns the
+// elapsed time: the calling thread's CPU time when threadCPU is set (what a
+// shared machine lets us compare), else wall time. out holds the last
+// round's hashes.
+func BenchKeys(keys []byte, keyLens []uint32, stride int, seed uint32, iters int, out []uint32, threadCPU bool) time.Duration {
 	if len(out) == 0 || iters <= 0 {
 		return 0
 	}
-	if (len(out)-1)*stride+keyLen > len(keys) {
-		panic("hashref: keys shorter than len(out) keys")
+	keyLens = keyLens[:len(out)]
+	for i, l := range keyLens {
+		if i*stride+int(l) > len(keys) || int(l) > stride {
+			panic("hashref: key outside keys")
+		}
 	}
-	ns := C.href_bench_keys((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(keys))), C.uint32_t(keyLen), C.uint32_t(stride),
-		C.uint32_t(len(out)), C.uint32_t(seed), C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU))
+	ns := C.href_bench_keys((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(keys))), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(keyLens))),
+		C.uint32_t(stride), C.uint32_t(len(out)), C.uint32_t(seed), C.uint64_t(iters),
+		(*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU))
 	return time.Duration(ns)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 	"github.com/gomarsio/marsio/internal/pcapgen"
@@ -85,12 +86,36 @@ func TestBenchKeys(t *testing.T) {
 		keys[i] = byte(i * 7)
 	}
 	out := make([]uint32, 32)
-	if d := BenchKeys(keys, 12, 16, 5, 3, out, false); d <= 0 {
+	kl := make([]uint32, 32)
+	for i := range kl {
+		kl[i] = 12
+	}
+	kl[3] = 0
+	if d := BenchKeys(keys, kl, 16, 5, 3, out, false); d <= 0 {
 		t.Fatalf("elapsed %v", d)
 	}
 	for i := range out {
-		if out[i] != flowhash.CRC(keys[i*16:i*16+12], 5) {
+		want := flowhash.CRC(keys[i*16:i*16+12], 5)
+		if i == 3 {
+			want = 0
+		}
+		if out[i] != want {
 			t.Fatalf("key %d", i)
+		}
+	}
+}
+
+func TestSuite(t *testing.T) {
+	rs, err := RunSuite(2*time.Millisecond, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(SuiteCases()) {
+		t.Fatalf("%d results", len(rs))
+	}
+	for _, r := range rs {
+		if r.Suite != "hash" || r.GoNs <= 0 || r.CNs <= 0 || r.Ratio <= 0 {
+			t.Errorf("bad result %+v", r)
 		}
 	}
 }
