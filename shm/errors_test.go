@@ -253,3 +253,67 @@ func TestAttachDeadPrimary(t *testing.T) {
 	}
 	assertNothingLeft(t, tp.Prefix)
 }
+
+// TestSyncFollowsFbarray drives Sync (the body of the mp_malloc_sync answer)
+// in both directions without disturbing a primary: on a copy of a live
+// primary's runtime dir, clearing a page's bit in the memseg fbarray makes
+// Sync unmap that page; setting it again maps it back from its hugepage
+// file with the primary's bytes.
+func TestSyncFollowsFbarray(t *testing.T) {
+	if ealPath {
+		t.Skip("EAL keeps its own map in step")
+	}
+	checkLeaks(t)
+	tp := startPrimary(t, testenv.TestpmdOptions{MemMB: 64,
+		Args: []string{"--forward-mode=io", "--total-num-mbufs=2048"}})
+	dir := fakeRuntimeDir(t, tp.RuntimeDir, true, nil)
+	h, err := attach(shm.Options{FilePrefix: tp.Prefix, RuntimeDir: dir, NoIPC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Detach()
+	l := h.MemsegLists()[0]
+	segs := h.Segments()
+	last := segs[len(segs)-1]
+	page := last.Addr + last.Len - last.PageSz
+	seg := int((page - l.Base) / l.PageSz)
+	fb := filepath.Join(dir, "fbarray_memseg-2048k-0-0")
+	maskOff := int64(48*8192 + 8 + (seg/64)*8)
+	f, err := os.OpenFile(fb, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	word := make([]byte, 8)
+	if _, err := f.ReadAt(word, maskOff); err != nil {
+		t.Fatal(err)
+	}
+	orig := binary.NativeEndian.Uint64(word)
+	if orig&(1<<(seg%64)) == 0 {
+		t.Fatalf("segment %d not marked used", seg)
+	}
+	want := append([]byte(nil), mem(page, 4096)...)
+
+	f.WriteAt(binary.NativeEndian.AppendUint64(nil, orig&^(1<<(seg%64))), maskOff)
+	if err := h.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if h.Contains(page, 1) {
+		t.Error("freed page still Contains")
+	}
+	for _, m := range testenv.MappingsOverlapping(page, page+1) {
+		if m.Perms != "---p" || m.Path != "" {
+			t.Errorf("freed page still mapped: %+v", m)
+		}
+	}
+	f.WriteAt(binary.NativeEndian.AppendUint64(nil, orig), maskOff)
+	if err := h.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Contains(page, l.PageSz) {
+		t.Error("re-added page not Contains")
+	}
+	if got := mem(page, 4096); string(got) != string(want) {
+		t.Error("re-mapped page has other bytes")
+	}
+}

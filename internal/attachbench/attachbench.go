@@ -1,0 +1,120 @@
+// Package attachbench measures the time from "attach" to a usable handle on
+// a running DPDK primary, by the pure-Go path (shm.Attach) and by DPDK's EAL
+// (shm.AttachEAL, rte_eal_init as a secondary) on the same primary in the
+// same run. EAL can be initialised once per process, so each EAL sample is a
+// child process (built with -tags eal) that times AttachEAL from the inside;
+// process start-up is not counted against EAL.
+//
+// It is the measurement behind the mrbench "attach" suite.
+package attachbench
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomarsio/marsio/shm"
+)
+
+// Result summarises n samples of one path.
+type Result struct {
+	Path    string          // "go" or "eal"
+	Samples []time.Duration // sorted
+	Pages   int             // hugepages mapped per attach
+	Bytes   uint64          // bytes of hugepage memory per attach
+}
+
+// Median returns the median sample.
+func (r Result) Median() time.Duration { return r.Samples[len(r.Samples)/2] }
+
+// Min returns the fastest sample.
+func (r Result) Min() time.Duration { return r.Samples[0] }
+
+// Max returns the slowest sample.
+func (r Result) Max() time.Duration { return r.Samples[len(r.Samples)-1] }
+
+// Pure attaches n times to the primary with prefix (Detach outside the
+// timed part) and returns the times from the call to a handle with the
+// rte_mp socket bound.
+func Pure(prefix string, n int) (Result, error) {
+	r := Result{Path: "go"}
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		h, err := shm.Attach(shm.Options{FilePrefix: prefix})
+		d := time.Since(t0)
+		if err != nil {
+			return r, err
+		}
+		st := h.Stats()
+		r.Pages, r.Bytes = st.Pages, st.Bytes
+		if err := h.Detach(); err != nil {
+			return r, err
+		}
+		r.Samples = append(r.Samples, d)
+	}
+	slices.Sort(r.Samples)
+	return r, nil
+}
+
+// BuildEALChild builds the EAL child program (cgo, -tags eal) into dir and
+// returns its path. moduleDir is the repository root.
+func BuildEALChild(moduleDir, dir string) (string, error) {
+	bin := filepath.Join(dir, "attachbench-ealchild")
+	cmd := exec.Command("go", "build", "-tags", "eal", "-o", bin, "./internal/attachbench/ealchild")
+	cmd.Dir = moduleDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("attachbench: build EAL child: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// EAL runs the child n times against the primary with prefix.
+func EAL(child, prefix string, n int) (Result, error) {
+	r := Result{Path: "eal"}
+	for i := 0; i < n; i++ {
+		cmd := exec.Command(child, "-file-prefix", prefix)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return r, fmt.Errorf("attachbench: EAL child: %w\n%s", err, out.String())
+		}
+		var ns int64
+		for _, f := range strings.Fields(out.String()) {
+			if v, ok := strings.CutPrefix(f, "elapsed_ns="); ok {
+				ns, _ = strconv.ParseInt(v, 10, 64)
+			}
+			if v, ok := strings.CutPrefix(f, "pages="); ok {
+				r.Pages, _ = strconv.Atoi(v)
+			}
+		}
+		if ns == 0 {
+			return r, fmt.Errorf("attachbench: EAL child printed no elapsed_ns:\n%s", out.String())
+		}
+		r.Samples = append(r.Samples, time.Duration(ns))
+	}
+	slices.Sort(r.Samples)
+	return r, nil
+}
+
+// Report formats results as a small table with the EAL/Go ratio.
+func Report(goRes, ealRes Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "attach to a primary with %d hugepages (%d MiB)\n", goRes.Pages, goRes.Bytes>>20)
+	fmt.Fprintf(&b, "%-4s %8s %10s %10s %10s\n", "path", "samples", "median", "min", "max")
+	for _, r := range []Result{goRes, ealRes} {
+		if len(r.Samples) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%-4s %8d %10v %10v %10v\n", r.Path, len(r.Samples),
+			r.Median().Round(time.Microsecond), r.Min().Round(time.Microsecond), r.Max().Round(time.Microsecond))
+	}
+	if len(goRes.Samples) > 0 && len(ealRes.Samples) > 0 {
+		fmt.Fprintf(&b, "EAL / Go (median): %.1fx\n", float64(ealRes.Median())/float64(goRes.Median()))
+	}
+	return b.String()
+}
