@@ -2,6 +2,8 @@ package marsio
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 
 	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/ctrlproto/mrconf"
@@ -29,6 +31,7 @@ type ServiceConfig struct {
 // daemonInfo is what Init takes from mrmonit.daemon.
 type daemonInfo struct {
 	CfgFile    string
+	RunDir     string
 	PID        int
 	FilePrefix string
 	RuntimeDir string
@@ -52,14 +55,31 @@ func readDaemonStatus(path string) (daemonInfo, error) {
 		return daemonInfo{}, wrapf(op, ErrNoDaemon, "is mrzcpd running? the status file is stale", err, "daemon status")
 	}
 	g := d.General
-	return daemonInfo{CfgFile: g.GCfgfile, PID: g.Pid, FilePrefix: g.FilePrefix, RuntimeDir: g.RuntimeDir, HugeDir: g.HugeDir}, nil
+	return daemonInfo{CfgFile: g.GCfgfile, RunDir: g.RunDir, PID: g.Pid, FilePrefix: g.FilePrefix, RuntimeDir: g.RuntimeDir, HugeDir: g.HugeDir}, nil
 }
 
 // loadServiceConfig reads [eal]/[service] of the global config and the app's
-// file on top (mrconf.LoadApp), with the seed's defaults.
-func loadServiceConfig(globalPath, appsym string) (ServiceConfig, error) {
+// file on top (mrconf.LoadApp), with the seed's defaults. A global config
+// that is not a file (the daemon runs on its embedded config, g_cfgfile
+// "<embedded>") gives the defaults, as the seed's MESA_load_profile_*_def do
+// for a missing file; the app's file is then looked up in altDir (the
+// daemon's run dir).
+func loadServiceConfig(globalPath, appsym, altDir string) (ServiceConfig, error) {
 	appPath := mrconf.AppConfigPath(globalPath, appsym)
-	a, err := mrconf.LoadApp(globalPath, appPath)
+	var a *mrconf.App
+	var err error
+	if st, serr := os.Stat(globalPath); serr == nil && st.Mode().IsRegular() {
+		a, err = mrconf.LoadApp(globalPath, appPath)
+	} else {
+		if altDir != "" {
+			appPath = filepath.Join(altDir, filepath.Base(appPath))
+		}
+		if _, serr := os.Stat(appPath); serr == nil {
+			a, err = mrconf.LoadApp(appPath, "")
+		} else {
+			a = &mrconf.App{EAL: mrconf.DefaultEAL(), Service: mrconf.DefaultService()}
+		}
+	}
 	if err != nil {
 		return ServiceConfig{}, wrapf("init", ErrConfig, "fix the file named above", err, "load configuration")
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/fastpath/flowhash"
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Instance states.
@@ -212,7 +213,7 @@ func (i *Instance) init(appsym string) (err error) {
 	if err != nil {
 		return err
 	}
-	if i.cfg, err = loadServiceConfig(st.CfgFile, appsym); err != nil {
+	if i.cfg, err = loadServiceConfig(st.CfgFile, appsym, st.RunDir); err != nil {
 		return err
 	}
 	if i.cfg.EAL.NoHuge {
@@ -298,7 +299,7 @@ func (i *Instance) bindRoot() error {
 	if r.NrPools > abiMaxPools || r.NrVdevs > abiMaxVdevs {
 		return errorf(op, ErrVersion, "", "root has %d pools, %d vdevs: corrupt", r.NrPools, r.NrVdevs)
 	}
-	if r.OwnerDynfieldOffset < 128 || r.OwnerDynfieldOffset > 256 {
+	if r.OwnerDynfieldOffset < dpdk.OffsetofMbufDynfield1 || r.OwnerDynfieldOffset+4 > dpdk.SizeofMbuf || r.OwnerDynfieldOffset%4 != 0 {
 		return errorf(op, ErrVersion, "", "owner dynfield offset %d outside struct rte_mbuf", r.OwnerDynfieldOffset)
 	}
 	i.root = r

@@ -244,11 +244,17 @@ func FlagOptions(fs *flag.FlagSet, prefix string) func() []Option {
 	daemonStatus := fs.String(prefix+"daemon-status", "", "the daemon's status file (default <status-dir>/"+DaemonStatusName+", env "+EnvDaemonStatus+")")
 	runtimeDir := fs.String(prefix+"runtime-dir", "", "the daemon's DPDK runtime dir (env "+EnvRuntimeDir+")")
 	filePrefix := fs.String(prefix+"file-prefix", "", "the daemon's DPDK file prefix (env "+EnvFilePrefix+")")
+	// Only the flags registered here count (an application may have its own
+	// "threads" flag when prefix is empty: then it must not clash).
 	hugeDir := fs.String(prefix+"hugepage-dir", "", "the daemon's hugepage dir (default: the daemon's, env "+EnvHugepageDir+")")
 	return func() []Option {
 		var opts []Option
 		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[strings.TrimPrefix(f.Name, prefix)] = true })
+		fs.Visit(func(f *flag.Flag) {
+			if name, ok := strings.CutPrefix(f.Name, prefix); ok {
+				set[name] = true
+			}
+		})
 		if set["threads"] {
 			opts = append(opts, WithThreads(*threads))
 		}

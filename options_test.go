@@ -62,8 +62,9 @@ func TestOptions(t *testing.T) {
 
 func TestFlagOptions(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.Int("threads", 0, "the application's own flag")
 	get := FlagOptions(fs, "marsio.")
-	if err := fs.Parse([]string{"-marsio.threads=2", "-marsio.cpus=1,3", "-marsio.status-dir=/s", "-marsio.file-prefix=p",
+	if err := fs.Parse([]string{"-threads=7", "-marsio.threads=2", "-marsio.cpus=1,3", "-marsio.status-dir=/s", "-marsio.file-prefix=p",
 		"-marsio.runtime-dir=/r", "-marsio.hugepage-dir=/h", "-marsio.daemon-status=/d", "-marsio.exit-on-error"}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,17 +172,17 @@ func TestInitBadInput(t *testing.T) {
 	// The app file overrides the global one key by key, and errors name it.
 	os.WriteFile(gcfg, []byte("[service]\nmp_cache_size=128\npoll_wait_enable=0\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "mrapp.app1.conf"), []byte("[service]\nmp_cache_size=64\n"), 0o644)
-	c, err := loadServiceConfig(gcfg, "app1")
+	c, err := loadServiceConfig(gcfg, "app1", "")
 	if err != nil || c.MempoolCacheSize != 64 || c.PollWaitEnable || c.UsleepThreshold != 32 || c.NotifyThreshold != 256 || c.VdevBufferSize != 512 {
 		t.Fatalf("config %+v %v", c, err)
 	}
 	os.WriteFile(filepath.Join(dir, "mrapp.app2.conf"), []byte("[service]\ndistmode=7\n"), 0o644)
-	if _, err := loadServiceConfig(gcfg, "app2"); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "mrapp.app2.conf") || !strings.Contains(err.Error(), "distmode") {
+	if _, err := loadServiceConfig(gcfg, "app2", ""); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "mrapp.app2.conf") || !strings.Contains(err.Error(), "distmode") {
 		t.Fatalf("bad app config: %v", err)
 	}
 	// Defaults when neither file sets a key (the seed's values).
 	os.WriteFile(gcfg, nil, 0o644)
-	c, err = loadServiceConfig(gcfg, "app3")
+	c, err = loadServiceConfig(gcfg, "app3", "")
 	if err != nil || !c.PollWaitEnable || c.UsleepThreshold != 32 || c.UsleepPeriod != 5 || c.NotifyThreshold != 256 || c.VdevBufferSize != 512 || c.MempoolCacheSize != 256 || c.DistMode != 0 || c.HashMode != 0 {
 		t.Fatalf("defaults %+v %v", c, err)
 	}

@@ -35,7 +35,7 @@ func main() {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("flowcount", flag.ContinueOnError)
 	app := fs.String("app", "flowcount", "application symbol (appsym)")
-	devsym := fs.String("dev", "vdev0", "device to receive from")
+	devsym := fs.String("dev", "vxe0", "device to receive from")
 	threads := fs.Int("threads", 1, "dataplane threads (rx streams)")
 	burst := fs.Int("burst", 32, "receive burst size")
 	top := fs.Int("top", 5, "flows to show")
