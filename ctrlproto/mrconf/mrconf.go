@@ -23,7 +23,7 @@
 //	                   rx_queues, tx_queues, rx_desc, tx_desc, pool, promisc, mtu
 //	[vdev:DEVSYM]      what applications open: port, rx_streams_max,
 //	                   tx_streams_max, ring_size, pool, apps (grants: a list
-//	                   of appsyms or *)
+//	                   of appsyms or *), hold_rx
 //
 // Applications read only [eal] and [service]: the global file first, then
 // their own file's keys on top (LoadApp).
@@ -191,6 +191,11 @@ type Vdev struct {
 	RingSize     uint32   // ring_size=1024, power of two
 	Pool         string   // pool: default the port's pool
 	Apps         []string // apps: appsyms allowed to open it; ["*"] (default) = any
+	// HoldRx (hold_rx=0): when set, the daemon does not poll the port while
+	// no application has the vdev open, so packets wait in the port (a
+	// pcap replay starts when the app opens) instead of being counted as
+	// no_app and dropped.
+	HoldRx bool
 }
 
 // Allows reports whether appsym may open the vdev.
@@ -660,7 +665,7 @@ func (c *Config) parseVdevs(f *profile.File) error {
 		if !validSymbol(devsym) {
 			return wrap(f.InvalidSection(s.Name, "devsym must be 1..63 characters of [A-Za-z0-9_.-]"))
 		}
-		if err := f.Unknown(s.Name, "port", "rx_streams_max", "tx_streams_max", "ring_size", "pool", "apps"); err != nil {
+		if err := f.Unknown(s.Name, "port", "rx_streams_max", "tx_streams_max", "ring_size", "pool", "apps", "hold_rx"); err != nil {
 			return wrap(err)
 		}
 		v := Vdev{Devsym: devsym, Port: f.String(s.Name, "port", "")}
@@ -697,6 +702,9 @@ func (c *Config) parseVdevs(f *profile.File) error {
 		v.Pool = f.String(s.Name, "pool", c.Ports[pi].Pool)
 		if c.PoolIndex(v.Pool) < 0 {
 			return wrap(f.Invalid(s.Name, "pool", "no such [pool:"+v.Pool+"]"))
+		}
+		if v.HoldRx, err = f.Bool(s.Name, "hold_rx", false); err != nil {
+			return wrap(err)
 		}
 		v.Apps = f.List(s.Name, "apps", []string{"*"})
 		if len(v.Apps) == 0 {

@@ -50,6 +50,7 @@ apps=app1, app2
 [vdev:vxe1]
 port=p1
 ring_size=4096
+hold_rx=1
 `
 
 func TestFull(t *testing.T) {
@@ -78,7 +79,7 @@ func TestFull(t *testing.T) {
 	if v0.RxStreamsMax != 4 || v0.TxStreamsMax != 8 || v0.Pool != "MZ0" || !v0.Allows("app2") || v0.Allows("app3") {
 		t.Errorf("vxe0 %+v", v0)
 	}
-	if v1.Pool != "MZbig" || v1.RingSize != 4096 || !v1.Allows("anything") {
+	if v1.Pool != "MZbig" || v1.RingSize != 4096 || !v1.Allows("anything") || !v1.HoldRx || v0.HoldRx {
 		t.Errorf("vxe1 %+v", v1)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/ctrlproto/mrconf"
@@ -42,6 +43,7 @@ func run(args []string) error {
 	prefix := fs.String("file-prefix", "", "EAL --file-prefix (overrides [eal] file_prefix and $"+mrconf.EnvFilePrefix+")")
 	hugeDir := fs.String("huge-dir", "", "EAL --huge-dir (overrides [eal] huge_dir and $"+mrconf.EnvHugeDir+")")
 	check := fs.Bool("check", false, "validate the config and exit")
+	interval := fs.Duration("status-interval", time.Second, "how often the status file is rewritten")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -80,5 +82,6 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return daemon.Run(ctx, daemon.Options{Config: cfg, RunDir: *runDir, FilePrefix: *prefix, HugeDir: *hugeDir})
+	return daemon.Run(ctx, daemon.Options{Config: cfg, RunDir: *runDir, FilePrefix: *prefix, HugeDir: *hugeDir,
+		StatusInterval: *interval})
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 )
 
-// worker is one dataplane thread: a goroutine locked to its OS thread and
-// registered with EAL (rte_thread_register), polling the ports of its
+// worker is one dataplane thread: a goroutine locked to its OS thread (not
+// registered with EAL, see runWorker), polling the ports of its
 // vdevs: rx burst → flow hash (flowhash, the same code the library uses) →
 // the app's rx stream rings; the app's tx stream rings → tx burst. One cgo
 // call per burst step.
@@ -99,12 +99,12 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 	defer close(w.done)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	w.lcore = int(C.mr_thread_register())
-	if w.lcore < 0 {
-		d.log.Printf("worker %d: rte_thread_register failed (%d); running without an lcore id", w.id, w.lcore)
-	} else {
-		defer C.mr_thread_unregister()
-	}
+	// Not rte_thread_register: in 22.11 it calls rte_mp_disable()
+	// (eal_common_thread.c), which would lock every application (a
+	// secondary) out. So workers are non-EAL threads (lcore id
+	// LCORE_ID_ANY): mempool get/put from them go straight to the pool's
+	// ring, without DPDK's per-lcore cache.
+	w.lcore = -1
 	started.Done()
 	burst := w.burst
 	if burst > maxBurst {
@@ -130,6 +130,9 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 		work := 0
 		for _, v := range w.vdevs {
 			port := C.uint16_t(v.port.id)
+			if v.cfg.HoldRx && v.active.Load() == nil {
+				continue
+			}
 			for q := 0; q < int(v.port.cfg.RxQueues); q++ {
 				n := int(C.mr_rx(port, C.uint16_t(q), pkts, caddrs, clens, C.uint16_t(burst)))
 				if n == 0 {

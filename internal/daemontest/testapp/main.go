@@ -1,0 +1,200 @@
+// Command testapp is a tiny mrzcpd application for the daemon's tests,
+// written directly against shm, ctrlproto and fastpath (pure Go, no cgo).
+//
+//	testapp -prefix P -appsym A -devsym D -rx N -tx N -mode forward -expect K -report FILE
+//	testapp -prefix P -appsym A -devsym D -mode hold            (then kill -9 it)
+//	testapp -prefix P -appsym A -devsym D -mode bench -duration 3s
+//
+// forward: receives until K packets arrived (or -timeout), records which rx
+// stream each packet came on, sends each one back out tx stream (rx % ntx),
+// waits until the daemon drained the tx rings, closes and deregisters, and
+// writes a JSON report. hold: takes mbufs every way an app can hold them
+// (unread rx rings, packets received and kept, mbufs allocated from the
+// pool through its shared-memory cache), prints "HOLDING", and waits to be
+// killed. bench: forwards for -duration and prints the packet count.
+// waitgone: registers and waits until the daemon's liveness socket hangs up,
+// then prints "DAEMON GONE".
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gomarsio/marsio/fastpath"
+	"github.com/gomarsio/marsio/internal/daemontest"
+)
+
+// Report is what forward mode writes.
+type Report struct {
+	Slot     uint32   `json:"slot"`
+	Received int      `json:"received"`
+	Sent     int      `json:"sent"`
+	Streams  []int    `json:"streams"` // packets per rx stream
+	Packets  []Packet `json:"packets"`
+}
+
+// Packet is one received packet.
+type Packet struct {
+	Stream int    `json:"s"`
+	Data   string `json:"d"` // hex
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "testapp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("testapp", flag.ContinueOnError)
+	prefix := fs.String("prefix", "", "daemon's file prefix")
+	appsym := fs.String("appsym", "testapp", "appsym")
+	devsym := fs.String("devsym", "vxe0", "vdev")
+	nrx := fs.Uint("rx", 4, "rx streams")
+	ntx := fs.Uint("tx", 4, "tx streams")
+	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone")
+	expect := fs.Int("expect", 0, "forward: packets to receive")
+	timeout := fs.Duration("timeout", 20*time.Second, "forward: give up after")
+	duration := fs.Duration("duration", 3*time.Second, "bench: run time")
+	report := fs.String("report", "", "forward: report file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := daemontest.Register(*prefix, *appsym, 1, 256)
+	if err != nil {
+		return err
+	}
+	if *mode == "waitgone" {
+		fmt.Println("REGISTERED")
+		for !c.DaemonGone() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Println("DAEMON GONE")
+		return nil
+	}
+	v, err := c.Open(*devsym, uint32(*nrx), uint32(*ntx))
+	if err != nil {
+		c.Deregister()
+		return err
+	}
+	switch *mode {
+	case "forward":
+		return forward(c, v, *expect, *timeout, *report)
+	case "bench":
+		return bench(c, v, *duration)
+	case "hold":
+		return hold(c, v)
+	}
+	return fmt.Errorf("unknown mode %q", *mode)
+}
+
+func send(v *daemontest.Vdev, s int, objs []uintptr) {
+	for len(objs) > 0 {
+		n := v.Tx[s].SPEnqueueBurst(objs)
+		objs = objs[n:]
+	}
+}
+
+func forward(c *daemontest.Client, v *daemontest.Vdev, expect int, timeout time.Duration, path string) error {
+	rep := Report{Slot: c.Slot, Streams: make([]int, len(v.Rx))}
+	buf := make([]uintptr, 32)
+	deadline := time.Now().Add(timeout)
+	idle := 0
+	for rep.Received < expect && time.Now().Before(deadline) {
+		got := 0
+		for i, r := range v.Rx {
+			n := r.SCDequeueBurst(buf)
+			for _, m := range fastpath.MbufsOf(buf[:n]) {
+				rep.Packets = append(rep.Packets, Packet{Stream: i, Data: hex.EncodeToString(m.Data())})
+			}
+			rep.Streams[i] += n
+			rep.Received += n
+			got += n
+			if len(v.Tx) > 0 && n > 0 {
+				send(v, i%len(v.Tx), buf[:n])
+				rep.Sent += n
+			}
+		}
+		if got == 0 {
+			idle++
+			if idle > 100 {
+				v.Wait(0, 5*time.Millisecond) // exercise the sleep/wake protocol
+			}
+		} else {
+			idle = 0
+		}
+	}
+	for _, t := range v.Tx { // let the daemon drain what we sent
+		for !t.Empty() && time.Now().Before(deadline.Add(5*time.Second)) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := v.Close(); err != nil {
+		return err
+	}
+	if err := c.Deregister(); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(rep)
+	if path != "" {
+		return os.WriteFile(path, data, 0o644)
+	}
+	return nil
+}
+
+func bench(c *daemontest.Client, v *daemontest.Vdev, d time.Duration) error {
+	buf := make([]uintptr, 64)
+	n := 0
+	end := time.Now().Add(d)
+	for k := 0; ; k++ {
+		if k&1023 == 0 && time.Now().After(end) {
+			break
+		}
+		for i, r := range v.Rx {
+			m := r.SCDequeueBurst(buf)
+			if m > 0 {
+				send(v, i%len(v.Tx), buf[:m])
+				n += m
+			}
+		}
+	}
+	fmt.Printf("FORWARDED %d\n", n)
+	v.Close()
+	return c.Deregister()
+}
+
+func hold(c *daemontest.Client, v *daemontest.Vdev) error {
+	// Packets received and kept (tagged by the daemon).
+	buf := make([]uintptr, 64)
+	kept := 0
+	for kept < 64 {
+		kept += v.Rx[0].SCDequeueBurst(buf[kept:])
+		time.Sleep(time.Millisecond)
+	}
+	// Mbufs allocated through the shared-memory cache, tagged by us.
+	mp, cache, err := c.Pool(0, 0)
+	if err != nil {
+		return err
+	}
+	objs := make([]uintptr, 100)
+	if err := mp.GetBulk(objs, cache); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		c.SetOwner(o, c.Slot+1)
+	}
+	// Half go back through the cache (free: clear the tag first).
+	for _, o := range objs[50:] {
+		c.SetOwner(o, 0)
+	}
+	mp.PutBulk(objs[50:], cache)
+	fmt.Printf("HOLDING kept=%d allocated=50 cache=%d\n", kept, cache.Len())
+	for {
+		time.Sleep(time.Hour) // rx rings keep filling until we are killed
+	}
+}
