@@ -37,10 +37,6 @@ type Options struct {
 	// Workers is the number of goroutines that map hugepages; 0 means
 	// GOMAXPROCS (at most 8).
 	Workers int
-	// SyncTimeout bounds how long the answer to the primary's
-	// mp_malloc_sync may take to build; 0 means 4 s (the primary gives up
-	// after 5 s, MP_TIMEOUT_S).
-	SyncTimeout time.Duration
 }
 
 // Handle is an attachment to a running DPDK primary: its rte_mem_config,
@@ -136,7 +132,7 @@ func (h *Handle) attach(opts Options) error {
 		return err
 	}
 	if !opts.NoIPC {
-		if err := h.openChannel(opts.SyncTimeout); err != nil {
+		if err := h.openChannel(); err != nil {
 			return err
 		}
 	}

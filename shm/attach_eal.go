@@ -133,7 +133,7 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 		h.stats.Bytes += uint64(s.Len)
 	}
 	if !opts.NoIPC {
-		if err := h.openChannel(opts.SyncTimeout); err != nil {
+		if err := h.openChannel(); err != nil {
 			return fail(err)
 		}
 	}

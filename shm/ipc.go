@@ -3,7 +3,6 @@ package shm
 import (
 	"encoding/binary"
 	"fmt"
-	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto"
 )
@@ -27,10 +26,10 @@ const (
 	reqResultFail   = 1 // REQ_RESULT_FAIL
 )
 
-func (h *Handle) openChannel(timeout time.Duration) error {
-	if timeout <= 0 {
-		timeout = 4 * time.Second
-	}
+// openChannel binds our rte_mp socket and answers the primary's memory-map
+// requests. The primary waits MP_TIMEOUT_S (5 s) for every secondary's
+// answer; Sync maps only what changed, well inside that.
+func (h *Handle) openChannel() error {
 	ch, err := ctrlproto.Open(h.runDir, ctrlproto.Options{})
 	if err != nil {
 		return fmt.Errorf("shm: %w", err)

@@ -220,3 +220,25 @@ func Prefix(t testing.TB) string {
 	}
 	return fmt.Sprintf("gmtest_%s_%d", name, os.Getpid())
 }
+
+// Main runs the tests and then fails the binary if any of this process's
+// test primaries (prefix gmtest_*_<pid>) left hugepage files or a runtime
+// directory behind, or if hugepage files are still mapped. Use it as
+// func TestMain(m *testing.M) { testenv.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	pid := strconv.Itoa(os.Getpid())
+	var left []string
+	files, _ := filepath.Glob(filepath.Join(HugepageDir, "gmtest_*_"+pid+"map_*"))
+	left = append(left, files...)
+	dirs, _ := filepath.Glob(filepath.Join("/var/run/dpdk", "gmtest_*_"+pid))
+	left = append(left, dirs...)
+	for _, mp := range MappingsMatching(HugepageDir + "/") {
+		left = append(left, fmt.Sprintf("mapping %#x-%#x %s", mp.Start, mp.End, mp.Path))
+	}
+	if len(left) > 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "testenv: left behind after the tests:\n  %s\n", strings.Join(left, "\n  "))
+		code = 1
+	}
+	os.Exit(code)
+}
