@@ -226,6 +226,18 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 	}
 	ps := unsafe.Slice(ptrs, n)
 	ls := unsafe.Slice(lens, n)
+	if h.hash == HashSymXXHash {
+		// One key at a time: no key array to zero.
+		var k key
+		for i := range ps {
+			extract(ps[i], int(ls[i]), h.dist, &k)
+			out[i] = 0
+			if k.n != 0 {
+				out[i] = xxhKey(&k, uint64(h.seed))
+			}
+		}
+		return
+	}
 	var keys [burst]key
 	for i := range ps {
 		extract(ps[i], int(ls[i]), h.dist, &keys[i])

@@ -117,24 +117,34 @@ func (h ipHdr) proto() uint8 { return uint8(h.info) }
 // parseIP parses the IPv4 (v6 false) or IPv6 header at off.
 func parseIP(p unsafe.Pointer, n, off int, v6 bool) ipHdr {
 	if !v6 {
-		if off+20 > n {
-			return ipHdr{}
-		}
-		vihl := ld8(p, off)
-		if vihl>>4 != 4 || vihl&0xf < 5 {
-			return ipHdr{}
-		}
-		info := uint32(ld8(p, off+9)) | ipOK
-		if be16(p, off+6)&0x3fff != 0 { // MF or fragment offset
-			info |= ipFrag
-		}
-		return ipHdr{off: off, l4: off + int(vihl&0xf)*4, info: info}
+		return parseIPv4(p, n, off)
 	}
+	return parseIPv6(p, n, off)
+}
+
+// parseIPv4 parses the IPv4 header at off. Small enough to be inlined.
+func parseIPv4(p unsafe.Pointer, n, off int) ipHdr {
+	if off+20 > n {
+		return ipHdr{}
+	}
+	vihl := ld8(p, off)
+	if vihl>>4 != 4 || vihl&0xf < 5 {
+		return ipHdr{}
+	}
+	info := uint32(ld8(p, off+9)) | ipOK
+	if be16(p, off+6)&0x3fff != 0 { // MF or fragment offset
+		info |= ipFrag
+	}
+	return ipHdr{off: off, l4: off + int(vihl&0xf)*4, info: info}
+}
+
+// parseIPv6 parses the IPv6 header at off and its extension headers.
+func parseIPv6(p unsafe.Pointer, n, off int) ipHdr {
 	if off+40 > n || ld8(p, off)>>4 != 6 {
 		return ipHdr{}
 	}
 	proto := ld8(p, off+6)
-	if !isV6Ext(proto) {
+	if proto != protoHopByHop && proto != protoRouting && proto != protoDstOpts && proto != protoFragment {
 		return ipHdr{off: off, l4: off + 40, info: uint32(proto) | ipV6 | ipOK}
 	}
 	return parseV6Ext(p, n, off, proto)
@@ -293,7 +303,33 @@ func hasPorts(proto uint8) bool {
 // order of two random addresses is a coin toss that a branch predictor
 // cannot learn.
 func extract(p unsafe.Pointer, n int, mode DistMode, k *key) {
-	ip := parseL2IP(p, n, 0)
+	var ip ipHdr
+	// Untagged IPv4 and IPv6 inline; VLAN tags and the rest through
+	// parseL2IP (calls cost more than the parsing here).
+	// (Inlined by hand: parseIPv4 and parseIPv6 exceed the inlining budget.)
+	const l3 = ethHdrLen
+	if et := uint16(0); n >= l3 {
+		if et = be16(p, 12); et == etherIPv4 {
+			if n >= l3+20 {
+				if vihl := ld8(p, l3); vihl>>4 == 4 && vihl&0xf >= 5 {
+					ip = ipHdr{off: l3, l4: l3 + int(vihl&0xf)*4, info: uint32(ld8(p, l3+9)) | ipOK}
+					if be16(p, l3+6)&0x3fff != 0 {
+						ip.info |= ipFrag
+					}
+				}
+			}
+		} else if et == etherIPv6 {
+			if n >= l3+40 && ld8(p, l3)>>4 == 6 {
+				if proto := ld8(p, l3+6); !isV6Ext(proto) {
+					ip = ipHdr{off: l3, l4: l3 + 40, info: uint32(proto) | ipV6 | ipOK}
+				} else {
+					ip = parseV6Ext(p, n, l3, proto)
+				}
+			}
+		} else {
+			ip = parseL2IP(p, n, 0)
+		}
+	}
 	if !ip.ok() {
 		*k = key{}
 		return
