@@ -3,7 +3,6 @@ package shm_test
 import (
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -63,59 +62,6 @@ func mem(addr uintptr, n int) []byte {
 	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))), n)
 }
 
-// ringDequeueMC / ringEnqueueMP are a minimal multi-consumer dequeue and
-// multi-producer enqueue on a 22.11 rte_ring of 8-byte objects, for tests
-// only (the library's is fastpath's). They follow
-// __rte_ring_move_cons_head / __rte_ring_update_tail (C11 flavour).
-func ringDequeueMC(r shm.Ring, objs []uintptr) int {
-	cons := r.Addr + 256
-	prod := r.Addr + 128
-	n := uint32(len(objs))
-	var head uint32
-	for {
-		head = atomic.LoadUint32(u32(cons))
-		prodTail := atomic.LoadUint32(u32(prod + 4))
-		if prodTail-head < n {
-			return 0
-		}
-		if atomic.CompareAndSwapUint32(u32(cons), head, head+n) {
-			break
-		}
-	}
-	for i := uint32(0); i < n; i++ {
-		objs[i] = *(*uintptr)(unsafe.Pointer(u64(r.Addr + 384 + uintptr((head+i)&r.Mask)*8)))
-	}
-	for atomic.LoadUint32(u32(cons+4)) != head {
-	}
-	atomic.StoreUint32(u32(cons+4), head+n)
-	return int(n)
-}
-
-func ringEnqueueMP(r shm.Ring, objs []uintptr) int {
-	cons := r.Addr + 256
-	prod := r.Addr + 128
-	n := uint32(len(objs))
-	var head uint32
-	for {
-		head = atomic.LoadUint32(u32(prod))
-		consTail := atomic.LoadUint32(u32(cons + 4))
-		if r.Capacity+consTail-head < n {
-			return 0
-		}
-		if atomic.CompareAndSwapUint32(u32(prod), head, head+n) {
-			break
-		}
-	}
-	for i := uint32(0); i < n; i++ {
-		*(*uintptr)(unsafe.Pointer(u64(r.Addr + 384 + uintptr((head+i)&r.Mask)*8))) = objs[i]
-	}
-	for atomic.LoadUint32(u32(prod+4)) != head {
-	}
-	atomic.StoreUint32(u32(prod+4), head+n)
-	return int(n)
-}
-
-func u32(a uintptr) *uint32 { return (*uint32)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
 func u64(a uintptr) *uint64 { return (*uint64)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) }
 
 // checkLeaks fails the test on leaked descriptors — on the pure-Go path.

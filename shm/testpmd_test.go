@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto"
+	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/internal/testenv"
 	"github.com/gomarsio/marsio/shm"
 )
@@ -132,11 +133,16 @@ func TestTestpmd(t *testing.T) {
 	})
 
 	t.Run("TakeAndReturnMbufs", func(t *testing.T) {
-		// Forwarding runs: the ring is MP/MC, so a concurrent consumer is fine.
+		// Forwarding runs: the ring is MP/MC, so a concurrent consumer is
+		// fine. fastpath's ring operations work on the primary's ring.
+		ring, err := fastpath.RingAt(pool.Ops.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
 		objs := make([]uintptr, 64)
 		var n int
 		for i := 0; i < 1000 && n == 0; i++ {
-			n = ringDequeueMC(*pool.Ops, objs)
+			n = ring.MCDequeueBulk(objs)
 		}
 		if n != len(objs) {
 			t.Fatalf("dequeued %d mbufs", n)
@@ -151,7 +157,7 @@ func TestTestpmd(t *testing.T) {
 				t.Fatalf("mbuf %#x: pool %#x, want %#x", o, p, pool.Addr)
 			}
 		}
-		if got := ringEnqueueMP(*pool.Ops, objs); got != len(objs) {
+		if got := ring.MPEnqueueBulk(objs); got != len(objs) {
 			t.Fatalf("gave back %d of %d", got, len(objs))
 		}
 		if _, err := tp.Command("stop", 10*time.Second); err != nil {
