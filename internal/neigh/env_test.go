@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/internal/testenv"
 )
 
 // Test environment helpers: root, iproute2, throw-away network namespaces.
@@ -17,10 +19,7 @@ import (
 // skipOrFail skips with msg, or fails when GOMARSIO_REQUIRE_ALL=1 (CI).
 func skipOrFail(t testing.TB, msg string) {
 	t.Helper()
-	if os.Getenv("GOMARSIO_REQUIRE_ALL") == "1" {
-		t.Fatalf("GOMARSIO_REQUIRE_ALL=1 but: %s", msg)
-	}
-	t.Skip(msg)
+	testenv.Skip(t, "%s", msg)
 }
 
 // requireNetAdmin skips unless the test can create TAPs and namespaces.
