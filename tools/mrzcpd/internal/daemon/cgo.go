@@ -95,6 +95,6 @@ type errBuf struct{ p *C.char }
 
 const errBufLen = 256
 
-func newErrBuf() errBuf { return errBuf{(*C.char)(C.calloc(1, errBufLen))} }
+func newErrBuf() errBuf         { return errBuf{(*C.char)(C.calloc(1, errBufLen))} }
 func (e errBuf) String() string { return C.GoString(e.p) }
 func (e errBuf) free()          { C.free(unsafe.Pointer(e.p)) }

@@ -3,7 +3,7 @@
 // of gen/abi/mrzcpd_abi.h (see docs/ABI.md).
 //
 // Start-up (Run): EAL (--no-pci unless PCI ports are configured, own
-// --file-prefix, the config's vdevs as --vdev), the owner dynfield, the
+// --file-prefix), the config's vdev ports (rte_dev_probe), the owner dynfield, the
 // root memzone, the MZ… pools (ring_mp_mc ops, so applications can drive
 // them from Go through the ring), the ports, the control actions (rte_mp),
 // rte_pdump, then the root's magic is published and the dataplane workers
@@ -230,11 +230,8 @@ func (d *daemon) ealArgs() []string {
 	} else {
 		args = append(args, "--no-pci")
 	}
-	for i := range d.cfg.Ports {
-		if p := &d.cfg.Ports[i]; p.IsVdev() {
-			args = append(args, "--vdev", p.DeviceArg())
-		}
-	}
+	// vdev ports are probed after EAL init (rte_dev_probe), one by one, so
+	// that one that fails is reported and the others still serve.
 	return append(args, e.ExtraArgs...)
 }
 
@@ -304,6 +301,16 @@ func (d *daemon) setup() error {
 		ps := &portState{cfg: p}
 		d.ports = append(d.ports, ps)
 		var info C.struct_mr_port_info
+		if p.IsVdev() {
+			devargs := C.CString(p.DeviceArg())
+			ret := C.mr_dev_probe(devargs, eb.p, errBufLen)
+			C.free(unsafe.Pointer(devargs))
+			if ret != 0 {
+				ps.err = fmt.Errorf("port %s: %s", p.Name, eb)
+				d.log.Printf("ERROR: %v", ps.err)
+				continue
+			}
+		}
 		dev := C.CString(p.Driver())
 		ret := C.mr_port_setup(dev, C.uint16_t(p.RxQueues), C.uint16_t(p.TxQueues), C.uint16_t(p.RxDesc),
 			C.uint16_t(p.TxDesc), C.uint32_t(d.cfg.PoolIndex(p.Pool)), boolInt(p.Promisc), C.uint32_t(p.MTU),

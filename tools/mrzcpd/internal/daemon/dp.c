@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -114,6 +115,14 @@ struct rte_mempool *mr_pool(uint32_t idx) { return idx < MR_MAX_POOLS ? g_pools[
 uint32_t mr_pool_avail(uint32_t idx)
 {
 	return g_pools[idx] ? rte_mempool_avail_count(g_pools[idx]) : 0;
+}
+
+int mr_dev_probe(const char *devargs, char *err, int errlen)
+{
+	int ret = rte_dev_probe(devargs);
+	if (ret != 0)
+		seterr(err, errlen, "rte_dev_probe(%s): %s", devargs, -ret);
+	return ret;
 }
 
 int mr_port_setup(const char *devname, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_desc,

@@ -43,6 +43,7 @@ int mr_pool_create(uint32_t idx, const char *name, uint32_t n, uint32_t cache, u
 		   uint32_t data_room, int socket, char *err, int errlen);
 struct rte_mempool *mr_pool(uint32_t idx);
 uint32_t mr_pool_avail(uint32_t idx);
+int mr_dev_probe(const char *devargs, char *err, int errlen);
 int mr_port_setup(const char *devname, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_desc,
 		  uint16_t tx_desc, uint32_t pool_idx, int promisc, uint32_t mtu,
 		  struct mr_port_info *info, char *err, int errlen);
