@@ -54,47 +54,92 @@ func SuiteCases() []SuiteCase {
 	return cs
 }
 
+// Case is one case set up for measuring: a burst of Burst generated
+// packets, their addresses and lengths for flowhash, and their keys
+// extracted beforehand for the C loop.
+type Case struct {
+	Name    string // e.g. "plain4/outer_tuple4/burst32"
+	h       flowhash.Hasher
+	pkts    []pcapgen.Packet
+	addrs   []uintptr
+	lens    []uint16
+	keys    []byte
+	keyLens []uint32
+	goOut   []uint32
+	cOut    []uint32
+}
+
+// NewCase prepares c.
+func NewCase(c SuiteCase) (*Case, error) {
+	gp, err := pcapgen.Generate(pcapgen.Config{Seed: 1, Flows: Burst, Packets: Burst, Mix: c.Mix})
+	if err != nil {
+		return nil, err
+	}
+	h, err := flowhash.New(c.Mode, flowhash.HashSymCRC, 0)
+	if err != nil {
+		return nil, err
+	}
+	cs := &Case{
+		Name: fmt.Sprintf("%s/%v/burst%d", c.Traffic, c.Mode, Burst), h: h, pkts: gp,
+		addrs: make([]uintptr, Burst), lens: make([]uint16, Burst),
+		keys: make([]byte, Burst*keyStride), keyLens: make([]uint32, Burst),
+		goOut: make([]uint32, Burst), cOut: make([]uint32, Burst),
+	}
+	for i, p := range gp {
+		cs.addrs[i] = uintptr(unsafe.Pointer(unsafe.SliceData(p.Data)))
+		cs.lens[i] = uint16(len(p.Data))
+		cs.keyLens[i] = uint32(copy(cs.keys[i*keyStride:], h.AppendKey(nil, p.Data)))
+	}
+	return cs, nil
+}
+
+// GoBursts hashes the burst iters times with flowhash's HashBurstAddrs
+// (header parsing included).
+func (c *Case) GoBursts(iters uint64) {
+	for i := uint64(0); i < iters; i++ {
+		c.h.HashBurstAddrs(c.addrs, c.lens, c.goOut)
+	}
+	runtime.KeepAlive(c.pkts)
+}
+
+// CBursts hashes the burst's pre-extracted keys iters times with
+// rte_hash_crc in a C loop and returns the thread CPU time it took.
+func (c *Case) CBursts(iters uint64) time.Duration {
+	return BenchKeys(c.keys, c.keyLens, keyStride, 0, int(iters), c.cOut, true)
+}
+
+// Check reports an error unless the last GoBursts and CBursts produced the
+// same hashes.
+func (c *Case) Check() error {
+	for i := range c.goOut {
+		if c.goOut[i] != c.cOut[i] {
+			return fmt.Errorf("%s: packet %d: flowhash %#x, rte_hash_crc %#x", c.Name, i, c.goOut[i], c.cOut[i])
+		}
+	}
+	return nil
+}
+
 // RunCase measures one case: flowhash's HashBurstAddrs over a burst of
 // Burst generated packets (header parsing included) against DPDK's
 // rte_hash_crc called once per packet on the same packets' keys, extracted
 // beforehand (no parsing: the C side does strictly less work). Both sides
 // run on the calling thread, each for about d, and are timed on thread CPU
 // time (the machine is shared; wall time would count other processes);
-// the best of rounds repetitions of each is kept. It checks that both
-// sides produced the same hashes.
-func RunCase(c SuiteCase, d time.Duration, rounds int) (Result, error) {
+// the best of rounds repetitions of each is kept. Results are per packet.
+// It checks that both sides produced the same hashes.
+func RunCase(sc SuiteCase, d time.Duration, rounds int) (Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	gp, err := pcapgen.Generate(pcapgen.Config{Seed: 1, Flows: Burst, Packets: Burst, Mix: c.Mix})
+	c, err := NewCase(sc)
 	if err != nil {
 		return Result{}, err
 	}
-	h, err := flowhash.New(c.Mode, flowhash.HashSymCRC, 0)
-	if err != nil {
-		return Result{}, err
-	}
-	addrs := make([]uintptr, Burst)
-	lens := make([]uint16, Burst)
-	keys := make([]byte, Burst*keyStride)
-	keyLens := make([]uint32, Burst)
-	for i, p := range gp {
-		addrs[i] = uintptr(unsafe.Pointer(unsafe.SliceData(p.Data)))
-		lens[i] = uint16(len(p.Data))
-		keyLens[i] = uint32(copy(keys[i*keyStride:], h.AppendKey(nil, p.Data)))
-	}
-	goOut := make([]uint32, Burst)
-	cOut := make([]uint32, Burst)
-
 	goRun := func(iters int) time.Duration {
 		t0 := ThreadCPU()
-		for i := 0; i < iters; i++ {
-			h.HashBurstAddrs(addrs, lens, goOut)
-		}
+		c.GoBursts(uint64(iters))
 		return ThreadCPU() - t0
 	}
-	cRun := func(iters int) time.Duration {
-		return BenchKeys(keys, keyLens, keyStride, 0, iters, cOut, true)
-	}
+	cRun := func(iters int) time.Duration { return c.CBursts(uint64(iters)) }
 	best := func(run func(int) time.Duration) float64 {
 		iters := 1000
 		for el := run(iters); el < d/10 && iters < 1<<30; el = run(iters) {
@@ -112,18 +157,15 @@ func RunCase(c SuiteCase, d time.Duration, rounds int) (Result, error) {
 		}
 		return b
 	}
-	res := Result{Suite: "hash", Case: fmt.Sprintf("%s/%v/burst%d", c.Traffic, c.Mode, Burst)}
+	res := Result{Suite: "hash", Case: c.Name}
 	res.GoNs = best(goRun)
 	res.CNs = best(cRun)
-	for i := range goOut {
-		if goOut[i] != cOut[i] {
-			return res, fmt.Errorf("%s: packet %d: flowhash %#x, rte_hash_crc %#x", res.Case, i, goOut[i], cOut[i])
-		}
+	if err := c.Check(); err != nil {
+		return res, err
 	}
 	if res.CNs > 0 {
 		res.Ratio = res.GoNs / res.CNs
 	}
-	runtime.KeepAlive(gp)
 	return res, nil
 }
 
