@@ -55,11 +55,11 @@ func fuzzRingBody(t *testing.T, ops []byte, start uint32, esel, fsel uint8) {
 			pb, pc := ptrAt(tr.b), ptrAt(tr.c)
 			if enq {
 				ra, _ = dpdkref.RingEnqueue(tr.a, unsafe.Pointer(&bufs[0][0]), uint32(esize), uint32(n), mode, bulk)
-				rb = enqueue(pb, unsafe.Pointer(&bufs[1][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pb, ringProdSync)))
+				rb = kernelEnq(pb, bufs[1], esize, n, fl|modeFlags(mode, ld32(pb, ringProdSync)))
 				rc = enqueueGo(pc, unsafe.Pointer(&bufs[2][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pc, ringProdSync)))
 			} else {
 				ra, _ = dpdkref.RingDequeue(tr.a, unsafe.Pointer(&bufs[0][0]), uint32(esize), uint32(n), mode, bulk)
-				rb = dequeue(pb, unsafe.Pointer(&bufs[1][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pb, ringConsSync)))
+				rb = kernelDeq(pb, bufs[1], esize, n, fl|modeFlags(mode, ld32(pb, ringConsSync)))
 				rc = dequeueGo(pc, unsafe.Pointer(&bufs[2][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pc, ringConsSync)))
 			}
 			if ra != rb || rb != rc {

@@ -282,12 +282,12 @@ func (r Ring) consFlags() (uint32, bool) {
 
 // SPEnqueueBulk enqueues all of objs or none (single producer).
 func (r Ring) SPEnqueueBulk(objs []uintptr) int {
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), kSingle|kFixed))
+	return int(enqueue8(r.p, objs, kSingle|kFixed))
 }
 
 // MPEnqueueBulk enqueues all of objs or none (multi-producer safe).
 func (r Ring) MPEnqueueBulk(objs []uintptr) int {
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), kFixed))
+	return int(enqueue8(r.p, objs, kFixed))
 }
 
 // EnqueueBulk enqueues all of objs or none, following the ring's producer sync type.
@@ -296,17 +296,17 @@ func (r Ring) EnqueueBulk(objs []uintptr) int {
 	if !ok {
 		return 0
 	}
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), f|kFixed))
+	return int(enqueue8(r.p, objs, f|kFixed))
 }
 
 // SPEnqueueBurst enqueues as many of objs as fit (single producer).
 func (r Ring) SPEnqueueBurst(objs []uintptr) int {
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), kSingle))
+	return int(enqueue8(r.p, objs, kSingle))
 }
 
 // MPEnqueueBurst enqueues as many of objs as fit (multi-producer safe).
 func (r Ring) MPEnqueueBurst(objs []uintptr) int {
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), 0))
+	return int(enqueue8(r.p, objs, 0))
 }
 
 // EnqueueBurst enqueues as many of objs as fit, following the ring's producer sync type.
@@ -315,17 +315,17 @@ func (r Ring) EnqueueBurst(objs []uintptr) int {
 	if !ok {
 		return 0
 	}
-	return int(enqueue(r.p, ptrs(objs), 8, clampN(len(objs)), f))
+	return int(enqueue8(r.p, objs, f))
 }
 
 // SCDequeueBulk fills all of objs or dequeues nothing (single consumer).
 func (r Ring) SCDequeueBulk(objs []uintptr) int {
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), kSingle|kFixed))
+	return int(dequeue8(r.p, objs, kSingle|kFixed))
 }
 
 // MCDequeueBulk fills all of objs or dequeues nothing (multi-consumer safe).
 func (r Ring) MCDequeueBulk(objs []uintptr) int {
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), kFixed))
+	return int(dequeue8(r.p, objs, kFixed))
 }
 
 // DequeueBulk fills all of objs or nothing, following the ring's consumer sync type.
@@ -334,17 +334,17 @@ func (r Ring) DequeueBulk(objs []uintptr) int {
 	if !ok {
 		return 0
 	}
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), f|kFixed))
+	return int(dequeue8(r.p, objs, f|kFixed))
 }
 
 // SCDequeueBurst dequeues up to len(objs) elements (single consumer).
 func (r Ring) SCDequeueBurst(objs []uintptr) int {
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), kSingle))
+	return int(dequeue8(r.p, objs, kSingle))
 }
 
 // MCDequeueBurst dequeues up to len(objs) elements (multi-consumer safe).
 func (r Ring) MCDequeueBurst(objs []uintptr) int {
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), 0))
+	return int(dequeue8(r.p, objs, 0))
 }
 
 // DequeueBurst dequeues up to len(objs) elements, following the ring's consumer sync type.
@@ -353,7 +353,7 @@ func (r Ring) DequeueBurst(objs []uintptr) int {
 	if !ok {
 		return 0
 	}
-	return int(dequeue(r.p, ptrs(objs), 8, clampN(len(objs)), f))
+	return int(dequeue8(r.p, objs, f))
 }
 
 // Sized elements (rte_ring_*_elem). data holds len(data)/esize elements of

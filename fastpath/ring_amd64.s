@@ -254,3 +254,243 @@ copy_4:
 
 copy_done:
 	RET
+
+// The pointer-sized (8-byte) element kernels: the same algorithm as enqueue
+// and dequeue above with the slice passed whole (fewer arguments), slot
+// offsets by shift, and the copy inlined (leaf functions, no frame).
+
+// func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
+TEXT ·enqueue8(SB), NOSPLIT, $0-44
+	MOVQ r+0(FP), RING
+	MOVQ objs_base+8(FP), OBJS
+	MOVQ objs_len+16(FP), N
+	MOVL flags+32(FP), FLAGS
+	MOVL $0x7fffffff, AX            // clamp n to RTE_RING_SZ_MASK
+	CMPQ N, AX
+	CMOVQHI AX, N
+
+	MOVL const_ringProdHead(RING), OLD
+
+e8_retry:
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	SUBL OLD, AX
+	MOVL N, CNT
+	CMPL CNT, AX
+	JLS  e8_have
+	TESTL $const_kFixed, FLAGS
+	JNZ  e8_none
+	MOVL AX, CNT
+
+e8_have:
+	TESTL CNT, CNT
+	JZ    e8_none
+	LEAL  (OLD)(CNT*1), NEW
+	TESTL $const_kSingle, FLAGS
+	JZ    e8_mp
+	MOVL  NEW, const_ringProdHead(RING)
+	JMP   e8_copy
+
+e8_mp:
+	MOVL OLD, AX
+	LOCK
+	CMPXCHGL NEW, const_ringProdHead(RING)
+	JEQ  e8_copy
+	MOVL AX, OLD
+	JMP  e8_retry
+
+e8_copy:
+	// __rte_ring_enqueue_elems_64: R12 slots up to the end of the ring,
+	// then CX more from slot 0.
+	MOVL OLD, AX
+	ANDL const_ringOffMask(RING), AX
+	MOVL const_ringOffSize(RING), R12
+	SUBL AX, R12
+	LEAQ const_ringHeaderSize(RING)(AX*8), R11
+	MOVQ OBJS, R10
+	MOVL CNT, CX
+	CMPL CX, R12
+	JHI  e8_split
+	MOVL CX, R12
+	XORL CX, CX
+	JMP  e8_part
+
+e8_split:
+	SUBL R12, CX
+
+e8_part:
+	CMPL R12, $4
+	JB   e8_one
+
+e8_four:
+	MOVOU (R10), X0
+	MOVOU 16(R10), X1
+	MOVOU X0, (R11)
+	MOVOU X1, 16(R11)
+	ADDQ  $32, R10
+	ADDQ  $32, R11
+	SUBL  $4, R12
+	CMPL  R12, $4
+	JAE   e8_four
+
+e8_one:
+	TESTL R12, R12
+	JZ    e8_next
+	MOVQ  (R10), AX
+	MOVQ  AX, (R11)
+	ADDQ  $8, R10
+	ADDQ  $8, R11
+	DECL  R12
+	JMP   e8_one
+
+e8_next:
+	TESTL CX, CX
+	JZ    e8_tail
+	LEAQ  const_ringHeaderSize(RING), R11
+	MOVL  CX, R12
+	XORL  CX, CX
+	JMP   e8_part
+
+e8_tail:
+	TESTL $const_kSingle, FLAGS
+	JNZ   e8_publish
+	XORL  SPIN, SPIN
+
+e8_wait:
+	CMPL const_ringProdTail(RING), OLD
+	JEQ  e8_publish
+	PAUSE
+	INCL SPIN
+	TESTL $1023, SPIN
+	JNZ  e8_wait
+	MOVL $SYS_sched_yield, AX
+	SYSCALL
+	JMP  e8_wait
+
+e8_publish:
+	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL CNT, ret+40(FP)
+	RET
+
+e8_none:
+	MOVL $0, ret+40(FP)
+	RET
+
+// func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
+TEXT ·dequeue8(SB), NOSPLIT, $0-44
+	MOVQ r+0(FP), RING
+	MOVQ objs_base+8(FP), OBJS
+	MOVQ objs_len+16(FP), N
+	MOVL flags+32(FP), FLAGS
+	MOVL $0x7fffffff, AX
+	CMPQ N, AX
+	CMOVQHI AX, N
+
+	MOVL const_ringConsHead(RING), OLD
+
+d8_retry:
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	SUBL OLD, AX
+	MOVL N, CNT
+	CMPL CNT, AX
+	JLS  d8_have
+	TESTL $const_kFixed, FLAGS
+	JNZ  d8_none
+	MOVL AX, CNT
+
+d8_have:
+	TESTL CNT, CNT
+	JZ    d8_none
+	LEAL  (OLD)(CNT*1), NEW
+	TESTL $const_kSingle, FLAGS
+	JZ    d8_mc
+	MOVL  NEW, const_ringConsHead(RING)
+	JMP   d8_copy
+
+d8_mc:
+	MOVL OLD, AX
+	LOCK
+	CMPXCHGL NEW, const_ringConsHead(RING)
+	JEQ  d8_copy
+	MOVL AX, OLD
+	JMP  d8_retry
+
+d8_copy:
+	// __rte_ring_dequeue_elems_64.
+	MOVL OLD, AX
+	ANDL const_ringOffMask(RING), AX
+	MOVL const_ringOffSize(RING), R12
+	SUBL AX, R12
+	LEAQ const_ringHeaderSize(RING)(AX*8), R10
+	MOVQ OBJS, R11
+	MOVL CNT, CX
+	CMPL CX, R12
+	JHI  d8_split
+	MOVL CX, R12
+	XORL CX, CX
+	JMP  d8_part
+
+d8_split:
+	SUBL R12, CX
+
+d8_part:
+	CMPL R12, $4
+	JB   d8_one
+
+d8_four:
+	MOVOU (R10), X0
+	MOVOU 16(R10), X1
+	MOVOU X0, (R11)
+	MOVOU X1, 16(R11)
+	ADDQ  $32, R10
+	ADDQ  $32, R11
+	SUBL  $4, R12
+	CMPL  R12, $4
+	JAE   d8_four
+
+d8_one:
+	TESTL R12, R12
+	JZ    d8_next
+	MOVQ  (R10), AX
+	MOVQ  AX, (R11)
+	ADDQ  $8, R10
+	ADDQ  $8, R11
+	DECL  R12
+	JMP   d8_one
+
+d8_next:
+	TESTL CX, CX
+	JZ    d8_tail
+	LEAQ  const_ringHeaderSize(RING), R10
+	MOVL  CX, R12
+	XORL  CX, CX
+	JMP   d8_part
+
+d8_tail:
+	TESTL $const_kSingle, FLAGS
+	JNZ   d8_publish
+	XORL  SPIN, SPIN
+
+d8_wait:
+	CMPL const_ringConsTail(RING), OLD
+	JEQ  d8_publish
+	PAUSE
+	INCL SPIN
+	TESTL $1023, SPIN
+	JNZ  d8_wait
+	MOVL $SYS_sched_yield, AX
+	SYSCALL
+	JMP  d8_wait
+
+d8_publish:
+	// R1: release store of cons.tail (plain MOV, TSO), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVL CNT, ret+40(FP)
+	RET
+
+d8_none:
+	MOVL $0, ret+40(FP)
+	RET

@@ -13,3 +13,11 @@ func enqueue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, fla
 func dequeue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
 	return dequeueGo(r, objs, esize, n, flags)
 }
+
+func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	return enqueueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+}
+
+func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	return dequeueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+}

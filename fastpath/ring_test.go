@@ -103,11 +103,11 @@ func (tr *twinRing) step(t testing.TB, rng *rand.Rand, size int, seq *uint32) {
 	var ra, rb, rc uint32
 	if enq {
 		ra = tr.ref(true, bufs[0], n, mode, bulk)
-		rb = enqueue(ptrAt(tr.b), unsafe.Pointer(&bufs[1][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.b), ringProdSync)))
+		rb = kernelEnq(ptrAt(tr.b), bufs[1], es, n, f|modeFlags(mode, ld32(ptrAt(tr.b), ringProdSync)))
 		rc = enqueueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringProdSync)))
 	} else {
 		ra = tr.ref(false, bufs[0], n, mode, bulk)
-		rb = dequeue(ptrAt(tr.b), unsafe.Pointer(&bufs[1][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.b), ringConsSync)))
+		rb = kernelDeq(ptrAt(tr.b), bufs[1], es, n, f|modeFlags(mode, ld32(ptrAt(tr.b), ringConsSync)))
 		rc = dequeueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringConsSync)))
 	}
 	if ra != rb || rb != rc {
@@ -139,6 +139,23 @@ func (tr *twinRing) ref(enq bool, buf []byte, n, mode int, bulk bool) uint32 {
 		return enqueueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringProdSync)))
 	}
 	return dequeueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringConsSync)))
+}
+
+// kernelEnq runs the shipped kernel: enqueue8 (the pointer-element entry the
+// Ring methods use) for 8-byte elements, enqueue otherwise.
+func kernelEnq(r unsafe.Pointer, buf []byte, esize, n int, flags uint32) uint32 {
+	if esize == 8 {
+		return enqueue8(r, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), flags)
+	}
+	return enqueue(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), flags)
+}
+
+// kernelDeq is the dequeue counterpart of kernelEnq.
+func kernelDeq(r unsafe.Pointer, buf []byte, esize, n int, flags uint32) uint32 {
+	if esize == 8 {
+		return dequeue8(r, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), flags)
+	}
+	return dequeue(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), flags)
 }
 
 var twinStarts = []uint32{0, 5, 0x7ffffffd, 0xfffffff0, 0xffffffff}
@@ -198,12 +215,12 @@ func TestRingBurstSweep(t *testing.T) {
 				}
 				for _, single := range []uint32{0, kSingle} {
 					b1, b2 := bytes.Clone(buf), bytes.Clone(buf)
-					x := enqueue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), uintptr(esize), uint32(n), single)
+					x := kernelEnq(ptrAt(tr.b), b1, esize, n, single)
 					y := enqueueGo(ptrAt(tr.c), unsafe.Pointer(&b2[0]), uintptr(esize), uint32(n), single)
 					if x != y {
 						t.Fatalf("enqueue n=%d: %d vs %d", n, x, y)
 					}
-					x = dequeue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), uintptr(esize), uint32(n), single)
+					x = kernelDeq(ptrAt(tr.b), b1, esize, n, single)
 					y = dequeueGo(ptrAt(tr.c), unsafe.Pointer(&b2[0]), uintptr(esize), uint32(n), single)
 					if x != y || !bytes.Equal(b1, b2) || !bytes.Equal(b1, buf) {
 						t.Fatalf("dequeue n=%d start=%#x: %d vs %d, data equal %v", n, start, x, y, bytes.Equal(b1, b2))
@@ -288,6 +305,33 @@ func TestRingAtDPDK(t *testing.T) {
 					}
 				}
 				dpdkref.RingFree(addr)
+			}
+		}
+	}
+}
+
+// TestRingGenericKernels8 compares the generic-size kernel at esize 8 with
+// the pointer kernel, so both assembly entry points stay proven.
+func TestRingGenericKernels8(t *testing.T) {
+	for off := uint32(0); off < 40; off++ {
+		tr := newTwin(t, 32, 0, 8, 0xffffffec+off, false)
+		for n := 0; n <= 33; n++ {
+			buf := make([]byte, n*8+8)
+			for i := range buf {
+				buf[i] = byte(i + n)
+			}
+			b1, b2 := bytes.Clone(buf), bytes.Clone(buf)
+			for _, f := range []uint32{0, kSingle, kFixed} {
+				x := enqueue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), 8, uint32(n), f)
+				y := kernelEnq(ptrAt(tr.c), b2, 8, n, f)
+				if x != y {
+					t.Fatalf("n=%d: %d vs %d", n, x, y)
+				}
+				x = dequeue(ptrAt(tr.b), unsafe.Pointer(&b1[0]), 8, uint32(n), f)
+				y = kernelDeq(ptrAt(tr.c), b2, 8, n, f)
+				if x != y || !bytes.Equal(b1, b2) || !bytes.Equal(memBytes(tr.b, tr.mem), memBytes(tr.c, tr.mem)) {
+					t.Fatalf("n=%d flags %d: differ", n, f)
+				}
 			}
 		}
 	}

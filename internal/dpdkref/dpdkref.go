@@ -366,8 +366,15 @@ func MbufCheck(m uintptr, isHeader bool) error {
 	return nil
 }
 
+// BenchSetCPU pins the threads of later benchmark loops to cpu (-1: no pinning).
+func BenchSetCPU(cpu int) { C.ref_bench_set_cpu(C.int(cpu)) }
+
+// TscHz is rte_get_tsc_hz.
+func TscHz() uint64 { return uint64(C.ref_tsc_hz()) }
+
 // BenchRing runs burst-sized enqueue+dequeue pairs iters times on a
-// registered thread and returns ns per pair. mode 1: SP/SC, else MP/MC.
+// registered thread and returns ns of thread CPU time per pair. mode 1:
+// SP/SC, else MP/MC.
 func BenchRing(r uintptr, burst uint32, iters uint64, mode int) float64 {
 	return float64(C.ref_bench_ring(ptr(r), C.uint(burst), C.uint64_t(iters), C.int(mode)))
 }

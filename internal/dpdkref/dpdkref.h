@@ -67,6 +67,8 @@ int ref_mbuf_check(void *m, int is_header, const char **reason);
 
 // Benchmark loops: one call per measurement; each returns nanoseconds per
 // iteration measured inside C on a fresh registered thread.
+void ref_bench_set_cpu(int cpu);
+uint64_t ref_tsc_hz(void);
 double ref_bench_ring(void *r, unsigned burst, uint64_t iters, int mode);
 double ref_bench_mempool(void *mp, unsigned n, unsigned cache_size, uint64_t iters);
 double ref_bench_mbuf(void *mp, unsigned n, uint64_t iters);
