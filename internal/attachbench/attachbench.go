@@ -3,7 +3,9 @@
 // (shm.AttachEAL, rte_eal_init as a secondary) on the same primary in the
 // same run. EAL can be initialised once per process, so each EAL sample is a
 // child process (built with -tags eal) that times AttachEAL from the inside;
-// process start-up is not counted against EAL.
+// process start-up is not counted against EAL. Pure-Go samples run
+// in-process (Pure) or in the same child (Child with path "go"), which is
+// what a caller with its own EAL (mrbench) must use.
 //
 // It is the measurement behind the mrbench "attach" suite.
 package attachbench
@@ -61,11 +63,11 @@ func Pure(prefix string, n int) (Result, error) {
 	return r, nil
 }
 
-// BuildEALChild builds the EAL child program (cgo, -tags eal) into dir and
-// returns its path. moduleDir is the repository root.
-func BuildEALChild(moduleDir, dir string) (string, error) {
-	bin := filepath.Join(dir, "attachbench-ealchild")
-	cmd := exec.Command("go", "build", "-tags", "eal", "-o", bin, "./internal/attachbench/ealchild")
+// BuildChild builds the child program (cgo, -tags eal) into dir and returns
+// its path. moduleDir is the repository root.
+func BuildChild(moduleDir, dir string) (string, error) {
+	bin := filepath.Join(dir, "attachbench-child")
+	cmd := exec.Command("go", "build", "-tags", "eal", "-o", bin, "./internal/attachbench/child")
 	cmd.Dir = moduleDir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("attachbench: build EAL child: %w\n%s", err, out)
@@ -73,15 +75,16 @@ func BuildEALChild(moduleDir, dir string) (string, error) {
 	return bin, nil
 }
 
-// EAL runs the child n times against the primary with prefix.
-func EAL(child, prefix string, n int) (Result, error) {
-	r := Result{Path: "eal"}
+// Child runs the child n times against the primary with prefix, attaching
+// by path ("go" or "eal").
+func Child(child, prefix, path string, n int) (Result, error) {
+	r := Result{Path: path}
 	for i := 0; i < n; i++ {
-		cmd := exec.Command(child, "-file-prefix", prefix)
+		cmd := exec.Command(child, "-file-prefix", prefix, "-path", path)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return r, fmt.Errorf("attachbench: EAL child: %w\n%s", err, out.String())
+			return r, fmt.Errorf("attachbench: %s child: %w\n%s", path, err, out.String())
 		}
 		var ns int64
 		for _, f := range strings.Fields(out.String()) {
@@ -91,9 +94,12 @@ func EAL(child, prefix string, n int) (Result, error) {
 			if v, ok := strings.CutPrefix(f, "pages="); ok {
 				r.Pages, _ = strconv.Atoi(v)
 			}
+			if v, ok := strings.CutPrefix(f, "bytes="); ok {
+				r.Bytes, _ = strconv.ParseUint(v, 10, 64)
+			}
 		}
 		if ns == 0 {
-			return r, fmt.Errorf("attachbench: EAL child printed no elapsed_ns:\n%s", out.String())
+			return r, fmt.Errorf("attachbench: %s child printed no elapsed_ns:\n%s", path, out.String())
 		}
 		r.Samples = append(r.Samples, time.Duration(ns))
 	}

@@ -27,15 +27,20 @@ func TestAttachSuite(t *testing.T) {
 	if testing.Short() {
 		n = 1
 	}
-	child, err := BuildEALChild(moduleRoot(t), t.TempDir())
+	child, err := BuildChild(moduleRoot(t), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ealRes, err := EAL(child, tp.Prefix, n)
+	ealRes, err := Child(child, tp.Prefix, "eal", n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("\n%s", Report(goRes, ealRes))
+	goChild, err := Child(child, tp.Prefix, "go", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("in-process Go:\n%s", Report(goRes, ealRes))
+	t.Logf("Go in a fresh child process each:\n%s", Report(goChild, ealRes))
 	if goRes.Pages < 512 {
 		t.Errorf("primary with -m 1024 has %d pages mapped, want >= 512", goRes.Pages)
 	}

@@ -63,9 +63,38 @@ func (s *syncBuffer) String() string {
 func StartTestpmd(t testing.TB, o TestpmdOptions) *Testpmd {
 	t.Helper()
 	RequireHugepages(t)
-	bin := RequireBinary(t, "dpdk-testpmd")
+	RequireBinary(t, "dpdk-testpmd")
 	if o.Prefix == "" {
 		o.Prefix = Prefix(t)
+	}
+	tp, err := LaunchTestpmd(o)
+	if tp != nil {
+		t.Cleanup(func() {
+			if err := tp.Close(); err != nil {
+				t.Errorf("%v", err)
+			}
+			if t.Failed() {
+				t.Logf("testpmd output:\n%s", tail(tp.out.String(), 4000))
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp
+}
+
+// LaunchTestpmd is StartTestpmd for programs that are not tests (mrbench):
+// it starts the primary and waits until it is ready; the caller must Close
+// it, also when LaunchTestpmd returns an error with a non-nil *Testpmd.
+// o.Prefix must be set.
+func LaunchTestpmd(o TestpmdOptions) (*Testpmd, error) {
+	bin, err := exec.LookPath("dpdk-testpmd")
+	if err != nil {
+		return nil, fmt.Errorf("dpdk-testpmd not found (run 'make deps' as root): %w", err)
+	}
+	if o.Prefix == "" {
+		return nil, fmt.Errorf("testpmd: no --file-prefix given")
 	}
 	if o.MemMB == 0 {
 		o.MemMB = 256
@@ -116,36 +145,37 @@ func StartTestpmd(t testing.TB, o TestpmdOptions) *Testpmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatalf("testpmd stdin: %v", err)
+		return nil, fmt.Errorf("testpmd stdin: %w", err)
 	}
 	tp.stdin, tp.Cmd = stdin, cmd
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
 	tp.exited = exited
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		tp.stop(exited)
-		if err := RemovePrefixFiles(o.Prefix); err != nil {
-			t.Errorf("clean up prefix %s: %v", o.Prefix, err)
-		}
-		if t.Failed() {
-			t.Logf("testpmd output:\n%s", tail(tp.out.String(), 4000))
-		}
-	})
 	deadline := time.Now().Add(o.Timeout)
 	for !strings.Contains(tp.out.String(), o.Ready) {
 		select {
 		case <-exited:
-			t.Fatalf("dpdk-testpmd %s exited before ready:\n%s", strings.Join(args, " "), tail(tp.out.String(), 4000))
+			return tp, fmt.Errorf("dpdk-testpmd %s exited before ready:\n%s", strings.Join(args, " "), tail(tp.out.String(), 4000))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dpdk-testpmd not ready (no %q) after %v:\n%s", o.Ready, o.Timeout, tail(tp.out.String(), 4000))
+			return tp, fmt.Errorf("dpdk-testpmd not ready (no %q) after %v:\n%s", o.Ready, o.Timeout, tail(tp.out.String(), 4000))
 		}
 	}
-	return tp
+	return tp, nil
+}
+
+// Close stops the primary (SIGINT, then SIGKILL after 10 s; by pid) and
+// removes its hugepage files and runtime directory.
+func (tp *Testpmd) Close() error {
+	tp.stop(tp.exited)
+	if err := RemovePrefixFiles(tp.Prefix); err != nil {
+		return fmt.Errorf("clean up prefix %s: %w", tp.Prefix, err)
+	}
+	return nil
 }
 
 func (tp *Testpmd) stop(exited chan struct{}) {
