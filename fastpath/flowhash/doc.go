@@ -100,13 +100,14 @@
 // [Hasher.HashBurst] and [Hasher.HashBurstAddrs] work on up to 64 packets
 // per kernel call and never allocate. For sym_crc on amd64 with SSE4.2 one
 // assembly call (fast_amd64.s) parses and hashes every packet that is
-// Ethernet, at most one 802.1Q tag, then IPv4 or IPv6 without extension
+// Ethernet, at most two VLAN tags, then IPv4 or IPv6 without extension
 // headers (and, in an inner mode, not a tunnel): tuple ordering is
 // branch-free (CMOV), the CRC32 instructions run straight on the packet
 // bytes, and consecutive packets' CRC chains overlap in the out-of-order
 // core. It reports the other packets in a mask; those are parsed in Go
-// (parse.go) into fixed-size keys, which a second assembly kernel
-// (kernel_amd64.s) hashes with four CRC32 chains interleaved. sym_xxhash
+// (parse.go) into fixed-size keys hashed by a second assembly kernel
+// (kernel_amd64.s), which runs four CRC32 chains interleaved when it is
+// given several keys. sym_xxhash
 // and the pure-Go build (-tags purego, or not amd64) parse every packet in
 // Go and use the Go kernels, which are always compiled so tests compare
 // every path in one run. All paths give identical results (tests, fuzzing,

@@ -14,10 +14,23 @@
 
 // Little-endian views of big-endian wire constants.
 #define ET_VLAN $0x0081
+#define ET_QINQ $0xA888
+#define ET_9100 $0x0091
 #define ET_IPV4 $0x0008
 #define ET_IPV6 $0xDD86
 #define PORT_VXLAN $0xB512
 #define PORT_GTPU $0x6808
+
+// TPID(taglabel, nextlabel): jump to taglabel when the EtherType AX is a
+// VLAN TPID (0x8100, 0x88a8, 0x9100), else to nextlabel.
+#define TPID(taglabel, nextlabel) \
+	CMPW AX, ET_VLAN \
+	JEQ  taglabel \
+	CMPW AX, ET_QINQ \
+	JEQ  taglabel \
+	CMPW AX, ET_9100 \
+	JEQ  taglabel \
+	JMP  nextlabel
 
 // TUNNEL(slowlabel, nextlabel): in an inner mode, jump to slowlabel when
 // the L4 protocol CX (header at rpkt+AX) opens a tunnel: IP-in-IP (4, 41),
@@ -82,7 +95,7 @@ havelabel: \
 // func fastCRCSSE42(rptrs *unsafe.Pointer, rlens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
 // The whole-burst fast path of sym_crc: for each packet that is Ethernet,
-// at most one 802.1Q tag, then IPv4 (any IHL) or IPv6 without extension
+// at most two VLAN tags (TPID 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 without extension
 // headers (and, in an inner mode, not a tunnel), it parses the tuple,
 // orders it branch-free (CMOV), CRCs the key straight from registers or
 // packet memory and writes out[i]. Every other packet is left to the Go
@@ -104,9 +117,18 @@ next:
 	CMPL    rplen, $34
 	JB      slow
 	MOVWLZX 12(rpkt), AX
-	CMPW    AX, ET_VLAN
-	JNE     l3
+	TPID(tag1, l3)
+
+tag1:
 	MOVWLZX 16(rpkt), AX
+	ADDQ    $4, rpkt
+	SUBL    $4, rplen
+	CMPL    rplen, $34
+	JB      slow
+	TPID(tag2, l3)
+
+tag2:
+	MOVWLZX 16(rpkt), AX // a third tag goes to the Go parser (not IPv4/IPv6)
 	ADDQ    $4, rpkt
 	SUBL    $4, rplen
 	CMPL    rplen, $34

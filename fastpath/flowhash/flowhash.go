@@ -245,25 +245,19 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 	h.hashKeys(&keys[0], n, &out[0])
 }
 
-// hashSlow hashes the packets of the slow mask with the Go parser.
+// hashSlow hashes the packets of the slow mask with the Go parser, one key
+// at a time (a key array would cost more to zero than the few slow packets
+// of a burst cost to hash).
 //
 //go:noinline
 func (h Hasher) hashSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
-	var keys [burst]key
-	var idx [burst]uint8
-	var res [burst]uint32
 	ps := unsafe.Slice(ptrs, burst)
 	ls := unsafe.Slice(lens, burst)
-	n := 0
+	var k key
 	for ; slow != 0; slow &= slow - 1 {
 		i := bits.TrailingZeros64(slow)
-		extract(ps[i], int(ls[i]), h.dist, &keys[n])
-		idx[n] = uint8(i)
-		n++
-	}
-	h.hashKeys(&keys[0], n, &res[0])
-	for j := 0; j < n; j++ {
-		out[idx[j]] = res[j]
+		extract(ps[i], int(ls[i]), h.dist, &k)
+		h.hashKeys(&k, 1, &out[i])
 	}
 }
 
