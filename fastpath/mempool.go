@@ -44,7 +44,7 @@ func MempoolAt(addr uintptr) (Mempool, error) {
 		return Mempool{}, fmt.Errorf("mempool %q: pool_data %#x is not an rte_ring: %w", name, rp, ErrNotRingPool)
 	}
 	rname, ok := cstring(ptrAt(rp), ringNameSize)
-	if !ok || !strings.HasPrefix(rname, "MP_") || rname[3:] != name {
+	if !ok || !strings.HasPrefix(rname, mempoolMzPrefix) || rname[len(mempoolMzPrefix):] != name {
 		return Mempool{}, fmt.Errorf("mempool %q: pool_data is not its \"MP_\" ring: %w", name, ErrNotRingPool)
 	}
 	r, err := RingAt(rp)

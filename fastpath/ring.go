@@ -58,7 +58,6 @@ const (
 	RingMCRTSDeq = ringFMCRTSDeq
 	RingMPHTSEnq = ringFMPHTSEnq
 	RingMCHTSDeq = ringFMCHTSDeq
-	ringFMask    = 0x7f
 )
 
 // Ring is a handle on a DPDK rte_ring (22.11 layout) living in memory that Go
@@ -192,13 +191,12 @@ func RingInit(addr uintptr, name string, count uint32, flags uint32) (Ring, erro
 	st32(p, ringOffSize, size)
 	st32(p, ringOffMask, size-1)
 	st32(p, ringOffCapacity, capacity)
-	// rte_ring_set_prod/cons_htd_max(r, capacity / HTD_MAX_DEF): htd_max
-	// is at offset 12 of struct rte_ring_rts_headtail.
+	// rte_ring_set_prod/cons_htd_max(r, capacity / HTD_MAX_DEF).
 	if ps == SyncMTRTS {
-		st32(p, ringOffProd+12, capacity/8)
+		st32(p, ringOffProd+rtsOffHtdMax, capacity/ringHtdMaxDef)
 	}
 	if cs == SyncMTRTS {
-		st32(p, ringOffCons+12, capacity/8)
+		st32(p, ringOffCons+rtsOffHtdMax, capacity/ringHtdMaxDef)
 	}
 	return Ring{p}, nil
 }

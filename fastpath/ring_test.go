@@ -336,3 +336,31 @@ func TestRingGenericKernels8(t *testing.T) {
 		}
 	}
 }
+
+// TestRingInitDPDK: RingInit writes the same header bytes as rte_ring_init
+// for every flag combination, HTS/RTS included; invalid inputs fail on both.
+func TestRingInitDPDK(t *testing.T) {
+	requireDPDK(t)
+	a, b := mmapMem(t, 4096), mmapMem(t, 4096)
+	for flags := uint32(0); flags <= ringFMask; flags++ {
+		// count 0: rte_ring_init accepts it (POWEROF2(0)) and makes a ring of
+		// size 0 that no call can use; RingInit refuses it.
+		counts := []uint32{0, 1, 8, 13, 64}
+		if flags&RingExactSz == 0 {
+			counts = counts[1:]
+			if _, err := RingInit(b, "init", 0, flags); !errors.Is(err, ErrBadRing) {
+				t.Fatalf("count 0: %v", err)
+			}
+		}
+		for _, count := range counts {
+			ea := dpdkref.RingInit(a, "init", count, flags)
+			_, eb := RingInit(b, "init", count, flags)
+			if (ea == nil) != (eb == nil) {
+				t.Fatalf("flags %#x count %d: C %v, Go %v", flags, count, ea, eb)
+			}
+			if ea == nil && !bytes.Equal(memBytes(a, ringHeaderSize), memBytes(b, ringHeaderSize)) {
+				t.Fatalf("flags %#x count %d: headers differ", flags, count)
+			}
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package fastpath
+
+import "github.com/gomarsio/marsio/zz_generated/dpdk"
+
+// The offsets and constants fastpath uses, from the generated layouts of the
+// selected DPDK version (zz_generated/dpdk, 22.11 by default). They are
+// package-level constants so the assembly gets them through go_asm.h.
+
+// struct rte_ring and struct rte_ring_headtail
+const (
+	ringOffName     = dpdk.OffsetofRingName
+	ringOffFlags    = dpdk.OffsetofRingFlags
+	ringOffSize     = dpdk.OffsetofRingSize
+	ringOffMask     = dpdk.OffsetofRingMask
+	ringOffCapacity = dpdk.OffsetofRingCapacity
+	ringOffProd     = dpdk.OffsetofRingProd
+	ringOffCons     = dpdk.OffsetofRingCons
+	ringHeaderSize  = dpdk.SizeofRing // objects follow the header
+
+	htOffHead     = dpdk.OffsetofRingHeadtailHead
+	htOffTail     = dpdk.OffsetofRingHeadtailTail
+	htOffSyncType = dpdk.OffsetofRingHeadtailSyncType
+	rtsOffHtdMax  = dpdk.OffsetofRingRtsHeadtailHtdMax
+
+	ringNameSize = dpdk.RTE_RING_NAMESIZE
+	ringSzMask   = dpdk.RTE_RING_SZ_MASK
+)
+
+// rte_ring flags and sync types.
+const (
+	ringFSPEnq    = dpdk.RING_F_SP_ENQ
+	ringFSCDeq    = dpdk.RING_F_SC_DEQ
+	ringFExactSz  = dpdk.RING_F_EXACT_SZ
+	ringFMPRTSEnq = dpdk.RING_F_MP_RTS_ENQ
+	ringFMCRTSDeq = dpdk.RING_F_MC_RTS_DEQ
+	ringFMPHTSEnq = dpdk.RING_F_MP_HTS_ENQ
+	ringFMCHTSDeq = dpdk.RING_F_MC_HTS_DEQ
+	// RING_F_MASK is private to rte_ring.c: every flag above.
+	ringFMask = ringFSPEnq | ringFSCDeq | ringFExactSz | ringFMPRTSEnq | ringFMCRTSDeq | ringFMPHTSEnq | ringFMCHTSDeq
+	// HTD_MAX_DEF is private to rte_ring.c: RTS head-tail distance = capacity/8.
+	ringHtdMaxDef = 8
+
+	syncMT    = dpdk.RTE_RING_SYNC_MT
+	syncST    = dpdk.RTE_RING_SYNC_ST
+	syncMTRTS = dpdk.RTE_RING_SYNC_MT_RTS
+	syncMTHTS = dpdk.RTE_RING_SYNC_MT_HTS
+)
+
+// struct rte_mempool, struct rte_mempool_cache, struct rte_mempool_objhdr
+const (
+	mempoolOffName      = dpdk.OffsetofMempoolName
+	mempoolOffPoolData  = dpdk.OffsetofMempoolPoolData
+	mempoolOffSize      = dpdk.OffsetofMempoolSize
+	mempoolOffCacheSize = dpdk.OffsetofMempoolPoolCacheSize
+	mempoolOffEltSize   = dpdk.OffsetofMempoolEltSize
+	mempoolSize         = dpdk.SizeofMempool
+	mempoolNameSize     = dpdk.RTE_MEMPOOL_NAMESIZE
+	mempoolMzPrefix     = dpdk.RTE_MEMPOOL_MZ_PREFIX
+
+	cacheOffSize        = dpdk.OffsetofMempoolCacheSize
+	cacheOffFlushthresh = dpdk.OffsetofMempoolCacheFlushthresh
+	cacheOffLen         = dpdk.OffsetofMempoolCacheLen
+	cacheOffObjs        = dpdk.OffsetofMempoolCacheObjs
+	cacheSize           = dpdk.SizeofMempoolCache
+	cacheMaxSize        = dpdk.RTE_MEMPOOL_CACHE_MAX_SIZE
+	maxLcore            = dpdk.RTE_MAX_LCORE
+
+	objhdrSize    = dpdk.SizeofMempoolObjhdr
+	objhdrOffIova = dpdk.OffsetofMempoolObjhdrIova
+)
+
+// struct rte_mbuf, struct rte_mbuf_ext_shared_info, struct rte_pktmbuf_pool_private
+const (
+	mbufOffBufAddr      = dpdk.OffsetofMbufBufAddr
+	mbufOffBufIova      = dpdk.OffsetofMbufBufIova
+	mbufOffDataOff      = dpdk.OffsetofMbufDataOff
+	mbufOffRefcnt       = dpdk.OffsetofMbufRefcnt
+	mbufOffNbSegs       = dpdk.OffsetofMbufNbSegs
+	mbufOffPort         = dpdk.OffsetofMbufPort
+	mbufOffOlFlags      = dpdk.OffsetofMbufOlFlags
+	mbufOffPacketType   = dpdk.OffsetofMbufPacketType
+	mbufOffPktLen       = dpdk.OffsetofMbufPktLen
+	mbufOffDataLen      = dpdk.OffsetofMbufDataLen
+	mbufOffVlanTci      = dpdk.OffsetofMbufVlanTci
+	mbufOffHash         = dpdk.OffsetofMbufHash
+	mbufOffVlanTciOuter = dpdk.OffsetofMbufVlanTciOuter
+	mbufOffBufLen       = dpdk.OffsetofMbufBufLen
+	mbufOffPool         = dpdk.OffsetofMbufPool
+	mbufOffNext         = dpdk.OffsetofMbufNext
+	mbufOffTxOffload    = dpdk.OffsetofMbufTxOffload
+	mbufOffShinfo       = dpdk.OffsetofMbufShinfo
+	mbufOffPrivSize     = dpdk.OffsetofMbufPrivSize
+	mbufSize            = dpdk.SizeofMbuf
+
+	shinfoOffFreeCb = dpdk.OffsetofMbufExtSharedInfoFreeCb
+	shinfoOffRefcnt = dpdk.OffsetofMbufExtSharedInfoRefcnt
+
+	pktmbufPrivOffDataRoom = dpdk.OffsetofPktmbufPoolPrivateMbufDataRoomSize
+	pktmbufPrivOffPrivSize = dpdk.OffsetofPktmbufPoolPrivateMbufPrivSize
+	pktmbufPrivOffFlags    = dpdk.OffsetofPktmbufPoolPrivateFlags
+
+	pktmbufHeadroom   = dpdk.RTE_PKTMBUF_HEADROOM
+	mbufFExternal     = uint64(dpdk.RTE_MBUF_F_EXTERNAL)
+	mbufFIndirect     = uint64(dpdk.RTE_MBUF_F_INDIRECT)
+	poolFPinnedExtBuf = dpdk.RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF
+	mbufMaxNbSegs     = dpdk.RTE_MBUF_MAX_NB_SEGS
+	// RTE_MBUF_PORT_INVALID (UINT16_MAX) is not among the generated
+	// constants yet.
+	mbufPortInvalid = 0xffff
+)
