@@ -2,9 +2,12 @@ package shm
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/gomarsio/marsio/ctrlproto"
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Requests a primary broadcasts to every secondary when its memory map
@@ -30,14 +33,43 @@ const (
 // requests. The primary waits MP_TIMEOUT_S (5 s) for every secondary's
 // answer; Sync maps only what changed, well inside that.
 func (h *Handle) openChannel() error {
+	if !h.enableMP() {
+		return fmt.Errorf("shm: primary disabled multi-process support (rte_mp_disable): %w", ErrNoPrimary)
+	}
 	ch, err := ctrlproto.Open(h.runDir, ctrlproto.Options{})
 	if err != nil {
+		if errors.Is(err, ctrlproto.ErrNoPrimary) {
+			return fmt.Errorf("shm: %w: %w", ErrNoPrimary, err)
+		}
 		return fmt.Errorf("shm: %w", err)
 	}
 	h.ch = ch
 	ch.Handle(ActionMallocSync, h.handleSync)
 	ch.Handle(ActionMallocRollback, h.handleSync)
 	return nil
+}
+
+// enableMP mirrors __rte_mp_enable (eal_common_proc.c set_mp_status): a
+// secondary moves mp_status from UNKNOWN to ENABLED, so the primary can no
+// longer rte_mp_disable while secondaries rely on IPC. mp_status is a byte
+// at a 4-byte aligned offset followed by padding; Go has no 8-bit CAS, so
+// the 32-bit word is swapped with its other bytes kept.
+func (h *Handle) enableMP() bool {
+	// The word swap needs mp_status at a 4-byte boundary (compile-time).
+	var _ [1]struct{} = [1 - dpdk.OffsetofMemConfigMpStatus%4]struct{}{}
+	w := (*uint32)(ptr(h.cfg + dpdk.OffsetofMemConfigMpStatus))
+	for {
+		old := atomic.LoadUint32(w)
+		switch old & 0xff {
+		case mpStatusEnabled:
+			return true
+		case mpStatusDisabled:
+			return false
+		}
+		if atomic.CompareAndSwapUint32(w, old, old&^0xff|mpStatusEnabled) {
+			return true
+		}
+	}
 }
 
 // handleSync answers mp_malloc_sync / mp_malloc_rollback like malloc_mp.c's

@@ -98,6 +98,9 @@ func TestTestpmd(t *testing.T) {
 		if _, err := h.Ring("nope"); !errors.Is(err, shm.ErrNotFound) {
 			t.Errorf("missing ring: %v", err)
 		}
+		if st := *u64(h.MemConfig() + 32); !ealPath && h.Channel() != nil && byte(st>>32) != 2 {
+			t.Errorf("mp_status %d after attaching with IPC, want 2 (MP_STATUS_ENABLED)", byte(st>>32))
+		}
 		if h.Contains(0x1000, 8) || h.Contains(mz.Addr, 0) || h.Contains(^uintptr(0)-4, 8) {
 			t.Error("Contains accepts unmapped ranges")
 		}
