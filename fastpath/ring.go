@@ -257,8 +257,6 @@ func clampN(n int) uint32 {
 	return uint32(n)
 }
 
-func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(objs)) }
-
 // prodFlags returns the kernel flags for the ring's own producer sync type
 // and whether they are supported (MT or ST).
 func (r Ring) prodFlags() (uint32, bool) {

@@ -21,3 +21,5 @@ func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
 func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
 	return dequeueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
 }
+
+func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(objs)) }

@@ -191,7 +191,10 @@ func testRingTwin(t *testing.T, withC bool) {
 }
 
 // TestRingTwinGo compares the shipped kernel with its Go twin (no C needed).
-func TestRingTwinGo(t *testing.T) { testRingTwin(t, false) }
+func TestRingTwinGo(t *testing.T) {
+	t.Logf("shipped kernels: assembly %v", haveAsm)
+	testRingTwin(t, false)
+}
 
 // TestRingTwinDPDK compares both with DPDK's own inline functions on twin memory.
 func TestRingTwinDPDK(t *testing.T) {

@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown suite %q (have: %s, all)", pos[0], strings.Join(suiteNames(), ", "))
 	}
 	if err := dpdkref.Init(); err != nil {
-		return fmt.Errorf("C reference: %w", err)
+		return fmt.Errorf("DPDK reference harness: %w", err)
 	}
 	defer dpdkref.Cleanup()
 

@@ -1,0 +1,90 @@
+// Package fastpath is gomarsio's packet fast path: DPDK 22.11 rings,
+// ring-based mempools with per-thread caches, and mbufs, implemented in Go
+// and amd64 assembly on memory shared with a DPDK primary, bit-compatible
+// with DPDK's own inline functions.
+//
+// # API
+//
+//   - Ring (RingAt, RingInit, RingMemSize): rte_ring. Pointer-sized
+//     elements with SP/MP/generic × bulk/burst enqueue and SC/MC/generic ×
+//     bulk/burst dequeue, named after DPDK's calls (SPEnqueueBurst is
+//     rte_ring_sp_enqueue_burst); sized elements (a multiple of 4 bytes)
+//     with EnqueueElem/DequeueElem; Count, FreeCount, Empty, Full.
+//   - Mempool (MempoolAt): a ring-based rte_mempool. GetBulk/PutBulk follow
+//     rte_mempool_generic_get/put with a caller-owned Cache (NewCache on the
+//     Go heap, InitCache/CacheAt in shared memory, with the layout of struct
+//     rte_mempool_cache so the daemon can Flush a dead application's cache).
+//   - Mbuf: the address of an rte_mbuf. Mempool.AllocMbuf/AllocMbufs
+//     (rte_pktmbuf_alloc/_bulk, with rte_pktmbuf_reset), FreeMbuf/FreeSeg/
+//     FreeMbufs (rte_pktmbuf_free/_seg/_bulk with rte_pktmbuf_prefree_seg:
+//     reference counts, chains, indirect mbufs, pinned and external
+//     buffers), accessors, a zero-copy Data view, Prepend/Append/Adj/Trim/
+//     Chain.
+//
+// # Proof
+//
+// Every operation is tested against DPDK's own C (internal/dpdkref, a cgo
+// harness used only by tests and tools/mrbench) on the same or twin memory:
+// ring op sequences byte for byte (also as fuzz targets) across the 2^32
+// index wrap, Go and C producers and consumers interleaved on one ring for
+// every sync mode, mempool get/put sequences against
+// rte_mempool_generic_get/put, mbufs allocated on one side and freed on the
+// other. The assembly kernels have Go twins (ring_go.go) that are always
+// compiled; the tests compare both, and -tags purego (or another
+// architecture) ships the twins.
+//
+// # Memory ordering
+//
+// The rings mirror lib/ring/rte_ring_c11_pvt.h and rte_ring_elem_pvt.h of DPDK
+// 22.11 (labels A0, A1, R0, R1 in ring_go.go and ring_amd64.s): a producer
+// moves prod.head (plain store when single, CAS when multi), copies, waits
+// for earlier producers (multi only), then publishes prod.tail with a release
+// store; consumers mirror it. On amd64 the kernels rely on x86-TSO: a release
+// store is a plain MOV and an acquire load a plain load, and a whole burst
+// (head move, copy, tail publish) is one assembly call, so the Go compiler
+// never sees the ordered accesses. The Go twins use sync/atomic. A waiting
+// multi-producer/consumer spins with PAUSE and yields the CPU every 1024
+// spins, since the thread it waits for may be descheduled.
+//
+// HTS and RTS rings (RING_F_MP_HTS_ENQ, RING_F_MC_RTS_DEQ, …) use other
+// head/tail protocols: RingAt refuses them with ErrSyncUnsupported rather
+// than corrupt them, and so does MempoolAt for ring_mt_hts/ring_mt_rts pools.
+// The generic calls re-read the ring's sync type each time and do nothing
+// (return 0) if it is not MT or ST.
+//
+// # Lifetimes and memory
+//
+// Ring, Mempool, Cache and Mbuf are plain pointers into memory Go does not
+// manage; the garbage collector ignores them (Mbuf is an integer) and this
+// package never stores a Go pointer into shared memory. They are valid while
+// the memory stays mapped. An Mbuf and every []byte from Data, Prepend or
+// Append are valid until the mbuf is freed or handed over (enqueued, chained
+// as a tail). A Cache belongs to one thread and one pool.
+//
+// # Checks
+//
+// Always on, because they cost nothing on the fast path (no loads beyond
+// what the operation needs): RingAt/MempoolAt/CacheAt validate headers once
+// (alignment, size power of two, mask, capacity, flags, sync types, the
+// pool's "MP_<name>" ring); bulk/burst counts are clamped to
+// RTE_RING_SZ_MASK; Prepend/Append/Adj/Trim/Chain bounds (ErrNoHeadroom,
+// ErrNoTailroom, ErrTooLong, ErrChainTooLong); freeing an mbuf whose
+// reference count is already 0 returns ErrDoubleFree and changes nothing
+// (the count is loaded anyway); an external buffer whose last reference
+// would need its C free callback returns ErrExtBufCallback and stays
+// attached for C to free. Element sizes that are not a positive multiple of
+// 4 panic (a programming error).
+//
+// Only with -tags debug (they cost loads or are fatal): allocated mbufs
+// must be free (refcnt 1, next NULL, nb_segs 1, as
+// __rte_mbuf_raw_sanity_check) and a put that finds the pool's ring full
+// (objects returned twice) panics. A second free of an mbuf that is already
+// back in its pool (refcnt 1 again, as DPDK keeps free mbufs) cannot be seen
+// by one load and is not detected, as in DPDK.
+//
+// Not checked: that an address passed as an Mbuf or a Ring lies in mapped
+// shared memory (package shm validates addresses when it maps the primary),
+// and that all users of a ring agree on its element size.
+//
+// Fast-path calls do not allocate (0 allocs/op, enforced by TestNoAllocs).
+package fastpath
