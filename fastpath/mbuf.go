@@ -189,6 +189,20 @@ func resetMbuf(p unsafe.Pointer) {
 // AllocMbuf takes one mbuf from the pool through cache c and resets it
 // (rte_pktmbuf_alloc). ErrNoBufs when the pool is empty.
 func (mp Mempool) AllocMbuf(c Cache) (Mbuf, error) {
+	if c.p != nil {
+		if clen := ld32(c.p, cacheOffLen); clen > 0 {
+			// rte_mempool_generic_get of one object served by the cache:
+			// the most recently put one.
+			m := ldp(c.p, cacheOffObjs+uintptr(clen-1)*8)
+			st32(c.p, cacheOffLen, clen-1)
+			p := ptrAt(m)
+			if debug {
+				rawSanityCheck(p)
+			}
+			resetMbuf(p)
+			return Mbuf(m), nil
+		}
+	}
 	var one [1]uintptr
 	if err := mp.GetBulk(one[:], c); err != nil {
 		return 0, err
@@ -228,6 +242,20 @@ func rawSanityCheck(p unsafe.Pointer) {
 // pool's ring. It returns ErrDoubleFree or ErrExtBufCallback for a segment it
 // could not free (see FreeSeg); the other segments are still freed.
 func (mp Mempool) FreeMbuf(m Mbuf, c Cache) error {
+	// Fast path: one direct, unshared segment of mp that fits in the cache
+	// (rte_pktmbuf_prefree_seg's refcnt == 1 case, then the cache branch of
+	// rte_mempool_generic_put).
+	if p := m.ptr(); c.p != nil && ldp(p, mbufOffNext) == 0 && atomicLoad16(unsafe.Add(p, mbufOffRefcnt)) == 1 &&
+		ld64(p, mbufOffOlFlags)&(mbufFIndirect|mbufFExternal) == 0 && ldp(p, mbufOffPool) == uintptr(mp.p) {
+		if clen := ld32(c.p, cacheOffLen); clen+1 <= ld32(c.p, cacheOffFlushthresh) {
+			if ld16(p, mbufOffNbSegs) != 1 {
+				st16(p, mbufOffNbSegs, 1)
+			}
+			stp(c.p, cacheOffObjs+uintptr(clen)*8, uintptr(m))
+			st32(c.p, cacheOffLen, clen+1)
+			return nil
+		}
+	}
 	var err error
 	for m != 0 {
 		next := m.Next()
@@ -278,29 +306,35 @@ func putForeign(pool uintptr, objs []uintptr) {
 // segments of one pool into one put, as rte_pktmbuf_free_bulk. It returns
 // the first error (see FreeSeg); every other segment is still freed.
 func (mp Mempool) FreeMbufs(ms []Mbuf, c Cache) error {
-	var pending [64]uintptr
+	var pending [64]uintptr // RTE_PKTMBUF_FREE_PENDING_SZ
 	np := 0
 	var pool uintptr
 	var err error
-	flush := func() {
-		if pool == uintptr(mp.p) {
-			mp.PutBulk(pending[:np], c)
-		} else {
-			putForeign(pool, pending[:np])
-		}
-		np = 0
-	}
 	for _, m := range ms {
 		for m != 0 {
-			next := m.Next()
-			r, e := mp.prefreeSeg(m, c)
-			if e != nil && err == nil {
-				err = e
+			p := m.ptr()
+			next := Mbuf(ldp(p, mbufOffNext))
+			r := m
+			if atomicLoad16(unsafe.Add(p, mbufOffRefcnt)) == 1 && ld64(p, mbufOffOlFlags)&(mbufFIndirect|mbufFExternal) == 0 {
+				// rte_pktmbuf_prefree_seg, refcnt == 1 and direct.
+				if next != 0 {
+					stp(p, mbufOffNext, 0)
+				}
+				if ld16(p, mbufOffNbSegs) != 1 {
+					st16(p, mbufOffNbSegs, 1)
+				}
+			} else {
+				var e error
+				r, e = mp.prefreeSeg(m, c)
+				if e != nil && err == nil {
+					err = e
+				}
 			}
 			if r != 0 {
 				rp := ldp(r.ptr(), mbufOffPool)
 				if np == len(pending) || (np > 0 && rp != pool) {
-					flush()
+					mp.putTo(pool, pending[:np], c)
+					np = 0
 				}
 				pool = rp
 				pending[np] = uintptr(r)
@@ -310,9 +344,18 @@ func (mp Mempool) FreeMbufs(ms []Mbuf, c Cache) error {
 		}
 	}
 	if np > 0 {
-		flush()
+		mp.putTo(pool, pending[:np], c)
 	}
 	return err
+}
+
+// putTo returns objs to the pool at addr: through c when it is mp.
+func (mp Mempool) putTo(pool uintptr, objs []uintptr, c Cache) {
+	if pool == uintptr(mp.p) {
+		mp.PutBulk(objs, c)
+		return
+	}
+	putForeign(pool, objs)
 }
 
 // prefreeSeg mirrors rte_pktmbuf_prefree_seg (DPDK 22.11): it returns the

@@ -127,7 +127,7 @@ func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 		clen := ld32(c.p, cacheOffLen)
 		l := min(remaining, clen)
 		cobjs := c.objs()
-		takeReversed(objs[:l], cobjs[clen-l:clen])
+		reverseCopy(objs[:l], cobjs[clen-l:clen])
 		st32(c.p, cacheOffLen, clen-l)
 		remaining -= l
 		if remaining == 0 {
@@ -136,7 +136,7 @@ func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 		if remaining <= cacheMaxSize {
 			size := ld32(c.p, cacheOffSize)
 			if mp.ring.DequeueBulk(cobjs[:size+remaining]) != 0 {
-				takeReversed(objs[n-remaining:], cobjs[size:size+remaining])
+				reverseCopy(objs[n-remaining:], cobjs[size:size+remaining])
 				st32(c.p, cacheOffLen, size)
 				return nil
 			}
@@ -150,14 +150,6 @@ func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 		return ErrNoBufs
 	}
 	return nil
-}
-
-// takeReversed sets dst[i] = src[len(src)-1-i] (the cache is a stack).
-func takeReversed(dst, src []uintptr) {
-	src = src[:len(dst)]
-	for i, j := 0, len(src)-1; j >= 0; i, j = i+1, j-1 {
-		dst[i] = src[j]
-	}
 }
 
 // PutBulk returns objs to the pool through cache c (zero Cache: straight to

@@ -219,7 +219,7 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 		}
 		if slow, ok := fastCRC(ptrs, lens, n, mode, h.seed, &out[0]); ok {
 			if slow != 0 {
-				h.hashSlow(ptrs, lens, slow, out)
+				h.hashSlow(ptrs, lens, slow, out[:n])
 			}
 			return
 		}
@@ -251,8 +251,9 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 //
 //go:noinline
 func (h Hasher) hashSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
-	ps := unsafe.Slice(ptrs, burst)
-	ls := unsafe.Slice(lens, burst)
+	n := len(out) // bits at or above n are never set
+	ps := unsafe.Slice(ptrs, n)
+	ls := unsafe.Slice(lens, n)
 	var k key
 	for ; slow != 0; slow &= slow - 1 {
 		i := bits.TrailingZeros64(slow)

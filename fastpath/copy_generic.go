@@ -1,0 +1,5 @@
+//go:build !(amd64 && gc && !purego)
+
+package fastpath
+
+func reverseCopy(dst, src []uintptr) { reverseCopyGo(dst, src) }
