@@ -18,7 +18,8 @@ import (
 // directory (MP_SOCKET_FNAME).
 const PrimarySocket = "mp_socket"
 
-// HandlerFunc handles a request or message named as registered. peer is the
+// HandlerFunc handles a request or message named as registered. Handlers
+// run one at a time, in the order the datagrams arrived. peer is the
 // sender's socket path. For a request (m.Type == TypeReq) a non-nil reply is
 // sent back as MP_REP under the request's name; a nil reply sends nothing
 // (the requester times out, as in DPDK when an action fails). The handler
@@ -38,6 +39,7 @@ type Channel struct {
 	closed   bool
 
 	done    chan struct{}
+	work    chan func() // handler calls, run in order by one goroutine
 	dropped atomic.Uint64
 	onError func(error)
 	tap     func([]byte, string)
@@ -90,10 +92,12 @@ func listen(path, primary string, opts Options) (*Channel, error) {
 		handlers: map[string]HandlerFunc{},
 		pending:  map[pendingKey]chan *Message{},
 		done:     make(chan struct{}),
+		work:     make(chan func(), 256),
 		onError:  opts.OnError,
 		tap:      opts.Tap,
 	}
 	go c.readLoop()
+	go c.worker()
 	return c, nil
 }
 
@@ -242,7 +246,16 @@ func closeFds(fds []int) {
 	}
 }
 
+// worker runs handlers one at a time in arrival order, as DPDK's mp_handle
+// thread does, while readLoop keeps taking replies to our own requests.
+func (c *Channel) worker() {
+	for f := range c.work {
+		f()
+	}
+}
+
 func (c *Channel) readLoop() {
+	defer close(c.work)
 	defer close(c.done)
 	buf := make([]byte, FrameSize+64) // larger, to see oversize frames
 	oob := make([]byte, unix.CmsgSpace(4*MaxFds)+unix.CmsgSpace(4*MaxFds))
@@ -333,7 +346,7 @@ func (c *Channel) dispatch(m *Message, peer string) {
 		c.report(fmt.Errorf("ctrlproto: %s %s from %s: no handler", m.Type, m.Name, peer))
 		return
 	}
-	go func() {
+	f := func() {
 		rep, err := fn(m, peer)
 		if err != nil && c.onError != nil {
 			c.onError(fmt.Errorf("ctrlproto: handler %s: %w", m.Name, err))
@@ -345,5 +358,16 @@ func (c *Channel) dispatch(m *Message, peer string) {
 				c.onError(err)
 			}
 		}
-	}()
+	}
+	select {
+	case c.work <- f:
+	default:
+		// Never block the receive loop (replies to our own requests must
+		// keep flowing, and Close waits for it).
+		closeFds(m.Fds)
+		if m.Type == TypeReq && peer != "" {
+			_ = c.send(peer, &Message{Type: TypeIgn, Name: m.Name})
+		}
+		c.report(fmt.Errorf("ctrlproto: %s %s from %s: handler queue full, dropped", m.Type, m.Name, peer))
+	}
 }
