@@ -38,7 +38,10 @@ func TestRequestReplyAndFds(t *testing.T) {
 	testenv.CheckFDLeaks(t)
 	dir := t.TempDir()
 	p := fakePrimary(t, dir)
-	var got []byte
+	var (
+		mu  sync.Mutex
+		got []byte
+	)
 	p.Handle("echo_fd", func(m *Message, peer string) (*Message, error) {
 		if len(m.Fds) != 1 {
 			return nil, errors.New("want one fd")
@@ -46,7 +49,9 @@ func TestRequestReplyAndFds(t *testing.T) {
 		defer unix.Close(m.Fds[0])
 		buf := make([]byte, 16)
 		n, _ := unix.Read(m.Fds[0], buf)
+		mu.Lock()
 		got = buf[:n]
+		mu.Unlock()
 		return &Message{Param: append([]byte("re:"), m.Param...)}, nil
 	})
 	c, err := Open(dir, Options{})
@@ -64,8 +69,11 @@ func TestRequestReplyAndFds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Type != TypeRep || rep.Name != "echo_fd" || string(rep.Param) != "re:hi" || string(got) != "via fd" {
-		t.Errorf("reply %+v, fd carried %q", rep, got)
+	mu.Lock()
+	carried := string(got)
+	mu.Unlock()
+	if rep.Type != TypeRep || rep.Name != "echo_fd" || string(rep.Param) != "re:hi" || carried != "via fd" {
+		t.Errorf("reply %+v, fd carried %q", rep, carried)
 	}
 	path := c.Path()
 	if _, err := os.Stat(path); err != nil {
