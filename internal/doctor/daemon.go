@@ -97,7 +97,7 @@ func (r *runner) primary() {
 			r.add("primary", Warn, fmt.Sprintf("%s is held by pid %d, but the status file names mrzcpd pid %d", r.runtime, pid, r.status.General.Pid),
 				"another primary uses the same --file-prefix, or the status file is left from an earlier daemon")
 		} else {
-			r.add("primary", OK, fmt.Sprintf("pid %d holds %s", pid, cfg), "")
+			r.add("primary", OK, fmt.Sprintf("%s holds %s", holder(pid), cfg), "")
 		}
 	}
 	if !live {

@@ -208,7 +208,7 @@ func (r *runner) staleDirs(dirs []runtimeDir) {
 		switch d.state {
 		case dirLive:
 			r.live[d.prefix] = d.pid
-			live = append(live, fmt.Sprintf("%s (pid %d)", d.prefix, d.pid))
+			live = append(live, fmt.Sprintf("%s (%s)", d.prefix, holder(d.pid)))
 		case dirNoConfig:
 			unknown = append(unknown, d.prefix)
 		case dirError:
@@ -371,4 +371,12 @@ func (r *runner) staleFiles(files []hugeFile, lockErr error) {
 
 func mib(b int64) string {
 	return fmt.Sprintf("%d MiB", b>>20)
+}
+
+// holder names a lock holder ("pid N", or an OFD lock's unknown owner).
+func holder(pid int) string {
+	if pid > 0 {
+		return fmt.Sprintf("pid %d", pid)
+	}
+	return "a process (OFD lock)"
 }
