@@ -138,13 +138,26 @@ func emitLayout(f *jen.File, m *versionModel, l *layout) {
 			ptr := jen.Parens(jen.Op("*").Id(st)).Call(jen.Qual("unsafe", "Add").Call(jen.Qual("unsafe", "Pointer").Call(jen.Id("x")), jen.Id("Offsetof"+row.Go+lf.GoName)))
 			f.Commentf("%s returns bitfield %s (C %s: %d bits at bit %d of the %d-byte unit at offset %d).", lf.GoName, lf.CPath, lf.CType, lf.BitSize, lf.BitOff, lf.Size, lf.Off)
 			var get jen.Code
-			if lf.Signed {
+			switch {
+			case lf.BitSize == bits && lf.Signed:
+				get = jen.Return(jen.Id(ret).Call(jen.Op("*").Add(ptr)))
+			case lf.BitSize == bits:
+				get = jen.Return(jen.Op("*").Add(ptr))
+			case lf.Signed:
 				get = jen.Return(jen.Id(ret).Call(jen.Op("*").Add(ptr)).Op("<<").Lit(int(bits - lf.BitOff - lf.BitSize)).Op(">>").Lit(int(bits - lf.BitSize)))
-			} else {
+			case lf.BitOff == 0:
+				get = jen.Return(jen.Op("*").Add(ptr).Op("&").Id(mask))
+			default:
 				get = jen.Return(jen.Op("*").Add(ptr).Op(">>").Lit(int(lf.BitOff)).Op("&").Id(mask))
 			}
 			f.Func().Params(jen.Id("x").Op("*").Id(row.Go)).Id(lf.GoName).Params().Id(ret).Block(get)
 			f.Commentf("Set%s stores v into bitfield %s, keeping the other bits of its unit.", lf.GoName, lf.CPath)
+			if lf.BitSize == bits {
+				f.Func().Params(jen.Id("x").Op("*").Id(row.Go)).Id("Set" + lf.GoName).Params(jen.Id("v").Id(ret)).Block(
+					jen.Op("*").Add(ptr).Op("=").Id(st).Call(jen.Id("v")),
+				)
+				continue
+			}
 			f.Func().Params(jen.Id("x").Op("*").Id(row.Go)).Id("Set"+lf.GoName).Params(jen.Id("v").Id(ret)).Block(
 				jen.Id("p").Op(":=").Add(ptr),
 				jen.Op("*").Id("p").Op("=").Op("*").Id("p").Op("&^").Parens(jen.Id(mask).Op("<<").Lit(int(lf.BitOff))).Op("|").Parens(jen.Id(st).Call(jen.Id("v")).Op("&").Id(mask)).Op("<<").Lit(int(lf.BitOff)),

@@ -322,6 +322,9 @@ func (b *builder) walk(st *dwarf.StructType, base int64, goPrefix, cPrefix strin
 				return err
 			}
 			cpath := join(cPrefix, ".", f.Name)
+			if _, ok := b.fix[cpath]; ok {
+				b.used[cpath] = true
+			}
 			storage, _ := intType(false, usize)
 			_, signed := strip(f.Type).(*dwarf.IntType)
 			if et, ok := strip(f.Type).(*dwarf.EnumType); ok {
@@ -330,7 +333,7 @@ func (b *builder) walk(st *dwarf.StructType, base int64, goPrefix, cPrefix strin
 						signed = true
 					}
 				}
-				signed = true // gcc treats enum bitfields of a signed-compatible enum as signed
+				signed = true // the Go getter is signed for every enum (DPDK's malloc_elem comment: "an extra bit is needed to represent enum elem_state as signed int")
 			}
 			b.leaves = append(b.leaves, leaf{GoName: goPrefix + camel(f.Name), CPath: cpath, Off: uoff, Size: usize, BitOff: bitOff, BitSize: f.BitSize, Signed: signed, Type: storage, Access: accBits, CType: cTypeName(f.Type)})
 			lo := (uoff*8 + bitOff) / 8
@@ -393,6 +396,16 @@ func (b *builder) walk(st *dwarf.StructType, base int64, goPrefix, cPrefix strin
 		if hasFix && fx.Kind == fixBytes {
 			ok = false
 		}
+		if ok && hasFix && fx.Kind == fixGetter && gt.Elem == nil && gt.Name != "uintptr" && !inUnion {
+			storage, _ := intType(false, gt.Size)
+			_, signed := t.(*dwarf.IntType)
+			if _, isEnum := t.(*dwarf.EnumType); isEnum {
+				signed = true // as the bitfield rule below
+			}
+			b.items = append(b.items, item{Name: "_", Type: bytesOf(gt.Size), Off: off, Comment: goName + ": see the accessor methods"})
+			b.leaves = append(b.leaves, leaf{GoName: goName, CPath: cpath, Off: off, Size: gt.Size, BitSize: gt.Size * 8, Signed: signed, Type: storage, Access: accBits, CType: cTypeName(f.Type)})
+			continue
+		}
 		if ok {
 			if inUnion {
 				b.leaves = append(b.leaves, leaf{GoName: goName, CPath: cpath, Off: off, Size: gt.Size, Type: gt, Access: accPointer, CType: cTypeName(f.Type)})
@@ -441,16 +454,44 @@ func (b *builder) isPad(cpath string) bool {
 	return false
 }
 
-// union handles an anonymous union at off.
+// union handles an anonymous union at off. A fixPrefer row naming one of
+// its members (or a member of one of its anonymous structs) makes that
+// member (or that struct's members) typed fields; the rest are accessors.
 func (b *builder) union(u *dwarf.StructType, off int64, goPrefix, cPrefix string, inUnion bool) error {
 	var prefer *dwarf.StructField
+	var preferStruct *dwarf.StructType
 	for _, m := range u.Field {
-		if fx, ok := b.fix[join(cPrefix, ".", m.Name)]; ok && fx.Kind == fixPrefer && m.Name != "" {
-			prefer = m
-			b.used[fx.Field] = true
+		if m.Name != "" {
+			if fx, ok := b.fix[join(cPrefix, ".", m.Name)]; ok && fx.Kind == fixPrefer {
+				prefer, preferStruct = m, nil
+				b.used[fx.Field] = true
+			}
+			continue
+		}
+		if st, ok := strip(m.Type).(*dwarf.StructType); ok && st.Kind == "struct" {
+			for _, mm := range st.Field {
+				if fx, ok := b.fix[join(cPrefix, ".", mm.Name)]; ok && fx.Kind == fixPrefer && mm.Name != "" {
+					prefer, preferStruct = m, st
+				}
+			}
 		}
 	}
 	if prefer != nil && !inUnion {
+		rest := *u
+		rest.Field = nil
+		for _, m := range u.Field {
+			if m != prefer {
+				rest.Field = append(rest.Field, m)
+			}
+		}
+		if preferStruct != nil {
+			// The union's anonymous struct holds the preferred member: its
+			// members become fields, the union's other views accessors.
+			if err := b.walk(preferStruct, off+prefer.ByteOffset, goPrefix, cPrefix, false); err != nil {
+				return err
+			}
+			return b.walk(&rest, off, goPrefix, cPrefix, true)
+		}
 		gt, ok := b.goType(prefer.Type)
 		if !ok || gt.Size > u.ByteSize || off%gt.Align != 0 {
 			return fmt.Errorf("fixPrefer %s: member cannot be a typed field at the start of the union (%d bytes)", prefer.Name, u.ByteSize)
@@ -462,13 +503,6 @@ func (b *builder) union(u *dwarf.StructType, off int64, goPrefix, cPrefix string
 			b.items = append(b.items, item{Name: "_", Type: bytesOf(u.ByteSize - gt.Size), Off: off + gt.Size, Comment: "rest of the union"})
 		}
 		b.leaves = append(b.leaves, leaf{GoName: goName, CPath: cpath, Off: off, Size: gt.Size, Type: gt, Access: accField, CType: cTypeName(prefer.Type)})
-		rest := *u
-		rest.Field = nil
-		for _, m := range u.Field {
-			if m != prefer {
-				rest.Field = append(rest.Field, m)
-			}
-		}
 		return b.walk(&rest, off, goPrefix, cPrefix, true)
 	}
 	if !inUnion {

@@ -85,6 +85,9 @@ func run(args []string) error {
 		}
 		models = append(models, m)
 	}
+	if err := checkAPI(models); err != nil {
+		return err
+	}
 	for _, m := range models {
 		if err := writeVersion(m, cfg); err != nil {
 			return fmt.Errorf("DPDK %s: %w", m.V.Name, err)
@@ -249,6 +252,35 @@ func checkInternal(m *versionModel, tmp, internalDir string, cfg config) error {
 	}
 	if cfg.verbose {
 		cfg.logf("gen: DPDK %s: internal declarations match the source package (%s)", m.V.Name, strings.Join(m.Checked, ", "))
+	}
+	return nil
+}
+
+// checkAPI makes sure a member every release mirrors is reached the same
+// way (field, pointer method or bitfield methods) in each, so code written
+// against zz_generated/dpdk compiles for every build tag.
+func checkAPI(models []*versionModel) error {
+	kind := map[access]string{accField: "a field", accPointer: "a pointer method", accBits: "a bitfield getter/setter"}
+	type seen struct {
+		acc access
+		ver string
+	}
+	first := map[string]seen{}
+	for _, m := range models {
+		for _, l := range m.Layouts {
+			for _, lf := range l.Leaves {
+				if lf.Access == accOffset {
+					continue // only a constant: compatible with anything
+				}
+				k := l.Row.Go + "." + lf.GoName
+				if s, ok := first[k]; ok && s.acc != lf.Access {
+					return fmt.Errorf("%s is %s in DPDK %s but %s in DPDK %s: add a fix-up in gen/table.go so every release has the same Go API", k, kind[s.acc], s.ver, kind[lf.Access], m.V.Name)
+				}
+				if _, ok := first[k]; !ok {
+					first[k] = seen{lf.Access, m.V.Name}
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -40,6 +40,10 @@ const (
 	// fixPad treats the members matching Field (a path.Match pattern; it
 	// may match nothing in some versions) as padding: "_" bytes, no name.
 	fixPad
+	// fixGetter renders a plain integer member as getter/setter methods,
+	// like a bitfield spanning its whole unit (where another release makes
+	// it a bitfield).
+	fixGetter
 )
 
 var types = []typeRow{
@@ -48,13 +52,20 @@ var types = []typeRow{
 		Require: []string{"buf_addr", "data_off", "refcnt", "nb_segs", "port", "ol_flags", "packet_type", "pkt_len", "data_len", "buf_len", "pool", "next", "priv_size", "shinfo"},
 		Fixups: []fixup{
 			{Kind: fixPrefer, Field: "refcnt", Why: "free/reset read and write refcnt on every packet; a typed field beats the rte_atomic16_t alias"},
+			{Kind: fixPrefer, Field: "data_off", Why: "24.11 wraps data_off..port in a union with rearm_data; they stay fields as in 20.11 and 22.11"},
+			{Kind: fixPrefer, Field: "pkt_len", Why: "24.11 wraps packet_type..buf_len in a union with rx_descriptor_fields1; they stay fields as in 20.11 and 22.11"},
+			{Kind: fixPrefer, Field: "packet_type", Why: "the packet_type word is the field; its l2_type..inner_l4_type bitfields are accessors"},
+			{Kind: fixPrefer, Field: "tx_offload", Why: "the tx_offload word is the field; its l2_len..outer_l2_len bitfields are accessors"},
 		}},
 	{Go: "MbufExtSharedInfo", C: "rte_mbuf_ext_shared_info", File: "mbuf", Require: []string{"free_cb", "fcb_opaque", "refcnt"}},
 	{Go: "PktmbufPoolPrivate", C: "rte_pktmbuf_pool_private", File: "mbuf", Require: []string{"mbuf_data_room_size", "mbuf_priv_size", "flags"}},
 
 	// mem: the shared configuration, memory segments, memzones, tailqs, heaps
 	{Go: "Fbarray", C: "rte_fbarray", File: "mem", Require: []string{"name", "count", "len", "elt_sz", "data"}},
-	{Go: "MallocElem", C: "malloc_elem", File: "mem", Internal: true, Require: []string{"heap", "state", "size"}},
+	{Go: "MallocElem", C: "malloc_elem", File: "mem", Internal: true, Require: []string{"heap", "state", "size"},
+		Fixups: []fixup{
+			{Kind: fixGetter, Field: "state", Why: "22.11 and 24.11 make state a 3-bit bitfield; 20.11's plain enum gets the same State/SetState methods"},
+		}},
 	{Go: "MallocHeap", C: "malloc_heap", File: "mem", Internal: true, Require: []string{"free_head", "first", "last", "total_size", "name"}},
 	{Go: "MemConfig", C: "rte_mem_config", File: "mem", Internal: true,
 		Require: []string{"magic", "version", "memzones", "memsegs", "tailq_head", "malloc_heaps", "mem_cfg_addr", "legacy_mem", "single_file_segments", "tsc_hz"}},
@@ -92,7 +103,10 @@ var types = []typeRow{
 			{Kind: fixPad, Field: "cache_guard_*", Why: "24.11's RTE_CACHE_GUARD members are named after header line numbers; they carry no data"},
 			{Kind: fixPrefer, Field: "cons", Why: "cons shares a cache-line union with hts_cons and rts_cons: the MC/SC headtail is the typed field, the HTS/RTS views are accessors"},
 		}},
-	{Go: "RingHeadtail", C: "rte_ring_headtail", File: "ring", Require: []string{"head", "tail", "sync_type"}},
+	{Go: "RingHeadtail", C: "rte_ring_headtail", File: "ring", Require: []string{"head", "tail", "sync_type"},
+		Fixups: []fixup{
+			{Kind: fixPrefer, Field: "sync_type", Why: "the union is { enum rte_ring_sync_type sync_type; uint32_t single; }: fastpath reads sync_type"},
+		}},
 	{Go: "RingHtsHeadtail", C: "rte_ring_hts_headtail", File: "ring", Require: []string{"ht", "sync_type"}},
 	{Go: "RingRtsHeadtail", C: "rte_ring_rts_headtail", File: "ring", Require: []string{"tail", "sync_type", "htd_max", "head"}},
 }

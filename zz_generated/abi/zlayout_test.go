@@ -335,5 +335,5 @@ func TestLayout(t *testing.T) {
 	if nf != len(goF) || nc != len(goConsts) {
 		t.Errorf("C reported %d layout facts and %d constants, Go has %d and %d", nf, nc, len(goF), len(goConsts))
 	}
-	t.Logf("the ABI headers (mrzcpd_abi.h): %d layout facts and %d constants match C", nf, nc)
+	t.Logf("the ABI headers (mrzcpd_abi.h): %d layout facts and %d constants checked against C", nf, nc)
 }

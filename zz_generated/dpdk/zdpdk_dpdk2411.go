@@ -78,13 +78,12 @@ const (
 	SizeofMbuf                                 = v.SizeofMbuf
 	OffsetofMbufBufAddr                        = v.OffsetofMbufBufAddr
 	OffsetofMbufBufIova                        = v.OffsetofMbufBufIova
-	OffsetofMbufRearmData                      = v.OffsetofMbufRearmData
 	OffsetofMbufDataOff                        = v.OffsetofMbufDataOff
 	OffsetofMbufRefcnt                         = v.OffsetofMbufRefcnt
 	OffsetofMbufNbSegs                         = v.OffsetofMbufNbSegs
 	OffsetofMbufPort                           = v.OffsetofMbufPort
+	OffsetofMbufRearmData                      = v.OffsetofMbufRearmData
 	OffsetofMbufOlFlags                        = v.OffsetofMbufOlFlags
-	OffsetofMbufRxDescriptorFields1            = v.OffsetofMbufRxDescriptorFields1
 	OffsetofMbufPacketType                     = v.OffsetofMbufPacketType
 	OffsetofMbufL2Type                         = v.OffsetofMbufL2Type
 	OffsetofMbufL3Type                         = v.OffsetofMbufL3Type
@@ -116,6 +115,7 @@ const (
 	OffsetofMbufHashUsr                        = v.OffsetofMbufHashUsr
 	OffsetofMbufVlanTciOuter                   = v.OffsetofMbufVlanTciOuter
 	OffsetofMbufBufLen                         = v.OffsetofMbufBufLen
+	OffsetofMbufRxDescriptorFields1            = v.OffsetofMbufRxDescriptorFields1
 	OffsetofMbufPool                           = v.OffsetofMbufPool
 	OffsetofMbufNext                           = v.OffsetofMbufNext
 	OffsetofMbufTxOffload                      = v.OffsetofMbufTxOffload

@@ -61,7 +61,7 @@ var Fields = []Field{
 	{"MallocElem", "FreeListLeNext", "free_list.le_next", 24, 8, 0, 0},
 	{"MallocElem", "FreeListLePrev", "free_list.le_prev", 32, 8, 0, 0},
 	{"MallocElem", "Msl", "msl", 40, 8, 0, 0},
-	{"MallocElem", "State", "state", 48, 4, 0, 0},
+	{"MallocElem", "State", "state", 48, 4, 0, 32},
 	{"MallocElem", "Pad", "pad", 52, 4, 0, 0},
 	{"MallocElem", "Size", "size", 56, 8, 0, 0},
 	{"MallocElem", "OrigElem", "orig_elem", 64, 8, 0, 0},

@@ -124,6 +124,10 @@ const (
 
 // Mbuf mirrors struct rte_mbuf (128 bytes) from DPDK 20.11 public headers.
 // Fix-up for refcnt: free/reset read and write refcnt on every packet; a typed field beats the rte_atomic16_t alias.
+// Fix-up for data_off: 24.11 wraps data_off..port in a union with rearm_data; they stay fields as in 20.11 and 22.11.
+// Fix-up for pkt_len: 24.11 wraps packet_type..buf_len in a union with rx_descriptor_fields1; they stay fields as in 20.11 and 22.11.
+// Fix-up for packet_type: the packet_type word is the field; its l2_type..inner_l4_type bitfields are accessors.
+// Fix-up for tx_offload: the tx_offload word is the field; its l2_len..outer_l2_len bitfields are accessors.
 type Mbuf struct {
 	BufAddr      uintptr
 	BufIova      uint64
@@ -132,7 +136,7 @@ type Mbuf struct {
 	NbSegs       uint16
 	Port         uint16
 	OlFlags      uint64
-	_            [4]byte // anonymous union: see the accessor methods
+	PacketType   uint32 // union: see the accessors of its other members
 	PktLen       uint32
 	DataLen      uint16
 	VlanTci      uint16
@@ -141,21 +145,16 @@ type Mbuf struct {
 	BufLen       uint16
 	Pool         uintptr
 	Next         uintptr
-	_            [8]byte // anonymous union: see the accessor methods
+	TxOffload    uint64 // union: see the accessors of its other members
 	Shinfo       uintptr
 	PrivSize     uint16
 	Timesync     uint16
 	Dynfield1    [9]uint32
 }
 
-// PacketType returns a pointer to packet_type (C uint32_t) at offset 32.
-func (x *Mbuf) PacketType() *uint32 {
-	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufPacketType))
-}
-
 // L2Type returns bitfield l2_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 32).
 func (x *Mbuf) L2Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Type)) & 0xf
 }
 
 // SetL2Type stores v into bitfield l2_type, keeping the other bits of its unit.
@@ -177,7 +176,7 @@ func (x *Mbuf) SetL3Type(v uint8) {
 
 // L4Type returns bitfield l4_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 33).
 func (x *Mbuf) L4Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL4Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL4Type)) & 0xf
 }
 
 // SetL4Type stores v into bitfield l4_type, keeping the other bits of its unit.
@@ -204,7 +203,7 @@ func (x *Mbuf) InnerEspNextProto() *uint8 {
 
 // InnerL2Type returns bitfield inner_l2_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 34).
 func (x *Mbuf) InnerL2Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL2Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL2Type)) & 0xf
 }
 
 // SetInnerL2Type stores v into bitfield inner_l2_type, keeping the other bits of its unit.
@@ -226,7 +225,7 @@ func (x *Mbuf) SetInnerL3Type(v uint8) {
 
 // InnerL4Type returns bitfield inner_l4_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 35).
 func (x *Mbuf) InnerL4Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL4Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL4Type)) & 0xf
 }
 
 // SetInnerL4Type stores v into bitfield inner_l4_type, keeping the other bits of its unit.
@@ -305,14 +304,9 @@ func (x *Mbuf) HashUsr() *uint32 {
 	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufHashUsr))
 }
 
-// TxOffload returns a pointer to tx_offload (C uint64_t) at offset 72.
-func (x *Mbuf) TxOffload() *uint64 {
-	return (*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufTxOffload))
-}
-
 // L2Len returns bitfield l2_len (C uint64_t: 7 bits at bit 0 of the 8-byte unit at offset 72).
 func (x *Mbuf) L2Len() uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Len)) >> 0 & 0x7f
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Len)) & 0x7f
 }
 
 // SetL2Len stores v into bitfield l2_len, keeping the other bits of its unit.

@@ -53,7 +53,7 @@ const (
 	OffsetofMallocElemFreeListLePrev = 32
 	// OffsetofMallocElemMsl is offsetof(struct malloc_elem, msl).
 	OffsetofMallocElemMsl = 40
-	// OffsetofMallocElemState is offsetof(struct malloc_elem, state).
+	// OffsetofMallocElemState is the offset of the 4-byte storage unit of bitfield state (bits 0..31).
 	OffsetofMallocElemState = 48
 	// OffsetofMallocElemPad is offsetof(struct malloc_elem, pad).
 	OffsetofMallocElemPad = 52
@@ -66,6 +66,7 @@ const (
 )
 
 // MallocElem mirrors struct malloc_elem (128 bytes) from gen/internal/dpdk2011/internal.h (DPDK 20.11 internal).
+// Fix-up for state: 22.11 and 24.11 make state a 3-bit bitfield; 20.11's plain enum gets the same State/SetState methods.
 type MallocElem struct {
 	Heap           uintptr
 	Prev           uintptr
@@ -73,12 +74,22 @@ type MallocElem struct {
 	FreeListLeNext uintptr
 	FreeListLePrev uintptr
 	Msl            uintptr
-	State          uint32
+	_              [4]byte // State: see the accessor methods
 	Pad            uint32
 	Size           uint64
 	OrigElem       uintptr
 	OrigSize       uint64
 	_              [48]byte // trailing padding
+}
+
+// State returns bitfield state (C volatile enum elem_state {ELEM_FREE=0; ELEM_BUSY=1; ELEM_...: 32 bits at bit 0 of the 4-byte unit at offset 48).
+func (x *MallocElem) State() int32 {
+	return int32(*(*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMallocElemState)))
+}
+
+// SetState stores v into bitfield state, keeping the other bits of its unit.
+func (x *MallocElem) SetState(v int32) {
+	*(*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMallocElemState)) = uint32(v)
 }
 
 const (

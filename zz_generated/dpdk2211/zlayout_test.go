@@ -43,18 +43,42 @@ func goFacts() map[string][3]uint64 {
 		z := new(MallocElem)
 		z.SetState(^int32(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.State() != -1 {
+			first = -2
+		}
+		z.SetState(0)
+		z.SetState(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.State() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B MallocElem.State"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMallocElemState)*8 + 0}
 	}
 	{
 		z := new(MallocElem)
 		z.SetDirty(^uint32(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.Dirty() != 0x1 {
+			first = -2
+		}
+		z.SetDirty(0)
+		z.SetDirty(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.Dirty() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B MallocElem.Dirty"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMallocElemDirty)*8 + 3}
 	}
 	{
 		z := new(MallocElem)
 		z.SetReserved(^uint32(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.Reserved() != 0xfffffff {
+			first = -2
+		}
+		z.SetReserved(0)
+		z.SetReserved(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.Reserved() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B MallocElem.Reserved"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMallocElemReserved)*8 + 4}
 	}
 	f["L MallocElem.Pad"] = [3]uint64{uint64(unsafe.Offsetof(vMallocElem.Pad)), uint64(unsafe.Sizeof(vMallocElem.Pad)), OffsetofMallocElemPad}
@@ -84,29 +108,61 @@ func goFacts() map[string][3]uint64 {
 	f["L Mbuf.Port"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.Port)), uint64(unsafe.Sizeof(vMbuf.Port)), OffsetofMbufPort}
 	f["L Mbuf.OlFlags"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.OlFlags)), uint64(unsafe.Sizeof(vMbuf.OlFlags)), OffsetofMbufOlFlags}
 	f["L Mbuf.RxDescriptorFields1"] = [3]uint64{OffsetofMbufRxDescriptorFields1, 0, OffsetofMbufRxDescriptorFields1}
-	f["L Mbuf.PacketType"] = [3]uint64{uint64(uintptr(unsafe.Pointer(vMbuf.PacketType())) - baseMbuf), uint64(unsafe.Sizeof(*vMbuf.PacketType())), OffsetofMbufPacketType}
+	f["L Mbuf.PacketType"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.PacketType)), uint64(unsafe.Sizeof(vMbuf.PacketType)), OffsetofMbufPacketType}
 	{
 		z := new(Mbuf)
 		z.SetL2Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L2Type() != 0xf {
+			first = -2
+		}
+		z.SetL2Type(0)
+		z.SetL2Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L2Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L2Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL2Type)*8 + 0}
 	}
 	{
 		z := new(Mbuf)
 		z.SetL3Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L3Type() != 0xf {
+			first = -2
+		}
+		z.SetL3Type(0)
+		z.SetL3Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L3Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L3Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL3Type)*8 + 4}
 	}
 	{
 		z := new(Mbuf)
 		z.SetL4Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L4Type() != 0xf {
+			first = -2
+		}
+		z.SetL4Type(0)
+		z.SetL4Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L4Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L4Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL4Type)*8 + 0}
 	}
 	{
 		z := new(Mbuf)
 		z.SetTunType(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.TunType() != 0xf {
+			first = -2
+		}
+		z.SetTunType(0)
+		z.SetTunType(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.TunType() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.TunType"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufTunType)*8 + 4}
 	}
 	f["L Mbuf.InnerEspNextProto"] = [3]uint64{uint64(uintptr(unsafe.Pointer(vMbuf.InnerEspNextProto())) - baseMbuf), uint64(unsafe.Sizeof(*vMbuf.InnerEspNextProto())), OffsetofMbufInnerEspNextProto}
@@ -114,18 +170,42 @@ func goFacts() map[string][3]uint64 {
 		z := new(Mbuf)
 		z.SetInnerL2Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.InnerL2Type() != 0xf {
+			first = -2
+		}
+		z.SetInnerL2Type(0)
+		z.SetInnerL2Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.InnerL2Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.InnerL2Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufInnerL2Type)*8 + 0}
 	}
 	{
 		z := new(Mbuf)
 		z.SetInnerL3Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.InnerL3Type() != 0xf {
+			first = -2
+		}
+		z.SetInnerL3Type(0)
+		z.SetInnerL3Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.InnerL3Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.InnerL3Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufInnerL3Type)*8 + 4}
 	}
 	{
 		z := new(Mbuf)
 		z.SetInnerL4Type(^uint8(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.InnerL4Type() != 0xf {
+			first = -2
+		}
+		z.SetInnerL4Type(0)
+		z.SetInnerL4Type(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.InnerL4Type() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.InnerL4Type"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufInnerL4Type)*8 + 0}
 	}
 	f["L Mbuf.PktLen"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.PktLen)), uint64(unsafe.Sizeof(vMbuf.PktLen)), OffsetofMbufPktLen}
@@ -153,41 +233,89 @@ func goFacts() map[string][3]uint64 {
 	f["L Mbuf.Pool"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.Pool)), uint64(unsafe.Sizeof(vMbuf.Pool)), OffsetofMbufPool}
 	f["L Mbuf.Cacheline1"] = [3]uint64{OffsetofMbufCacheline1, 0, OffsetofMbufCacheline1}
 	f["L Mbuf.Next"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.Next)), uint64(unsafe.Sizeof(vMbuf.Next)), OffsetofMbufNext}
-	f["L Mbuf.TxOffload"] = [3]uint64{uint64(uintptr(unsafe.Pointer(vMbuf.TxOffload())) - baseMbuf), uint64(unsafe.Sizeof(*vMbuf.TxOffload())), OffsetofMbufTxOffload}
+	f["L Mbuf.TxOffload"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.TxOffload)), uint64(unsafe.Sizeof(vMbuf.TxOffload)), OffsetofMbufTxOffload}
 	{
 		z := new(Mbuf)
 		z.SetL2Len(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L2Len() != 0x7f {
+			first = -2
+		}
+		z.SetL2Len(0)
+		z.SetL2Len(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L2Len() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L2Len"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL2Len)*8 + 0}
 	}
 	{
 		z := new(Mbuf)
 		z.SetL3Len(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L3Len() != 0x1ff {
+			first = -2
+		}
+		z.SetL3Len(0)
+		z.SetL3Len(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L3Len() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L3Len"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL3Len)*8 + 7}
 	}
 	{
 		z := new(Mbuf)
 		z.SetL4Len(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.L4Len() != 0xff {
+			first = -2
+		}
+		z.SetL4Len(0)
+		z.SetL4Len(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.L4Len() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.L4Len"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufL4Len)*8 + 16}
 	}
 	{
 		z := new(Mbuf)
 		z.SetTsoSegsz(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.TsoSegsz() != 0xffff {
+			first = -2
+		}
+		z.SetTsoSegsz(0)
+		z.SetTsoSegsz(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.TsoSegsz() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.TsoSegsz"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufTsoSegsz)*8 + 24}
 	}
 	{
 		z := new(Mbuf)
 		z.SetOuterL3Len(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.OuterL3Len() != 0x1ff {
+			first = -2
+		}
+		z.SetOuterL3Len(0)
+		z.SetOuterL3Len(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.OuterL3Len() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.OuterL3Len"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufOuterL3Len)*8 + 40}
 	}
 	{
 		z := new(Mbuf)
 		z.SetOuterL2Len(^uint64(0))
 		first, n := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z)))
+		if z.OuterL2Len() != 0x7f {
+			first = -2
+		}
+		z.SetOuterL2Len(0)
+		z.SetOuterL2Len(1)
+		if f1, n1 := bitsSet(unsafe.Slice((*byte)(unsafe.Pointer(z)), unsafe.Sizeof(*z))); z.OuterL2Len() != 1 || n1 != 1 || f1 != first {
+			first = -3
+		}
 		f["B Mbuf.OuterL2Len"] = [3]uint64{uint64(first), uint64(n), uint64(OffsetofMbufOuterL2Len)*8 + 49}
 	}
 	f["L Mbuf.Shinfo"] = [3]uint64{uint64(unsafe.Offsetof(vMbuf.Shinfo)), uint64(unsafe.Sizeof(vMbuf.Shinfo)), OffsetofMbufShinfo}
@@ -329,7 +457,7 @@ func goFacts() map[string][3]uint64 {
 	f["S RingHeadtail"] = [3]uint64{0, uint64(unsafe.Sizeof(*vRingHeadtail)), SizeofRingHeadtail}
 	f["L RingHeadtail.Head"] = [3]uint64{uint64(unsafe.Offsetof(vRingHeadtail.Head)), uint64(unsafe.Sizeof(vRingHeadtail.Head)), OffsetofRingHeadtailHead}
 	f["L RingHeadtail.Tail"] = [3]uint64{uint64(unsafe.Offsetof(vRingHeadtail.Tail)), uint64(unsafe.Sizeof(vRingHeadtail.Tail)), OffsetofRingHeadtailTail}
-	f["L RingHeadtail.SyncType"] = [3]uint64{uint64(uintptr(unsafe.Pointer(vRingHeadtail.SyncType())) - baseRingHeadtail), uint64(unsafe.Sizeof(*vRingHeadtail.SyncType())), OffsetofRingHeadtailSyncType}
+	f["L RingHeadtail.SyncType"] = [3]uint64{uint64(unsafe.Offsetof(vRingHeadtail.SyncType)), uint64(unsafe.Sizeof(vRingHeadtail.SyncType)), OffsetofRingHeadtailSyncType}
 	f["L RingHeadtail.Single"] = [3]uint64{uint64(uintptr(unsafe.Pointer(vRingHeadtail.Single())) - baseRingHeadtail), uint64(unsafe.Sizeof(*vRingHeadtail.Single())), OffsetofRingHeadtailSingle}
 	vRingHtsHeadtail := new(RingHtsHeadtail)
 	baseRingHtsHeadtail := uintptr(unsafe.Pointer(vRingHtsHeadtail))
@@ -568,5 +696,5 @@ func TestLayout(t *testing.T) {
 	if nf != len(goF) || nc != len(goConsts) {
 		t.Errorf("C reported %d layout facts and %d constants, Go has %d and %d", nf, nc, len(goF), len(goConsts))
 	}
-	t.Logf("DPDK 22.11: %d layout facts and %d constants match C", nf, nc)
+	t.Logf("DPDK 22.11: %d layout facts and %d constants checked against C", nf, nc)
 }

@@ -70,6 +70,7 @@ const (
 )
 
 // MallocElem mirrors struct malloc_elem (128 bytes) from gen/internal/dpdk2211/internal.h (DPDK 22.11 internal).
+// Fix-up for state: 22.11 and 24.11 make state a 3-bit bitfield; 20.11's plain enum gets the same State/SetState methods.
 type MallocElem struct {
 	Heap           uintptr
 	Prev           uintptr

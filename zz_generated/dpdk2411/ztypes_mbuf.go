@@ -14,8 +14,6 @@ const (
 	OffsetofMbufBufAddr = 0
 	// OffsetofMbufBufIova is offsetof(struct rte_mbuf, buf_iova).
 	OffsetofMbufBufIova = 8
-	// OffsetofMbufRearmData is offsetof(struct rte_mbuf, rearm_data).
-	OffsetofMbufRearmData = 16
 	// OffsetofMbufDataOff is offsetof(struct rte_mbuf, data_off).
 	OffsetofMbufDataOff = 16
 	// OffsetofMbufRefcnt is offsetof(struct rte_mbuf, refcnt).
@@ -24,10 +22,10 @@ const (
 	OffsetofMbufNbSegs = 20
 	// OffsetofMbufPort is offsetof(struct rte_mbuf, port).
 	OffsetofMbufPort = 22
+	// OffsetofMbufRearmData is offsetof(struct rte_mbuf, rearm_data).
+	OffsetofMbufRearmData = 16
 	// OffsetofMbufOlFlags is offsetof(struct rte_mbuf, ol_flags).
 	OffsetofMbufOlFlags = 24
-	// OffsetofMbufRxDescriptorFields1 is offsetof(struct rte_mbuf, rx_descriptor_fields1).
-	OffsetofMbufRxDescriptorFields1 = 32
 	// OffsetofMbufPacketType is offsetof(struct rte_mbuf, packet_type).
 	OffsetofMbufPacketType = 32
 	// OffsetofMbufL2Type is the offset of the 1-byte storage unit of bitfield l2_type (bits 0..3).
@@ -90,6 +88,8 @@ const (
 	OffsetofMbufVlanTciOuter = 52
 	// OffsetofMbufBufLen is offsetof(struct rte_mbuf, buf_len).
 	OffsetofMbufBufLen = 54
+	// OffsetofMbufRxDescriptorFields1 is offsetof(struct rte_mbuf, rx_descriptor_fields1).
+	OffsetofMbufRxDescriptorFields1 = 32
 	// OffsetofMbufPool is offsetof(struct rte_mbuf, pool).
 	OffsetofMbufPool = 56
 	// OffsetofMbufNext is offsetof(struct rte_mbuf, next).
@@ -120,19 +120,32 @@ const (
 
 // Mbuf mirrors struct rte_mbuf (128 bytes) from DPDK 24.11 public headers.
 // Fix-up for refcnt: free/reset read and write refcnt on every packet; a typed field beats the rte_atomic16_t alias.
+// Fix-up for data_off: 24.11 wraps data_off..port in a union with rearm_data; they stay fields as in 20.11 and 22.11.
+// Fix-up for pkt_len: 24.11 wraps packet_type..buf_len in a union with rx_descriptor_fields1; they stay fields as in 20.11 and 22.11.
+// Fix-up for packet_type: the packet_type word is the field; its l2_type..inner_l4_type bitfields are accessors.
+// Fix-up for tx_offload: the tx_offload word is the field; its l2_len..outer_l2_len bitfields are accessors.
 type Mbuf struct {
-	BufAddr   uintptr
-	BufIova   uint64
-	_         [8]byte // anonymous union: see the accessor methods
-	OlFlags   uint64
-	_         [24]byte // anonymous union: see the accessor methods
-	Pool      uintptr
-	Next      uintptr
-	_         [8]byte // anonymous union: see the accessor methods
-	Shinfo    uintptr
-	PrivSize  uint16
-	Timesync  uint16
-	Dynfield1 [9]uint32
+	BufAddr      uintptr
+	BufIova      uint64
+	DataOff      uint16
+	Refcnt       uint16
+	NbSegs       uint16
+	Port         uint16
+	OlFlags      uint64
+	PacketType   uint32 // union: see the accessors of its other members
+	PktLen       uint32
+	DataLen      uint16
+	VlanTci      uint16
+	_            [8]byte // anonymous union: see the accessor methods
+	VlanTciOuter uint16
+	BufLen       uint16
+	Pool         uintptr
+	Next         uintptr
+	TxOffload    uint64 // union: see the accessors of its other members
+	Shinfo       uintptr
+	PrivSize     uint16
+	Timesync     uint16
+	Dynfield1    [9]uint32
 }
 
 // RearmData returns a pointer to rearm_data (C [1]uint64_t) at offset 16.
@@ -140,39 +153,9 @@ func (x *Mbuf) RearmData() *[1]uint64 {
 	return (*[1]uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufRearmData))
 }
 
-// DataOff returns a pointer to data_off (C uint16_t) at offset 16.
-func (x *Mbuf) DataOff() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufDataOff))
-}
-
-// Refcnt returns a pointer to refcnt (C uint16_t) at offset 18.
-func (x *Mbuf) Refcnt() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufRefcnt))
-}
-
-// NbSegs returns a pointer to nb_segs (C uint16_t) at offset 20.
-func (x *Mbuf) NbSegs() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufNbSegs))
-}
-
-// Port returns a pointer to port (C uint16_t) at offset 22.
-func (x *Mbuf) Port() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufPort))
-}
-
-// RxDescriptorFields1 returns a pointer to rx_descriptor_fields1 (C [3]*void) at offset 32.
-func (x *Mbuf) RxDescriptorFields1() *[3]uintptr {
-	return (*[3]uintptr)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufRxDescriptorFields1))
-}
-
-// PacketType returns a pointer to packet_type (C uint32_t) at offset 32.
-func (x *Mbuf) PacketType() *uint32 {
-	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufPacketType))
-}
-
 // L2Type returns bitfield l2_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 32).
 func (x *Mbuf) L2Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Type)) & 0xf
 }
 
 // SetL2Type stores v into bitfield l2_type, keeping the other bits of its unit.
@@ -194,7 +177,7 @@ func (x *Mbuf) SetL3Type(v uint8) {
 
 // L4Type returns bitfield l4_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 33).
 func (x *Mbuf) L4Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL4Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL4Type)) & 0xf
 }
 
 // SetL4Type stores v into bitfield l4_type, keeping the other bits of its unit.
@@ -221,7 +204,7 @@ func (x *Mbuf) InnerEspNextProto() *uint8 {
 
 // InnerL2Type returns bitfield inner_l2_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 34).
 func (x *Mbuf) InnerL2Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL2Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL2Type)) & 0xf
 }
 
 // SetInnerL2Type stores v into bitfield inner_l2_type, keeping the other bits of its unit.
@@ -243,28 +226,13 @@ func (x *Mbuf) SetInnerL3Type(v uint8) {
 
 // InnerL4Type returns bitfield inner_l4_type (C uint8_t: 4 bits at bit 0 of the 1-byte unit at offset 35).
 func (x *Mbuf) InnerL4Type() uint8 {
-	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL4Type)) >> 0 & 0xf
+	return *(*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL4Type)) & 0xf
 }
 
 // SetInnerL4Type stores v into bitfield inner_l4_type, keeping the other bits of its unit.
 func (x *Mbuf) SetInnerL4Type(v uint8) {
 	p := (*uint8)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufInnerL4Type))
 	*p = *p&^(0xf<<0) | (uint8(v)&0xf)<<0
-}
-
-// PktLen returns a pointer to pkt_len (C uint32_t) at offset 36.
-func (x *Mbuf) PktLen() *uint32 {
-	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufPktLen))
-}
-
-// DataLen returns a pointer to data_len (C uint16_t) at offset 40.
-func (x *Mbuf) DataLen() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufDataLen))
-}
-
-// VlanTci returns a pointer to vlan_tci (C uint16_t) at offset 42.
-func (x *Mbuf) VlanTci() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufVlanTci))
 }
 
 // Hash returns a pointer to hash (C union {rss uint32_t@0; fdir struct { union { struct {hash...) at offset 44.
@@ -337,24 +305,14 @@ func (x *Mbuf) HashUsr() *uint32 {
 	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufHashUsr))
 }
 
-// VlanTciOuter returns a pointer to vlan_tci_outer (C uint16_t) at offset 52.
-func (x *Mbuf) VlanTciOuter() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufVlanTciOuter))
-}
-
-// BufLen returns a pointer to buf_len (C uint16_t) at offset 54.
-func (x *Mbuf) BufLen() *uint16 {
-	return (*uint16)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufBufLen))
-}
-
-// TxOffload returns a pointer to tx_offload (C uint64_t) at offset 72.
-func (x *Mbuf) TxOffload() *uint64 {
-	return (*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufTxOffload))
+// RxDescriptorFields1 returns a pointer to rx_descriptor_fields1 (C [3]*void) at offset 32.
+func (x *Mbuf) RxDescriptorFields1() *[3]uintptr {
+	return (*[3]uintptr)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufRxDescriptorFields1))
 }
 
 // L2Len returns bitfield l2_len (C uint64_t: 7 bits at bit 0 of the 8-byte unit at offset 72).
 func (x *Mbuf) L2Len() uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Len)) >> 0 & 0x7f
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(x), OffsetofMbufL2Len)) & 0x7f
 }
 
 // SetL2Len stores v into bitfield l2_len, keeping the other bits of its unit.

@@ -93,15 +93,11 @@ const (
 )
 
 // RingHeadtail mirrors struct rte_ring_headtail (12 bytes) from DPDK 24.11 public headers.
+// Fix-up for sync_type: the union is { enum rte_ring_sync_type sync_type; uint32_t single; }: fastpath reads sync_type.
 type RingHeadtail struct {
-	Head uint32
-	Tail uint32
-	_    [4]byte // anonymous union: see the accessor methods
-}
-
-// SyncType returns a pointer to sync_type (C enum rte_ring_sync_type {RTE_RING_SYNC_MT=0; RTE_RING_SYN...) at offset 8.
-func (x *RingHeadtail) SyncType() *uint32 {
-	return (*uint32)(unsafe.Add(unsafe.Pointer(x), OffsetofRingHeadtailSyncType))
+	Head     uint32
+	Tail     uint32
+	SyncType uint32 // union: see the accessors of its other members
 }
 
 // Single returns a pointer to single (C uint32_t) at offset 8.
