@@ -38,7 +38,7 @@ func fuzzRingBody(t *testing.T, ops []byte, start uint32, esel, fsel uint8) {
 			bulk := op&2 != 0
 			mode := int(op>>2&3) % 3
 			n := int(op>>4) + int(op&1)*4
-			bufs := [3][]byte{make([]byte, n*esize+4), make([]byte, n*esize+4), make([]byte, n*esize+4)}
+			bufs := [3][]byte{make([]byte, n*esize+8), make([]byte, n*esize+8), make([]byte, n*esize+8)}
 			if enq {
 				for i := 0; i < n*esize; i += 4 {
 					seq++

@@ -87,7 +87,7 @@ func (tr *twinRing) step(t testing.TB, rng *rand.Rand, size int, seq *uint32) {
 	bulk := rng.IntN(2) == 0
 	enq := rng.IntN(2) == 0
 	es := tr.esize
-	bufs := [3][]byte{make([]byte, n*es+4), make([]byte, n*es+4), make([]byte, n*es+4)}
+	bufs := [3][]byte{make([]byte, n*es+8), make([]byte, n*es+8), make([]byte, n*es+8)}
 	if enq {
 		for i := 0; i < n*es; i += 4 {
 			*seq++
@@ -211,7 +211,7 @@ func TestRingBurstSweep(t *testing.T) {
 			tr := newTwin(t, 32, 0, esize, start, false)
 			var seq uint32
 			for n := 0; n <= 33; n++ {
-				buf := make([]byte, n*esize+4)
+				buf := make([]byte, n*esize+8)
 				for i := 0; i < n*esize; i += 4 {
 					seq++
 					*(*uint32)(unsafe.Pointer(&buf[i])) = seq
