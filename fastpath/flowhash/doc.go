@@ -102,8 +102,8 @@
 // assembly call (fast_amd64.s) parses and hashes every packet that is
 // Ethernet, at most two VLAN tags, then IPv4 or IPv6 without extension
 // headers (and, in an inner mode, not a tunnel), with shorter express
-// loops for the outer modes' commonest case (untagged IPv4, 20-byte
-// header): tuple ordering is
+// loops for the commonest case (untagged IPv4, 20-byte header): tuple
+// ordering is
 // branch-free (CMOV), the CRC32 instructions run straight on the packet
 // bytes, and consecutive packets' CRC chains overlap in the out-of-order
 // core. It reports the other packets in a mask; those are parsed in Go

@@ -111,14 +111,14 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	CMPQ ridx, n+16(FP)
 	JGE  done
 
-	// Outer modes first try the express loops below, which take only
-	// untagged IPv4 with a 20-byte header (most traffic) and hand any
-	// other packet to the general code at next, which comes back here.
+	// Every packet first tries the express loops below, which take only
+	// untagged IPv4 with a 20-byte header (most traffic; in an inner mode
+	// also not a tunnel) and hand any other packet to the general code at
+	// next, which comes back here.
 top:
-	MOVQ mode+24(FP), AX
-	CMPQ AX, $1
-	JEQ  express4
-	JB   express2
+	TESTQ $1, mode+24(FP)
+	JNZ   express4
+	JMP   express2
 
 next:
 	MOVQ    (rptrs)(ridx*8), rpkt
@@ -201,7 +201,7 @@ slow:
 	JLT  top
 	RET
 
-	// express2: outer_tuple2. Untagged IPv4 (EtherType 0x0800, version 4,
+	// express2: outer_tuple2 and inner_tuple2. Untagged IPv4 (EtherType 0x0800, version 4,
 	// IHL 5; fragments too: the key is the addresses either way).
 express2:
 	MOVQ    (rptrs)(ridx*8), rpkt
@@ -212,6 +212,10 @@ express2:
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
 	JNE     next
+	TESTQ   $2, mode+24(FP)
+	JNZ     x2inner
+
+x2addr:
 	MOVQ    26(rpkt), AX  // saddr, daddr
 	BSWAPQ  AX
 	MOVQ    AX, DX
@@ -227,7 +231,31 @@ express2:
 	JLT     express2
 	RET
 
-	// express4: outer_tuple4. Untagged IPv4 with a 20-byte header, not a
+	// x2inner: inner_tuple2. A fragment is never opened; IP-in-IP, GRE
+	// and UDP to 4789/2152 (when the port is inside the packet) are
+	// tunnels for the general code; the rest hash like outer_tuple2.
+x2inner:
+	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
+	TESTW   $0xff3f, CX
+	JNZ     x2addr
+	SHRL    $24, CX
+	CMPL    CX, $64
+	JAE     x2addr
+	MOVQ    $(1<<4|1<<41|1<<47), DX
+	BTQ     CX, DX
+	JCS     next
+	CMPL    CX, $17
+	JNE     x2addr
+	CMPL    rplen, $38
+	JB      x2addr
+	MOVWLZX 36(rpkt), DX  // UDP destination port
+	CMPW    DX, PORT_VXLAN
+	JEQ     next
+	CMPW    DX, PORT_GTPU
+	JEQ     next
+	JMP     x2addr
+
+	// express4: outer_tuple4 and inner_tuple4. Untagged IPv4 with a 20-byte header, not a
 	// fragment, a protocol with ports (portProtos), ports inside the packet.
 express4:
 	MOVQ    (rptrs)(ridx*8), rpkt
@@ -248,6 +276,10 @@ express4:
 	MOVQ    (AX)(DX*8), DX
 	BTQ     CX, DX        // TCP, UDP, SCTP, UDP-Lite
 	JCC     next
+	TESTQ   $2, mode+24(FP)
+	JNZ     x4inner
+
+x4addr:
 	MOVQ    26(rpkt), AX  // addresses, as in express2
 	BSWAPQ  AX
 	MOVQ    AX, DX
@@ -270,6 +302,18 @@ express4:
 	CMPQ    ridx, n+16(FP)
 	JLT     express4
 	RET
+
+	// x4inner: inner_tuple4. Of the protocols with ports only UDP to
+	// 4789/2152 is a tunnel (for the general code).
+x4inner:
+	CMPL    CX, $17
+	JNE     x4addr
+	MOVWLZX 36(rpkt), DX
+	CMPW    DX, PORT_VXLAN
+	JEQ     next
+	CMPW    DX, PORT_GTPU
+	JEQ     next
+	JMP     x4addr
 
 ipv6:
 	CMPW    AX, ET_IPV6
