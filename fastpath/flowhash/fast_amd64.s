@@ -92,10 +92,11 @@ havelabel: \
 	MOVL  DX, rpw \
 	MOVL  $1, BX
 
-// func fastCRCSSE42(rptrs *unsafe.Pointer, rlens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
+// func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
-// The whole-burst fast path of sym_crc: for each packet that is Ethernet,
-// at most two VLAN tags (TPID 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 without extension
+// The whole-burst fast path of sym_crc. mode: bit 0 ports (4-tuple), bit 1
+// inner. For each packet that is Ethernet, at most two VLAN tags (TPID
+// 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 without extension
 // headers (and, in an inner mode, not a tunnel), it parses the tuple,
 // orders it branch-free (CMOV), CRCs the key straight from registers or
 // packet memory and writes out[i]. Every other packet is left to the Go
