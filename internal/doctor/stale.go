@@ -244,7 +244,7 @@ func (r *runner) staleDirs(dirs []runtimeDir) {
 	default:
 		d := fmt.Sprintf("%s of dead primaries (config not locked by any process): %s", plural(len(kept), "runtime dir"), list(kept, 8))
 		if len(removed) > 0 {
-			d += fmt.Sprintf("; removed %d others", len(removed))
+			d += "; removed " + list(removed, 8)
 		}
 		fix := "mrdoctor -clean removes them (never a live primary's)"
 		if r.opts.Clean {
