@@ -21,7 +21,8 @@ import (
 
 // Options say which primary to attach to and how.
 type Options struct {
-	// FilePrefix is the primary's --file-prefix; empty means "rte".
+	// FilePrefix is the primary's --file-prefix (it also names the hugepage
+	// files); empty means the base name of RuntimeDir, or "rte".
 	FilePrefix string
 	// RuntimeDir overrides the runtime directory found from FilePrefix by
 	// EAL's rules (see RuntimeDir).
@@ -84,6 +85,9 @@ func (a area) contains(addr, n uintptr) bool {
 func Attach(opts Options) (*Handle, error) {
 	start := time.Now()
 	h := &Handle{prefix: opts.FilePrefix}
+	if h.prefix == "" && opts.RuntimeDir != "" {
+		h.prefix = filepath.Base(opts.RuntimeDir) // EAL names it after the prefix
+	}
 	if h.prefix == "" {
 		h.prefix = DefaultFilePrefix
 	}

@@ -44,6 +44,9 @@ type EALOptions struct {
 	Lcores string
 	// Args are extra EAL arguments.
 	Args []string
+	// SkipProbe skips the pure-Go attach-and-detach run before
+	// rte_eal_init (benchmarks of EAL alone); errors then come as ErrEAL.
+	SkipProbe bool
 }
 
 // AttachEAL attaches like Attach, but lets DPDK's EAL map the memory:
@@ -66,15 +69,32 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 	if h.runDir == "" {
 		h.runDir = RuntimeDir(h.prefix)
 	}
-	// The same checks as the pure path first, so errors have the same types.
-	fd, addr, err := h.openConfig()
-	if err != nil {
-		return nil, err
+	if opts.RuntimeDir != "" {
+		// EAL finds the runtime dir from the prefix and RUNTIME_DIRECTORY.
+		return nil, fmt.Errorf("%w: Options.RuntimeDir is not supported on the EAL path", ErrEAL)
 	}
-	err = precheckLists(fd)
-	unix.Close(fd)
-	if err != nil {
-		return nil, err
+	// Run the pure-Go attach first (and undo it): every problem it can
+	// name — no primary, stale, version, no hugepages, --huge-unlink,
+	// occupied addresses, corrupt files — gets the same typed error on
+	// both paths instead of EAL's "Cannot allocate memory". It costs a few
+	// milliseconds next to rte_eal_init's hundreds.
+	var addr uintptr
+	if eo.SkipProbe {
+		fd, a, err := h.openConfig()
+		if err != nil {
+			return nil, err
+		}
+		_ = unix.Close(fd)
+		addr = a
+	} else {
+		probe, err := Attach(Options{FilePrefix: h.prefix, HugeDir: opts.HugeDir, NoIPC: true})
+		if err != nil {
+			return nil, err
+		}
+		addr = probe.MemConfig()
+		if err := probe.Detach(); err != nil {
+			return nil, err
+		}
 	}
 	if eo.Lcores == "" {
 		eo.Lcores = "100@0"
@@ -85,10 +105,6 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 		args = append(args, "--huge-dir", opts.HugeDir)
 	}
 	args = append(args, eo.Args...)
-	if opts.RuntimeDir != "" {
-		// EAL finds the runtime dir from the prefix and RUNTIME_DIRECTORY.
-		return nil, fmt.Errorf("%w: Options.RuntimeDir is not supported on the EAL path", ErrEAL)
-	}
 	// rte_eal_init permutes and overwrites argv entries: free our own copy
 	// of the pointers, not argv.
 	cstrs := make([]*C.char, len(args))
@@ -139,24 +155,6 @@ func AttachEAL(opts Options, eo EALOptions) (*Handle, error) {
 	}
 	h.stats.Elapsed = time.Since(start)
 	return h, nil
-}
-
-// precheckLists refuses a --no-huge primary before EAL tries (and fails
-// with a less helpful message).
-func precheckLists(fd int) error {
-	b := make([]byte, dpdk.SizeofMemsegList*dpdk.RTE_MAX_MEMSEG_LISTS)
-	if _, err := unix.Pread(fd, b, dpdk.OffsetofMemConfigMemsegs); err != nil {
-		return fmt.Errorf("shm: read memseg lists: %w", err)
-	}
-	for i := 0; i < dpdk.RTE_MAX_MEMSEG_LISTS; i++ {
-		l := b[i*dpdk.SizeofMemsegList:]
-		base := *(*uint64)(unsafe.Pointer(&l[dpdk.OffsetofMemsegListBaseVa]))
-		pg := *(*uint64)(unsafe.Pointer(&l[dpdk.OffsetofMemsegListPageSz]))
-		if base != 0 && pg == uint64(unix.Getpagesize()) {
-			return fmt.Errorf("shm: memseg list %d uses %d-byte pages: primary runs with --no-huge: %w", i, pg, ErrNoHugepages)
-		}
-	}
-	return nil
 }
 
 func init() {

@@ -219,10 +219,10 @@ func TestAttachBadInput(t *testing.T) {
 	}
 }
 
-// TestAttachNoSharedMemory: primaries with --no-huge or --in-memory cannot
-// have secondaries; Attach says so.
+// TestAttachNoSharedMemory: primaries with --no-huge, --in-memory or
+// --huge-unlink cannot have secondaries; Attach says so.
 func TestAttachNoSharedMemory(t *testing.T) {
-	for _, mode := range []string{"--no-huge", "--in-memory"} {
+	for _, mode := range []string{"--no-huge", "--in-memory", "--huge-unlink"} {
 		t.Run(strings.TrimPrefix(mode, "--"), func(t *testing.T) {
 			if inChild(t) {
 				return

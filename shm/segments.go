@@ -424,6 +424,11 @@ func (h *Handle) mapJob(dirs map[string]int, j mapJob) error {
 	}
 	fd, err := unix.Openat(dirfd, j.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			// The primary maps a page whose file is gone: --huge-unlink.
+			return fmt.Errorf("shm: hugepage file %s of a used page is missing (primary runs with --huge-unlink?): %w",
+				filepath.Join(j.dir, j.name), ErrNoHugepages)
+		}
 		return fmt.Errorf("shm: open hugepage file %s: %w", filepath.Join(j.dir, j.name), err)
 	}
 	defer unix.Close(fd)

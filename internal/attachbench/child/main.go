@@ -41,7 +41,7 @@ func main() {
 	case "go":
 		h, err = shm.Attach(shm.Options{FilePrefix: *prefix})
 	case "eal":
-		h, err = shm.AttachEAL(shm.Options{FilePrefix: *prefix}, shm.EALOptions{})
+		h, err = shm.AttachEAL(shm.Options{FilePrefix: *prefix}, shm.EALOptions{SkipProbe: true})
 	default:
 		err = fmt.Errorf("unknown -path %q", *path)
 	}
