@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -20,10 +21,22 @@ const requestTimeout = 30 * time.Second
 // memory is the attachment to the daemon: its mapped shared memory and the
 // rte_mp channel (both from shm; with the `eal` build tag shm does the
 // attach through DPDK's EAL instead of in pure Go).
+//
+// One process maps a daemon's memory once: instances of the same process
+// attached to the same daemon (same runtime dir) share the attachment,
+// which is detached when the last of them closes.
 type memory struct {
-	h  *shm.Handle
-	ch *ctrlproto.Channel
+	h     *shm.Handle
+	ch    *ctrlproto.Channel
+	key   string
+	refs  int        // guarded by attachments.Mutex
+	reqMu sync.Mutex // one control request at a time (rte_mp matches replies by name)
 }
+
+var attachments = struct {
+	sync.Mutex
+	m map[string]*memory
+}{m: map[string]*memory{}}
 
 // attach maps the daemon's memory. Prefix, runtime dir and hugepage dir come
 // from the options, else from the daemon's status file, else from its
@@ -41,6 +54,16 @@ func attach(o *Options, st daemonInfo, c *ServiceConfig) (*memory, error) {
 	runDir := pick(o.RuntimeDir, st.RuntimeDir)
 	if o.FilePrefix != "" && o.RuntimeDir == "" {
 		runDir = "" // an explicit prefix selects its own runtime dir
+	}
+	key := runDir
+	if key == "" {
+		key = shm.RuntimeDir(prefix)
+	}
+	attachments.Lock()
+	defer attachments.Unlock()
+	if m := attachments.m[key]; m != nil {
+		m.refs++
+		return m, nil
 	}
 	h, err := attachShm(shm.Options{FilePrefix: prefix, RuntimeDir: runDir, HugeDir: pick(o.HugepageDir, st.HugeDir, c.EAL.HugeDir)})
 	if err != nil {
@@ -61,15 +84,23 @@ func attach(o *Options, st daemonInfo, c *ServiceConfig) (*memory, error) {
 		h.Detach()
 		return nil, errorf("init", ErrNoDaemon, "", "attach to %s: no rte_mp channel", h.RuntimeDir())
 	}
-	return &memory{h: h, ch: ch}, nil
+	m := &memory{h: h, ch: ch, key: key, refs: 1}
+	attachments.m[key] = m
+	return m, nil
 }
 
+// detach drops one reference; the last one unmaps.
 func (m *memory) detach() error {
-	if m == nil || m.h == nil {
+	if m == nil {
 		return nil
 	}
+	attachments.Lock()
+	defer attachments.Unlock()
+	if m.refs--; m.refs > 0 {
+		return nil
+	}
+	delete(attachments.m, m.key)
 	err := m.h.Detach()
-	m.h, m.ch = nil, nil
 	if err != nil {
 		return fmt.Errorf("detach: %w", err)
 	}
@@ -92,7 +123,9 @@ func (m *memory) contains(addr, n uintptr) bool { return addr != 0 && m.h.Contai
 // request sends one control request to the daemon and returns its reply.
 // fds travel with the request; the caller owns the reply's fds.
 func (m *memory) request(op, name string, param []byte, fds []int) (*ctrlproto.Message, error) {
+	m.reqMu.Lock()
 	rep, err := m.ch.Request("", &ctrlproto.Message{Name: name, Param: param, Fds: fds}, requestTimeout)
+	m.reqMu.Unlock()
 	if err != nil {
 		switch {
 		case errors.Is(err, ctrlproto.ErrTimeout):

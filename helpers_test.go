@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 const childEnv = "MARSIO_TEST_CHILD"
@@ -38,3 +39,5 @@ func isolate(t *testing.T) bool {
 	}
 	return true
 }
+
+func unsafePointer(p *uint64) unsafe.Pointer { return unsafe.Pointer(p) }

@@ -442,22 +442,21 @@ func (i *Instance) Err() error { return i.check("instance") }
 // calls must not run concurrently with Close (PollWait may: it returns).
 func (i *Instance) Close() error {
 	i.mu.Lock()
-	defer i.mu.Unlock()
 	prev := i.state.Load()
-	if prev == stateClosed {
-		return nil
-	}
-	if prev == stateNew {
+	if prev == stateClosed || prev == stateNew {
 		i.state.Store(stateClosed)
+		i.mu.Unlock()
 		return nil
 	}
 	// Stop the fast path first: threads still inside PollWait see the wake
 	// eventfd and leave before memory goes away.
 	i.state.Store(stateClosed)
 	i.wake()
+	i.mu.Unlock()
 	for deadline := time.Now().Add(2 * time.Second); i.waiters.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Microsecond)
 	}
+	// The background goroutines take i.mu (Status): stop them unlocked.
 	close(i.stop)
 	if i.live != nil {
 		// Unblocks the liveness goroutine; the daemon sees our hang-up
@@ -465,6 +464,8 @@ func (i *Instance) Close() error {
 		i.live.SetReadDeadline(time.Unix(1, 0))
 	}
 	i.bg.Wait()
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	var errs []error
 	alive := prev == stateReady
 	for _, d := range i.devOrder {
