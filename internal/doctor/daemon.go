@@ -75,6 +75,15 @@ func (r *runner) primary() {
 	}
 	cfg := filepath.Join(r.runtime, "config")
 	pid, err := configLockHolder(cfg)
+	if errors.Is(err, fs.ErrNotExist) && r.userDir {
+		// EAL looked in this user's runtime dir; the primary (mrzcpd)
+		// usually runs as root, with its runtime dir in root's.
+		alt := filepath.Join(rootDPDKDir, r.prefix)
+		if _, serr := os.Stat(alt); serr == nil || errors.Is(serr, fs.ErrPermission) {
+			r.runtime, cfg = alt, filepath.Join(alt, "config")
+			pid, err = configLockHolder(cfg)
+		}
+	}
 	live := false
 	switch {
 	case errors.Is(err, fs.ErrPermission):
@@ -101,7 +110,7 @@ func (r *runner) primary() {
 		}
 	}
 	if !live {
-		why := "not checked: no live primary (see primary)"
+		why := "not checked: no usable primary (see primary)"
 		r.add("dpdk-version", Warn, why, "")
 		r.add("abi-version", Warn, why, "")
 		r.permissions(false)

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -76,6 +77,9 @@ type Options struct {
 	NoAttach bool
 }
 
+// rootDPDKDir is where EAL puts root's runtime dirs.
+const rootDPDKDir = "/var/run/dpdk"
+
 func (o *Options) fill() {
 	if o.DPDKDir == "" {
 		o.DPDKDir = filepath.Dir(shm.RuntimeDir(shm.DefaultFilePrefix))
@@ -95,7 +99,7 @@ func (o *Options) path(p string) string {
 
 // Run runs every check in order and returns their results.
 func Run(opts Options) []Result {
-	r := &runner{opts: opts}
+	r := &runner{opts: opts, userDir: opts.DPDKDir == "" && os.Geteuid() != 0}
 	r.loadStatus()
 	r.opts.fill()
 	r.hugepages()
@@ -122,6 +126,7 @@ type runner struct {
 	hugeDirs  []string       // where hugepage files are looked for
 	live      map[string]int // file prefix → pid of its live primary
 	dirsKnown bool           // the runtime dirs could be listed (else nothing is cleaned)
+	userDir   bool           // DPDKDir is a non-root user's EAL dir: root's primaries live in rootDPDKDir
 	status    *monit.Daemon  // mrmonit.daemon, when readable
 	stErr     error          // why not
 	prefix    string         // the primary checked below

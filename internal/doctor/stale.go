@@ -230,6 +230,15 @@ func (r *runner) staleDirs(dirs []runtimeDir) {
 	if len(live) > 0 {
 		note = "; live primaries: " + list(live, 6)
 	}
+	if r.userDir {
+		if _, err := os.ReadDir(rootDPDKDir); errors.Is(err, fs.ErrPermission) {
+			note += fmt.Sprintf("; %s (root's primaries) is not readable by uid %d: run mrdoctor as root to check it", rootDPDKDir, os.Geteuid())
+			if len(stale) == 0 && len(failed) == 0 {
+				r.add("stale-runtime-dirs", Warn, "none in "+r.opts.DPDKDir+note, "run mrdoctor as root")
+				return
+			}
+		}
+	}
 	if len(unknown) > 0 {
 		note += "; left alone (no config file: --in-memory or not EAL's): " + list(unknown, 6)
 	}
