@@ -46,11 +46,13 @@
 // multi-producer/consumer spins with PAUSE and yields the CPU every 1024
 // spins, since the thread it waits for may be descheduled.
 //
-// HTS and RTS rings (RING_F_MP_HTS_ENQ, RING_F_MC_RTS_DEQ, …) use other
-// head/tail protocols: RingAt refuses them with ErrSyncUnsupported rather
-// than corrupt them, and so does MempoolAt for ring_mt_hts/ring_mt_rts pools.
-// The generic calls re-read the ring's sync type each time and do nothing
-// (return 0) if it is not MT or ST.
+// HTS and RTS ring ends (RING_F_MP_HTS_ENQ, RING_F_MC_RTS_DEQ, …) run their
+// own protocols (rte_ring_hts_elem_pvt.h, rte_ring_rts_elem_pvt.h), in Go
+// with sync/atomic (ring_hts.go). Every call on such an end, the explicit
+// SP/MP/SC/MC ones included, uses that protocol (all are multi-thread safe),
+// so no call can corrupt them; the pointer kernels check the sync type first
+// and tail-call the Go code. A sync type RingAt does not know fails with
+// both ErrSyncUnsupported and ErrBadRing.
 //
 // # Lifetimes and memory
 //
@@ -66,7 +68,8 @@
 // Always on, because they cost nothing on the fast path (no loads beyond
 // what the operation needs): RingAt/MempoolAt/CacheAt validate headers once
 // (alignment, size power of two, mask, capacity, flags, sync types, the
-// pool's "MP_<name>" ring); bulk/burst counts are clamped to
+// pool's "MP_<name>" ring); every ring call reads the end's sync type and
+// runs the matching protocol; bulk/burst counts are clamped to
 // RTE_RING_SZ_MASK; Prepend/Append/Adj/Trim/Chain bounds (ErrNoHeadroom,
 // ErrNoTailroom, ErrTooLong, ErrChainTooLong); freeing an mbuf whose
 // reference count is already 0 returns ErrDoubleFree and changes nothing

@@ -11,9 +11,9 @@ var (
 	ErrNilPointer = errors.New("fastpath: nil pointer")
 	// ErrBadRing: the memory does not hold a valid rte_ring header.
 	ErrBadRing = errors.New("fastpath: not a valid rte_ring")
-	// ErrSyncUnsupported: the ring uses a synchronisation mode (HTS, RTS)
-	// that this package does not implement; it refuses the ring rather than
-	// corrupt it.
+	// ErrSyncUnsupported: the ring uses a synchronisation mode this package
+	// does not implement (MT, ST, MT_HTS and MT_RTS are implemented); it
+	// refuses the ring rather than corrupt it.
 	ErrSyncUnsupported = errors.New("fastpath: ring sync type not supported")
 	// ErrNotRingPool: the mempool is not backed by an rte_ring named "MP_<pool>".
 	ErrNotRingPool = errors.New("fastpath: mempool is not ring-based")

@@ -22,7 +22,8 @@ func fuzzRingBody(t *testing.T, ops []byte, start uint32, esel, fsel uint8) {
 	{
 		requireDPDK(t)
 		esize := []int{4, 8, 12, 16}[esel%4]
-		flags := []uint32{0, RingSPEnq | RingSCDeq, RingExactSz, RingSPEnq}[fsel%4]
+		flags := []uint32{0, RingSPEnq | RingSCDeq, RingExactSz, RingSPEnq, RingMPHTSEnq | RingMCHTSDeq,
+			RingMPRTSEnq | RingMCRTSDeq | RingExactSz, RingMPRTSEnq | RingSCDeq, RingMCHTSDeq}[fsel%8]
 		count := uint32(16)
 		if flags&RingExactSz != 0 {
 			count = 11
@@ -47,20 +48,18 @@ func fuzzRingBody(t *testing.T, ops []byte, start uint32, esel, fsel uint8) {
 					}
 				}
 			}
-			var fl uint32
-			if bulk {
-				fl = kFixed
-			}
 			var ra, rb, rc uint32
-			pb, pc := ptrAt(tr.b), ptrAt(tr.c)
+			if tr.hts {
+				mode = ModeDefault
+			}
 			if enq {
 				ra, _ = dpdkref.RingEnqueue(tr.a, unsafe.Pointer(&bufs[0][0]), uint32(esize), uint32(n), mode, bulk)
-				rb = kernelEnq(pb, bufs[1], esize, n, fl|modeFlags(mode, ld32(pb, ringProdSync)))
-				rc = enqueueGo(pc, unsafe.Pointer(&bufs[2][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pc, ringProdSync)))
+				rb = shippedEnq(Ring{ptrAt(tr.b)}, bufs[1], esize, n, mode, bulk)
+				rc = twinEnq(ptrAt(tr.c), bufs[2], esize, n, mode, bulk)
 			} else {
 				ra, _ = dpdkref.RingDequeue(tr.a, unsafe.Pointer(&bufs[0][0]), uint32(esize), uint32(n), mode, bulk)
-				rb = kernelDeq(pb, bufs[1], esize, n, fl|modeFlags(mode, ld32(pb, ringConsSync)))
-				rc = dequeueGo(pc, unsafe.Pointer(&bufs[2][0]), uintptr(esize), uint32(n), fl|modeFlags(mode, ld32(pc, ringConsSync)))
+				rb = shippedDeq(Ring{ptrAt(tr.b)}, bufs[1], esize, n, mode, bulk)
+				rc = twinDeq(ptrAt(tr.c), bufs[2], esize, n, mode, bulk)
 			}
 			if ra != rb || rb != rc {
 				t.Fatalf("op %#x: C %d, kernel %d, twin %d", op, ra, rb, rc)

@@ -108,3 +108,25 @@ const (
 	// constants yet.
 	mbufPortInvalid = 0xffff
 )
+
+// struct rte_ring_hts_headtail and struct rte_ring_rts_headtail (DPDK
+// 22.11 rte_ring_core.h): the 64-bit words the HTS and RTS protocols CAS,
+// and their 32-bit halves. The opposite end's "tail" that a producer or
+// consumer reads is at offset 4 of the headtail for every sync type.
+const (
+	htsOffRaw  = dpdk.OffsetofRingHtsHeadtailHtRaw
+	htsOffHead = dpdk.OffsetofRingHtsHeadtailHtPosHead
+	htsOffTail = dpdk.OffsetofRingHtsHeadtailHtPosTail
+
+	rtsOffTailRaw = dpdk.OffsetofRingRtsHeadtailTailRaw
+	rtsOffTailCnt = dpdk.OffsetofRingRtsHeadtailTailValCnt
+	rtsOffTailPos = dpdk.OffsetofRingRtsHeadtailTailValPos
+	rtsOffHeadRaw = dpdk.OffsetofRingRtsHeadtailHeadRaw
+	rtsOffHeadCnt = dpdk.OffsetofRingRtsHeadtailHeadValCnt
+	rtsOffHeadPos = dpdk.OffsetofRingRtsHeadtailHeadValPos
+)
+
+// The kernels below take the 32-bit halves of the 64-bit words as low
+// (head/cnt) and high (tail/pos) halves: little endian, as on amd64.
+var _ = [1]struct{}{}[htsOffHead-htsOffRaw+htsOffTail-htsOffRaw-4]
+var _ = [1]struct{}{}[rtsOffTailCnt-rtsOffTailRaw+rtsOffTailPos-rtsOffTailRaw-4+rtsOffHeadCnt-rtsOffHeadRaw+rtsOffHeadPos-rtsOffHeadRaw-4]

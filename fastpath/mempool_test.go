@@ -47,7 +47,7 @@ func newPool(t *testing.T, n, cache uint32, ops string) uintptr {
 // counts must match at every step.
 func TestMempoolTwinDPDK(t *testing.T) {
 	requireDPDK(t)
-	for _, ops := range []string{"ring_mp_mc", "ring_sp_sc"} {
+	for _, ops := range []string{"ring_mp_mc", "ring_sp_sc", "ring_mt_hts", "ring_mt_rts"} {
 		for _, csize := range []uint32{0, 1, 32, 256, 512} {
 			const n = 2047
 			a, b := newPool(t, n, 0, ops), newPool(t, n, 0, ops)
@@ -128,7 +128,7 @@ func TestMempoolTwinDPDK(t *testing.T) {
 	}
 }
 
-// TestMempoolAtDPDK: ring pools open; the stack driver is ErrNotRingPool; HTS/RTS ring pools are refused.
+// TestMempoolAtDPDK: ring pools open (HTS/RTS included); the stack driver is ErrNotRingPool.
 func TestMempoolAtDPDK(t *testing.T) {
 	requireDPDK(t)
 	if got := dpdkref.BestMempoolOps(); got != "ring_mp_mc" {
@@ -144,8 +144,8 @@ func TestMempoolAtDPDK(t *testing.T) {
 		{"ring_mp_sc", nil},
 		{"ring_sp_mc", nil},
 		{"stack", ErrNotRingPool},
-		{"ring_mt_hts", ErrSyncUnsupported},
-		{"ring_mt_rts", ErrSyncUnsupported},
+		{"ring_mt_hts", nil},
+		{"ring_mt_rts", nil},
 	} {
 		mp := newPool(t, 511, 0, c.ops)
 		_, err := MempoolAt(mp)

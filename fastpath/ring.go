@@ -20,8 +20,9 @@ const (
 // numerically RTE_RING_SYNC_ST, so a ring's own sync_type can be passed as is;
 // kFixed is RTE_RING_QUEUE_FIXED (bulk: all or nothing).
 const (
-	kSingle = 1
-	kFixed  = 2
+	kSingle  = 1
+	kFixed   = 2
+	kGeneric = 4 // Ring methods only: use the ring's own sync type
 )
 
 // SyncType is a ring end's synchronisation mode (enum rte_ring_sync_type).
@@ -74,8 +75,7 @@ type Ring struct{ p unsafe.Pointer }
 // RingAt validates the rte_ring header at addr and returns a handle on it.
 // It checks alignment, that size is a power of two not above RTE_RING_SZ_MASK,
 // mask == size-1, capacity <= mask (== mask unless RING_F_EXACT_SZ), that the
-// flags are known and the sync types are known; HTS and RTS rings are refused
-// with ErrSyncUnsupported.
+// flags are known and the sync types are known (MT, ST, MT_RTS, MT_HTS).
 func RingAt(addr uintptr) (Ring, error) {
 	if addr == 0 {
 		return Ring{}, fmt.Errorf("ring: %w", ErrNilPointer)
@@ -104,11 +104,9 @@ func RingAt(addr uintptr) (Ring, error) {
 	ps, cs := SyncType(ld32(p, ringProdSync)), SyncType(ld32(p, ringConsSync))
 	for _, s := range [2]SyncType{ps, cs} {
 		switch s {
-		case SyncMT, SyncST:
-		case SyncMTRTS, SyncMTHTS:
-			return Ring{}, fmt.Errorf("ring at %#x: prod %v cons %v: %w", addr, ps, cs, ErrSyncUnsupported)
+		case SyncMT, SyncST, SyncMTRTS, SyncMTHTS:
 		default:
-			return Ring{}, fmt.Errorf("ring at %#x: unknown sync type %d: %w", addr, uint32(s), ErrBadRing)
+			return Ring{}, fmt.Errorf("ring at %#x: unknown sync type %d: %w: %w", addr, uint32(s), ErrSyncUnsupported, ErrBadRing)
 		}
 	}
 	return Ring{p}, nil
@@ -137,8 +135,7 @@ func RingMemSize(count uint32, esize int, flags uint32) (int, error) {
 // RingInit initialises an rte_ring header at addr (rte_ring_init): name,
 // flags, sync types, size/mask/capacity, indices zero, RTS head-tail distance
 // capacity/8. The caller provides at least RingMemSize bytes, 64-byte aligned;
-// the slots are not cleared. HTS/RTS flags are written faithfully even though
-// RingAt refuses such rings.
+// the slots are not cleared.
 func RingInit(addr uintptr, name string, count uint32, flags uint32) (Ring, error) {
 	if addr == 0 {
 		return Ring{}, fmt.Errorf("ring init: %w", ErrNilPointer)
@@ -257,24 +254,15 @@ func clampN(n int) uint32 {
 	return uint32(n)
 }
 
-// prodFlags returns the kernel flags for the ring's own producer sync type
-// and whether they are supported (MT or ST).
-func (r Ring) prodFlags() (uint32, bool) {
-	s := ld32(r.p, ringProdSync)
-	return s, s <= syncST
-}
-
-func (r Ring) consFlags() (uint32, bool) {
-	s := ld32(r.p, ringConsSync)
-	return s, s <= syncST
-}
+func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(objs)) }
 
 // Pointer-sized elements. Each call mirrors the DPDK 22.11 inline function of
 // the same name (rte_ring_sp_enqueue_bulk → SPEnqueueBulk, …). Bulk calls move
 // all n or nothing and return n or 0; burst calls move as many as possible and
 // return that number. The generic calls (EnqueueBulk, DequeueBurst, …) honour
-// the ring's own sync type, read on every call like DPDK; a ring end switched
-// to HTS/RTS after RingAt is never touched (they return 0).
+// the ring's own sync type, read on every call like DPDK. On an HTS or RTS
+// ring end every call, explicit SP/MP/SC/MC ones included, runs that end's
+// own (multi-thread safe) protocol instead of corrupting it.
 
 // SPEnqueueBulk enqueues all of objs or none (single producer).
 func (r Ring) SPEnqueueBulk(objs []uintptr) int {
@@ -288,11 +276,7 @@ func (r Ring) MPEnqueueBulk(objs []uintptr) int {
 
 // EnqueueBulk enqueues all of objs or none, following the ring's producer sync type.
 func (r Ring) EnqueueBulk(objs []uintptr) int {
-	f, ok := r.prodFlags()
-	if !ok {
-		return 0
-	}
-	return int(enqueue8(r.p, objs, f|kFixed))
+	return int(enqueue8(r.p, objs, kGeneric|kFixed))
 }
 
 // SPEnqueueBurst enqueues as many of objs as fit (single producer).
@@ -307,11 +291,7 @@ func (r Ring) MPEnqueueBurst(objs []uintptr) int {
 
 // EnqueueBurst enqueues as many of objs as fit, following the ring's producer sync type.
 func (r Ring) EnqueueBurst(objs []uintptr) int {
-	f, ok := r.prodFlags()
-	if !ok {
-		return 0
-	}
-	return int(enqueue8(r.p, objs, f))
+	return int(enqueue8(r.p, objs, kGeneric))
 }
 
 // SCDequeueBulk fills all of objs or dequeues nothing (single consumer).
@@ -326,11 +306,7 @@ func (r Ring) MCDequeueBulk(objs []uintptr) int {
 
 // DequeueBulk fills all of objs or nothing, following the ring's consumer sync type.
 func (r Ring) DequeueBulk(objs []uintptr) int {
-	f, ok := r.consFlags()
-	if !ok {
-		return 0
-	}
-	return int(dequeue8(r.p, objs, f|kFixed))
+	return int(dequeue8(r.p, objs, kGeneric|kFixed))
 }
 
 // SCDequeueBurst dequeues up to len(objs) elements (single consumer).
@@ -345,11 +321,7 @@ func (r Ring) MCDequeueBurst(objs []uintptr) int {
 
 // DequeueBurst dequeues up to len(objs) elements, following the ring's consumer sync type.
 func (r Ring) DequeueBurst(objs []uintptr) int {
-	f, ok := r.consFlags()
-	if !ok {
-		return 0
-	}
-	return int(dequeue8(r.p, objs, f))
+	return int(dequeue8(r.p, objs, kGeneric))
 }
 
 // Sized elements (rte_ring_*_elem). data holds len(data)/esize elements of
@@ -374,27 +346,31 @@ func elemArgs(data []byte, esize int) (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(unsafe.SliceData(data)), clampN(len(data) / esize)
 }
 
-func (r Ring) modeFlags(mode int, sync uintptr) (uint32, bool) {
+func callFlags(mode int, bulk bool) uint32 {
+	f := uint32(kGeneric)
 	switch mode {
 	case ModeSingle:
-		return kSingle, true
+		f = kSingle
 	case ModeMulti:
-		return 0, true
+		f = 0
 	}
-	s := ld32(r.p, sync)
-	return s, s <= syncST
+	if bulk {
+		f |= kFixed
+	}
+	return f
 }
 
 // EnqueueElem enqueues the elements of data; bulk selects all-or-nothing
 // (rte_ring_*_enqueue_bulk_elem) over burst (rte_ring_*_enqueue_burst_elem).
 func (r Ring) EnqueueElem(data []byte, esize int, mode int, bulk bool) int {
 	p, n := elemArgs(data, esize)
-	f, ok := r.modeFlags(mode, ringProdSync)
-	if !ok {
-		return 0
+	f := callFlags(mode, bulk)
+	s := ld32(r.p, ringProdSync)
+	if s > syncST {
+		return int(enqueueSync(r.p, p, uintptr(esize), n, s, bulk))
 	}
-	if bulk {
-		f |= kFixed
+	if f&kGeneric != 0 {
+		f = f&kFixed | s
 	}
 	return int(enqueue(r.p, p, uintptr(esize), n, f))
 }
@@ -402,12 +378,13 @@ func (r Ring) EnqueueElem(data []byte, esize int, mode int, bulk bool) int {
 // DequeueElem dequeues into data (see EnqueueElem).
 func (r Ring) DequeueElem(data []byte, esize int, mode int, bulk bool) int {
 	p, n := elemArgs(data, esize)
-	f, ok := r.modeFlags(mode, ringConsSync)
-	if !ok {
-		return 0
+	f := callFlags(mode, bulk)
+	s := ld32(r.p, ringConsSync)
+	if s > syncST {
+		return int(dequeueSync(r.p, p, uintptr(esize), n, s, bulk))
 	}
-	if bulk {
-		f |= kFixed
+	if f&kGeneric != 0 {
+		f = f&kFixed | s
 	}
 	return int(dequeue(r.p, p, uintptr(esize), n, f))
 }

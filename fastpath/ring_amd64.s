@@ -255,9 +255,11 @@ copy_4:
 copy_done:
 	RET
 
-// The pointer-sized (8-byte) element kernels: the same algorithm as enqueue
-// and dequeue above with the slice passed whole (fewer arguments), slot
-// offsets by shift, and the copy inlined (leaf functions, no frame).
+// The pointer-sized (8-byte) element kernels behind every Ring method: the
+// same algorithm as enqueue and dequeue above with the slice passed whole
+// (fewer arguments), slot offsets by shift, the copy inlined, and the sync
+// type dispatch done here (flags may hold kGeneric) so the Go methods stay
+// one inlinable call.
 
 // func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
 TEXT ·enqueue8(SB), NOSPLIT, $0-44
@@ -269,6 +271,17 @@ TEXT ·enqueue8(SB), NOSPLIT, $0-44
 	CMPQ N, AX
 	CMOVQHI AX, N
 
+	// The ring's own producer sync type: HTS/RTS run their own protocol
+	// (Go, ring_hts.go); kGeneric takes MT/ST from the ring.
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  e8_sync
+	TESTL $const_kGeneric, FLAGS
+	JZ   e8_start
+	ANDL $const_kFixed, FLAGS
+	ORL  AX, FLAGS
+
+e8_start:
 	MOVL const_ringProdHead(RING), OLD
 
 e8_retry:
@@ -378,6 +391,10 @@ e8_none:
 	MOVL $0, ret+40(FP)
 	RET
 
+e8_sync:
+	// Tail call with the arguments untouched on the stack.
+	JMP ·enqueueSync8(SB)
+
 // func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
 TEXT ·dequeue8(SB), NOSPLIT, $0-44
 	MOVQ r+0(FP), RING
@@ -388,6 +405,15 @@ TEXT ·dequeue8(SB), NOSPLIT, $0-44
 	CMPQ N, AX
 	CMOVQHI AX, N
 
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  d8_sync
+	TESTL $const_kGeneric, FLAGS
+	JZ   d8_start
+	ANDL $const_kFixed, FLAGS
+	ORL  AX, FLAGS
+
+d8_start:
 	MOVL const_ringConsHead(RING), OLD
 
 d8_retry:
@@ -494,3 +520,6 @@ d8_publish:
 d8_none:
 	MOVL $0, ret+40(FP)
 	RET
+
+d8_sync:
+	JMP ·dequeueSync8(SB)

@@ -15,11 +15,9 @@ func dequeue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, fla
 }
 
 func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	return enqueueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+	return enqueue8Go(r, objs, flags)
 }
 
 func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	return dequeueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+	return dequeue8Go(r, objs, flags)
 }
-
-func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(objs)) }

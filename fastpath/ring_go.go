@@ -135,6 +135,42 @@ func updateTailGo(tail *uint32, oldVal, newVal uint32, single bool) {
 	atomic.StoreUint32(tail, newVal)
 }
 
+// enqueue8Go is the Go twin of enqueue8: pointer-sized elements, flags may
+// hold kGeneric, HTS/RTS producers run their own protocol.
+func enqueue8Go(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	s := ld32(r, ringProdSync)
+	if s > syncST {
+		return enqueueSync8(r, objs, flags)
+	}
+	if flags&kGeneric != 0 {
+		flags = flags&kFixed | s
+	}
+	return enqueueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+}
+
+// dequeue8Go is the Go twin of dequeue8.
+func dequeue8Go(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	s := ld32(r, ringConsSync)
+	if s > syncST {
+		return dequeueSync8(r, objs, flags)
+	}
+	if flags&kGeneric != 0 {
+		flags = flags&kFixed | s
+	}
+	return dequeueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
+}
+
+// enqueueSync8 enqueues pointer-sized elements on an HTS/RTS producer; the
+// assembly enqueue8 tail-calls it (same signature).
+func enqueueSync8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	return enqueueSync(r, ptrs(objs), 8, clampN(len(objs)), ld32(r, ringProdSync), flags&kFixed != 0)
+}
+
+// dequeueSync8 is the dequeue counterpart of enqueueSync8.
+func dequeueSync8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	return dequeueSync(r, ptrs(objs), 8, clampN(len(objs)), ld32(r, ringConsSync), flags&kFixed != 0)
+}
+
 // loadAcq32 is an acquire load of a 32-bit word in shared memory.
 func loadAcq32(p unsafe.Pointer, off uintptr) uint32 {
 	return atomic.LoadUint32((*uint32)(unsafe.Add(p, off)))

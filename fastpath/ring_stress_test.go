@@ -177,6 +177,12 @@ func TestRingStress(t *testing.T) {
 		{name: "MPMC/explicit", flags: RingSPEnq | RingSCDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1, mode: ModeMulti},
 		{name: "MPSC/goCons", flags: RingSCDeq, goProd: 2, cProd: 2, goCons: 1},
 		{name: "SPMC/cProd", flags: RingSPEnq, cProd: 1, goCons: 2, cCons: 1},
+		{name: "HTS/mixed", flags: RingMPHTSEnq | RingMCHTSDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1},
+		{name: "HTS/mixed-bulk", flags: RingMPHTSEnq | RingMCHTSDeq, goProd: 1, cProd: 2, goCons: 2, cCons: 1, bulk: true},
+		{name: "RTS/mixed", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1},
+		{name: "RTS/mixed-bulk", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 1, cProd: 2, goCons: 2, cCons: 1, bulk: true},
+		{name: "RTSprod-HTScons", flags: RingMPRTSEnq | RingMCHTSDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1},
+		{name: "RTS/explicit-go", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 2, goCons: 2, mode: ModeSingle},
 	}
 	for _, c := range cfgs {
 		t.Run(c.name, func(t *testing.T) { runStress(t, c, per) })

@@ -17,6 +17,7 @@ type twinRing struct {
 	mem     int
 	esize   int
 	withC   bool
+	hts     bool // HTS or RTS ring: default mode only
 }
 
 func newTwin(t testing.TB, count, flags uint32, esize int, start uint32, withC bool) *twinRing {
@@ -25,7 +26,8 @@ func newTwin(t testing.TB, count, flags uint32, esize int, start uint32, withC b
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &twinRing{mem: mem, esize: esize, withC: withC}
+	tr := &twinRing{mem: mem, esize: esize, withC: withC,
+		hts: flags&(RingMPHTSEnq|RingMCHTSDeq|RingMPRTSEnq|RingMCRTSDeq) != 0}
 	tr.a, tr.b, tr.c = mmapMem(t, mem), mmapMem(t, mem), mmapMem(t, mem)
 	if withC {
 		// rte_ring_get_memsize_elem takes the rounded count, so compare
@@ -51,10 +53,16 @@ func newTwin(t testing.TB, count, flags uint32, esize int, start uint32, withC b
 	}
 	for _, a := range []uintptr{tr.a, tr.b, tr.c} {
 		p := ptrAt(a)
-		st32(p, ringProdHead, start)
-		st32(p, ringProdTail, start)
-		st32(p, ringConsHead, start)
-		st32(p, ringConsTail, start)
+		for _, ht := range []uintptr{ringOffProd, ringOffCons} {
+			switch ld32(p, ht+htOffSyncType) {
+			case syncMTRTS: // {cnt, pos} words: tail at 0, head at 16
+				st32(p, ht+rtsOffTailPos, start)
+				st32(p, ht+rtsOffHeadPos, start)
+			default: // MT/ST head/tail, HTS ht.pos.head/tail: same offsets
+				st32(p, ht+htOffHead, start)
+				st32(p, ht+htOffTail, start)
+			}
+		}
 	}
 	return tr
 }
@@ -67,16 +75,6 @@ func (tr *twinRing) check(t testing.TB, what string) {
 	if !bytes.Equal(memBytes(tr.b, tr.mem), memBytes(tr.c, tr.mem)) {
 		t.Fatalf("%s: ring memory differs (shipped kernel vs Go twin)", what)
 	}
-}
-
-func modeFlags(mode int, sync uint32) uint32 {
-	switch mode {
-	case ModeSingle:
-		return kSingle
-	case ModeMulti:
-		return 0
-	}
-	return sync
 }
 
 // step applies one random operation to all three rings and compares.
@@ -96,19 +94,18 @@ func (tr *twinRing) step(t testing.TB, rng *rand.Rand, size int, seq *uint32) {
 			}
 		}
 	}
-	var f uint32
-	if bulk {
-		f = kFixed
-	}
 	var ra, rb, rc uint32
+	if tr.hts {
+		mode = ModeDefault // DPDK's explicit SP/MP calls corrupt RTS rings
+	}
 	if enq {
 		ra = tr.ref(true, bufs[0], n, mode, bulk)
-		rb = kernelEnq(ptrAt(tr.b), bufs[1], es, n, f|modeFlags(mode, ld32(ptrAt(tr.b), ringProdSync)))
-		rc = enqueueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringProdSync)))
+		rb = shippedEnq(Ring{ptrAt(tr.b)}, bufs[1], es, n, mode, bulk)
+		rc = twinEnq(ptrAt(tr.c), bufs[2], es, n, mode, bulk)
 	} else {
 		ra = tr.ref(false, bufs[0], n, mode, bulk)
-		rb = kernelDeq(ptrAt(tr.b), bufs[1], es, n, f|modeFlags(mode, ld32(ptrAt(tr.b), ringConsSync)))
-		rc = dequeueGo(ptrAt(tr.c), unsafe.Pointer(&bufs[2][0]), uintptr(es), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.c), ringConsSync)))
+		rb = shippedDeq(Ring{ptrAt(tr.b)}, bufs[1], es, n, mode, bulk)
+		rc = twinDeq(ptrAt(tr.c), bufs[2], es, n, mode, bulk)
 	}
 	if ra != rb || rb != rc {
 		t.Fatalf("enq=%v n=%d mode=%d bulk=%v: ref %d, kernel %d, twin %d", enq, n, mode, bulk, ra, rb, rc)
@@ -131,18 +128,63 @@ func (tr *twinRing) ref(enq bool, buf []byte, n, mode int, bulk bool) uint32 {
 		k, _ := dpdkref.RingDequeue(tr.a, p, uint32(tr.esize), uint32(n), mode, bulk)
 		return k
 	}
-	var f uint32
-	if bulk {
-		f = kFixed
-	}
 	if enq {
-		return enqueueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringProdSync)))
+		return twinEnq(ptrAt(tr.a), buf, tr.esize, n, mode, bulk)
 	}
-	return dequeueGo(ptrAt(tr.a), p, uintptr(tr.esize), uint32(n), f|modeFlags(mode, ld32(ptrAt(tr.a), ringConsSync)))
+	return twinDeq(ptrAt(tr.a), buf, tr.esize, n, mode, bulk)
 }
 
-// kernelEnq runs the shipped kernel: enqueue8 (the pointer-element entry the
-// Ring methods use) for 8-byte elements, enqueue otherwise.
+// shippedEnq runs an enqueue through the Ring methods (the dispatch users
+// get: assembly kernels, HTS/RTS protocols).
+func shippedEnq(r Ring, buf []byte, esize, n, mode int, bulk bool) uint32 {
+	if esize == 8 {
+		return enqueue8(r.p, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), callFlags(mode, bulk))
+	}
+	return uint32(r.EnqueueElem(buf[:n*esize], esize, mode, bulk))
+}
+
+// shippedDeq is the dequeue counterpart of shippedEnq.
+func shippedDeq(r Ring, buf []byte, esize, n, mode int, bulk bool) uint32 {
+	if esize == 8 {
+		return dequeue8(r.p, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), callFlags(mode, bulk))
+	}
+	return uint32(r.DequeueElem(buf[:n*esize], esize, mode, bulk))
+}
+
+// twinEnq runs an enqueue with the Go twins only.
+func twinEnq(r unsafe.Pointer, buf []byte, esize, n, mode int, bulk bool) uint32 {
+	if esize == 8 {
+		return enqueue8Go(r, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), callFlags(mode, bulk))
+	}
+	s := ld32(r, ringProdSync)
+	if s > syncST {
+		return enqueueSync(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), s, bulk)
+	}
+	f := callFlags(mode, bulk)
+	if f&kGeneric != 0 {
+		f = f&kFixed | s
+	}
+	return enqueueGo(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), f)
+}
+
+// twinDeq is the dequeue counterpart of twinEnq.
+func twinDeq(r unsafe.Pointer, buf []byte, esize, n, mode int, bulk bool) uint32 {
+	if esize == 8 {
+		return dequeue8Go(r, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), callFlags(mode, bulk))
+	}
+	s := ld32(r, ringConsSync)
+	if s > syncST {
+		return dequeueSync(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), s, bulk)
+	}
+	f := callFlags(mode, bulk)
+	if f&kGeneric != 0 {
+		f = f&kFixed | s
+	}
+	return dequeueGo(r, unsafe.Pointer(&buf[0]), uintptr(esize), uint32(n), f)
+}
+
+// kernelEnq runs the assembly (or, with purego, twin) kernel directly:
+// enqueue8 for 8-byte elements, enqueue otherwise.
 func kernelEnq(r unsafe.Pointer, buf []byte, esize, n int, flags uint32) uint32 {
 	if esize == 8 {
 		return enqueue8(r, unsafe.Slice((*uintptr)(unsafe.Pointer(&buf[0])), n), flags)
@@ -162,7 +204,8 @@ var twinStarts = []uint32{0, 5, 0x7ffffffd, 0xfffffff0, 0xffffffff}
 
 func testRingTwin(t *testing.T, withC bool) {
 	for _, esize := range []int{4, 8, 12, 16, 20} {
-		for _, flags := range []uint32{0, RingSPEnq | RingSCDeq, RingExactSz} {
+		for _, flags := range []uint32{0, RingSPEnq | RingSCDeq, RingExactSz, RingMPHTSEnq | RingMCHTSDeq,
+			RingMPRTSEnq | RingMCRTSDeq, RingMPRTSEnq | RingSCDeq, RingSPEnq | RingMCHTSDeq | RingExactSz} {
 			for _, start := range twinStarts {
 				count := uint32(16)
 				if flags&RingExactSz != 0 {
@@ -262,12 +305,12 @@ func TestRingAtValidation(t *testing.T) {
 		{ringOffCapacity, 8, ErrBadRing},
 		{ringOffFlags, 0x100, ErrBadRing},
 		{ringProdSync, 7, ErrBadRing},
-		{ringProdSync, syncMTHTS, ErrSyncUnsupported},
-		{ringConsSync, syncMTRTS, ErrSyncUnsupported},
+		{ringProdSync, syncMTHTS, nil},
+		{ringConsSync, syncMTRTS, nil},
 	} {
 		old := ld32(p, c.off)
 		st32(p, c.off, c.val)
-		if _, err := RingAt(mem); !errors.Is(err, c.err) {
+		if _, err := RingAt(mem); !errors.Is(err, c.err) || (c.err == nil && err != nil) {
 			t.Errorf("off %d = %d: got %v, want %v", c.off, c.val, err, c.err)
 		}
 		st32(p, c.off, old)
@@ -278,7 +321,7 @@ func TestRingAtValidation(t *testing.T) {
 }
 
 // TestRingAtDPDK opens rings made by rte_ring_create with every flag
-// combination: ST/MT rings validate, HTS/RTS are refused with ErrSyncUnsupported.
+// combination of sync types.
 func TestRingAtDPDK(t *testing.T) {
 	requireDPDK(t)
 	prod := []uint32{0, RingSPEnq, RingMPRTSEnq, RingMPHTSEnq}
@@ -296,16 +339,10 @@ func TestRingAtDPDK(t *testing.T) {
 					t.Fatal(err)
 				}
 				r, err := RingAt(addr)
-				hts := pf&(RingMPRTSEnq|RingMPHTSEnq) != 0 || cf&(RingMCRTSDeq|RingMCHTSDeq) != 0
-				switch {
-				case hts && !errors.Is(err, ErrSyncUnsupported):
-					t.Errorf("flags %#x: %v, want ErrSyncUnsupported", flags, err)
-				case !hts && err != nil:
+				if err != nil {
 					t.Errorf("flags %#x: %v", flags, err)
-				case !hts:
-					if r.Capacity() != dpdkref.RingFreeCount(addr) || !r.Empty() {
-						t.Errorf("flags %#x: capacity %d, C free %d", flags, r.Capacity(), dpdkref.RingFreeCount(addr))
-					}
+				} else if r.Capacity() != dpdkref.RingFreeCount(addr) || !r.Empty() {
+					t.Errorf("flags %#x: capacity %d, C free %d", flags, r.Capacity(), dpdkref.RingFreeCount(addr))
 				}
 				dpdkref.RingFree(addr)
 			}
