@@ -93,11 +93,17 @@ func run(args []string) error {
 	return fmt.Errorf("unknown mode %q", *mode)
 }
 
-func send(v *daemontest.Vdev, s int, objs []uintptr) {
-	for len(objs) > 0 {
+// send enqueues objs to tx stream s, waiting while the ring is full; it
+// gives up (returning the rest) at the deadline.
+func send(v *daemontest.Vdev, s int, objs []uintptr, deadline time.Time) []uintptr {
+	for spins := 0; len(objs) > 0; spins++ {
 		n := v.Tx[s].SPEnqueueBurst(objs)
 		objs = objs[n:]
+		if n == 0 && spins&1023 == 1023 && time.Now().After(deadline) {
+			return objs
+		}
 	}
+	return nil
 }
 
 func forward(c *daemontest.Client, v *daemontest.Vdev, expect int, timeout time.Duration, path string) error {
@@ -116,8 +122,8 @@ func forward(c *daemontest.Client, v *daemontest.Vdev, expect int, timeout time.
 			rep.Received += n
 			got += n
 			if len(v.Tx) > 0 && n > 0 {
-				send(v, i%len(v.Tx), buf[:n])
-				rep.Sent += n
+				left := send(v, i%len(v.Tx), buf[:n], deadline)
+				rep.Sent += n - len(left)
 			}
 		}
 		if got == 0 {
@@ -151,17 +157,25 @@ func bench(c *daemontest.Client, v *daemontest.Vdev, d time.Duration) error {
 	buf := make([]uintptr, 64)
 	n := 0
 	end := time.Now().Add(d)
-	for k := 0; ; k++ {
+	var dropped []uintptr
+	for k := 0; dropped == nil; k++ {
 		if k&1023 == 0 && time.Now().After(end) {
 			break
 		}
 		for i, r := range v.Rx {
 			m := r.SCDequeueBurst(buf)
 			if m > 0 {
-				send(v, i%len(v.Tx), buf[:m])
-				n += m
+				left := send(v, i%len(v.Tx), buf[:m], end.Add(5*time.Second))
+				n += m - len(left)
+				if len(left) > 0 {
+					dropped = left // the daemon stopped draining: the test reports it
+					break
+				}
 			}
 		}
+	}
+	if dropped != nil {
+		return fmt.Errorf("tx ring stayed full: the daemon stopped draining it (%d forwarded)", n)
 	}
 	fmt.Printf("FORWARDED %d\n", n)
 	v.Close()

@@ -23,7 +23,9 @@ const (
 // EmbeddedConfigText returns the built-in config: one pool, one net_pcap
 // port replaying runDir/mrzcpd-default-rx.pcap forever (infinite_rx) and
 // writing what applications send to runDir/mrzcpd-default-tx.pcap, exposed
-// as vdev "vxe0" to every application, 4 rx / 4 tx streams.
+// as vdev "vxe0" to every application (up to 8 rx / 8 tx streams). The
+// port is polled only while an application has vxe0 open (hold_rx), so an
+// idle daemon does not spin replaying the pcap into the void.
 func EmbeddedConfigText(runDir string) string {
 	return fmt.Sprintf(`# mrzcpd embedded default config (mrzcpd -print-config)
 [eal]
@@ -57,6 +59,7 @@ rx_streams_max=8
 tx_streams_max=8
 ring_size=1024
 apps=*
+hold_rx=1
 `, filepath.Join(runDir, DefaultRxPcap), filepath.Join(runDir, DefaultTxPcap))
 }
 

@@ -27,7 +27,7 @@ func TestClientLayout(t *testing.T) {
 		"OffInstanceRx": daemontest.OffInstanceRx, "OffInstanceTx": daemontest.OffInstanceTx,
 		"SizeofRxStream": daemontest.SizeofRxStream, "SizeofTxStream": daemontest.SizeofTxStream,
 		"OffRxStreamSleeping": daemontest.OffRxStreamSleeping,
-		"MrEABI": daemontest.MrEABI, "MrENOSLOT": daemontest.MrENOSLOT, "MrENODEV": daemontest.MrENODEV,
+		"MrEABI":              daemontest.MrEABI, "MrENOSLOT": daemontest.MrENOSLOT, "MrENODEV": daemontest.MrENODEV,
 		"MrEBUSY": daemontest.MrEBUSY, "MrEDENIED": daemontest.MrEDENIED, "MrEINVAL": daemontest.MrEINVAL,
 		"MrENOMEM": daemontest.MrENOMEM, "MrENOTREG": daemontest.MrENOTREG,
 	}
