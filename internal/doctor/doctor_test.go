@@ -104,6 +104,9 @@ func TestNoHugetlbfs(t *testing.T) {
 	expect(t, rs, "hugepages-reserved", Fail, "no hugepages reserved", "make deps")
 	expect(t, rs, "hugetlbfs-mounted", Fail, "no hugetlbfs mounted", "mount -t hugetlbfs")
 	expect(t, rs, "hugepages-free", Fail)
+	// All reserved pages in use: a warning (applications need none).
+	h.write(t, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "64\n")
+	expect(t, Run(o), "hugepages-free", Warn, "all 64 hugepages are in use", "mrdoctor -clean")
 	expect(t, rs, "stale-hugepage-files", Warn, "not checked")
 	if !Failed(rs) {
 		t.Error("Failed is false")

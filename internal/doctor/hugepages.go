@@ -89,7 +89,9 @@ func (r *runner) hugepages() {
 	case total == 0:
 		r.add("hugepages-free", Fail, "no hugepages to be free", fixReserve)
 	case free == 0:
-		r.add("hugepages-free", Fail, fmt.Sprintf("all %d hugepages are in use", total),
+		// Applications attach to the daemon's pages and need none of
+		// their own; only a new primary (mrzcpd) would fail to start.
+		r.add("hugepages-free", Warn, fmt.Sprintf("all %d hugepages are in use: a new DPDK primary (mrzcpd) cannot start; attaching applications need no free pages", total),
 			"stop primaries you do not need, remove stale hugepage files (mrdoctor -clean), or reserve more ('make deps HUGEPAGES=N')")
 	case free*8 < total:
 		r.add("hugepages-free", Warn, fmt.Sprintf("only %d of %d hugepages free", free, total),

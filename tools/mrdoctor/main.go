@@ -35,7 +35,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "mrdoctor:", err)
 		}
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(0) // -h asked for the usage: not an error
 		}
 		os.Exit(1)
 	}

@@ -32,7 +32,7 @@ func main() {
 	stop()
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(0) // -h asked for the usage: not an error
 		}
 		fmt.Fprintln(os.Stderr, "mrstat:", err)
 		os.Exit(1)
@@ -56,6 +56,7 @@ examples:
   mrstat -interval 2s -n 10
   mrstat -json | jq '.daemon.ports'
   mrstat -run-dir /tmp/gomarsio-demo.abc
+  mrstat -run-dir tools/mrstat/testdata/rundir -n 1   # sample files, no daemon needed
 
 flags:
 `
