@@ -422,25 +422,44 @@ func (h *Handle) mapJob(dirs map[string]int, j mapJob) error {
 	if j.dir != "" {
 		dirfd = dirs[j.dir]
 	}
-	fd, err := unix.Openat(dirfd, j.name, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	path, err := unix.BytePtrFromString(j.name)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("shm: hugepage file name %q: %w", j.name, err)
+	}
+	// Raw system calls: open, fstat, mmap and close of a hugetlbfs file take
+	// microseconds and never wait for I/O; going through the scheduler's
+	// blocking-syscall path for each of them let sysmon hand the P off and
+	// start new threads (hundreds per attach on a loaded machine, costly in
+	// a cgo binary), which made attaching several times slower.
+	r, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(path)),
+		unix.O_RDWR|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		if e == unix.ENOENT {
 			// The primary maps a page whose file is gone: --huge-unlink.
 			return fmt.Errorf("shm: hugepage file %s of a used page is missing (primary runs with --huge-unlink?): %w",
 				filepath.Join(j.dir, j.name), ErrNoHugepages)
 		}
-		return fmt.Errorf("shm: open hugepage file %s: %w", filepath.Join(j.dir, j.name), err)
+		return fmt.Errorf("shm: open hugepage file %s: %w", filepath.Join(j.dir, j.name), e)
 	}
-	defer unix.Close(fd)
+	fd := int(r)
+	defer unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("shm: stat %s: %w", j.name, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
+		return fmt.Errorf("shm: stat %s: %w", j.name, e)
 	}
 	if st.Size < j.off+int64(j.size) {
 		// Mapping beyond the end would SIGBUS on first touch.
 		return fmt.Errorf("shm: hugepage file %s is %d bytes, need %d: %w", j.name, st.Size, j.off+int64(j.size), ErrCorrupt)
 	}
-	return h.mapFixed(fd, j.off, j.addr, j.size, unix.MAP_SHARED|unix.MAP_FIXED, "hugepage "+j.name)
+	got, _, e := unix.RawSyscall6(unix.SYS_MMAP, j.addr, j.size, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_SHARED|unix.MAP_FIXED, uintptr(fd), uintptr(j.off))
+	if e != 0 {
+		return fmt.Errorf("shm: map hugepage %s at %#x+%#x: %w", j.name, j.addr, j.size, e)
+	}
+	if got != j.addr {
+		return fmt.Errorf("shm: map hugepage %s: kernel placed it at %#x, not %#x: %w", j.name, got, j.addr, ErrAddrInUse)
+	}
+	return nil
 }
 
 // Sync brings our map of the primary's memory up to date: pages the primary

@@ -13,6 +13,7 @@ package attachbench
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -63,16 +64,45 @@ func Pure(prefix string, n int) (Result, error) {
 	return r, nil
 }
 
-// BuildChild builds the child program (cgo, -tags eal) into dir and returns
-// its path. moduleDir is the repository root.
-func BuildChild(moduleDir, dir string) (string, error) {
-	bin := filepath.Join(dir, "attachbench-child")
-	cmd := exec.Command("go", "build", "-tags", "eal", "-o", bin, "./internal/attachbench/child")
-	cmd.Dir = moduleDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("attachbench: build EAL child: %w\n%s", err, out)
+// Children are the two builds of the child program.
+type Children struct {
+	Go  string // CGO_ENABLED=0, as a pure-Go user of shm builds
+	EAL string // -tags eal (cgo, links DPDK)
+}
+
+// BuildChildren builds the child program twice into dir: statically
+// without cgo for the Go path (a cgo binary linked with DPDK starts a few
+// hundred threads in library constructors, which would weigh on the Go
+// path's timing on a small machine) and with -tags eal for the EAL path.
+// moduleDir is the repository root.
+func BuildChildren(moduleDir, dir string) (Children, error) {
+	c := Children{Go: filepath.Join(dir, "attachbench-go"), EAL: filepath.Join(dir, "attachbench-eal")}
+	for _, b := range []struct {
+		out  string
+		args []string
+		env  string
+	}{
+		{c.Go, nil, "CGO_ENABLED=0"},
+		{c.EAL, []string{"-tags", "eal"}, "CGO_ENABLED=1"},
+	} {
+		args := append([]string{"build"}, b.args...)
+		cmd := exec.Command("go", append(args, "-o", b.out, "./internal/attachbench/child")...)
+		cmd.Dir = moduleDir
+		cmd.Env = append(os.Environ(), b.env)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return c, fmt.Errorf("attachbench: build child (%s): %w\n%s", b.env, err, out)
+		}
 	}
-	return bin, nil
+	return c, nil
+}
+
+// Run runs the child for path ("go" or "eal") n times against the primary.
+func (c Children) Run(prefix, path string, n int) (Result, error) {
+	bin := c.Go
+	if path == "eal" {
+		bin = c.EAL
+	}
+	return Child(bin, prefix, path, n)
 }
 
 // Child runs the child n times against the primary with prefix, attaching

@@ -27,15 +27,15 @@ func TestAttachSuite(t *testing.T) {
 	if testing.Short() {
 		n = 1
 	}
-	child, err := BuildChild(moduleRoot(t), t.TempDir())
+	kids, err := BuildChildren(moduleRoot(t), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ealRes, err := Child(child, tp.Prefix, "eal", n)
+	ealRes, err := kids.Run(tp.Prefix, "eal", n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	goChild, err := Child(child, tp.Prefix, "go", 5)
+	goChild, err := kids.Run(tp.Prefix, "go", 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,8 @@ func runAttach(env *Env) ([]Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(env.Progress, "  attach: building the child (-tags eal)\n")
-	child, err := attachbench.BuildChild(root, tmp)
+	fmt.Fprintf(env.Progress, "  attach: building the children (CGO_ENABLED=0; -tags eal)\n")
+	kids, err := attachbench.BuildChildren(root, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +49,12 @@ func runAttach(env *Env) ([]Result, error) {
 	}
 	nGo, nEAL := 10*env.Reps+1, env.Reps+2
 	fmt.Fprintf(env.Progress, "  attach: %d pure-Go attaches\n", nGo)
-	g, err := attachbench.Child(child, prefix, "go", nGo)
+	g, err := kids.Run(prefix, "go", nGo)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(env.Progress, "  attach: %d EAL secondary inits\n", nEAL)
-	e, err := attachbench.Child(child, prefix, "eal", nEAL)
+	e, err := kids.Run(prefix, "eal", nEAL)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
-//go:build eal
-
 // Command child times one attach from the inside and prints
-// "elapsed_ns=N pages=P": -path go uses shm.Attach (pure Go), -path eal
-// shm.AttachEAL (rte_eal_init as a secondary). attachbench runs it once per
-// sample, since EAL initialises once per process (and a process that runs
-// its own EAL, like mrbench, already occupies the addresses a primary uses).
+// "elapsed_ns=N pages=P bytes=B": -path go uses shm.Attach (pure Go; build
+// it with CGO_ENABLED=0 as a library user would), -path eal uses
+// shm.AttachEAL (rte_eal_init as a secondary; build with -tags eal).
+// attachbench runs it once per sample, since EAL initialises once per
+// process (and a process with its own EAL, like mrbench, already occupies
+// the addresses a primary uses).
 package main
 
 import (
@@ -19,9 +19,12 @@ import (
 	"github.com/gomarsio/marsio/shm"
 )
 
+// attachEAL is set by eal.go in builds with -tags eal.
+var attachEAL func(prefix string) (*shm.Handle, error)
+
 func main() {
 	prefix := flag.String("file-prefix", shm.DefaultFilePrefix, "the primary's --file-prefix")
-	path := flag.String("path", "eal", "go (pure Go) or eal (rte_eal_init)")
+	path := flag.String("path", "go", "go (pure Go) or eal (rte_eal_init; needs -tags eal)")
 	flag.Parse()
 	// A parent pinned to one CPU (mrbench) passes its affinity on: undo
 	// that, so neither path is measured on a single core.
@@ -29,21 +32,24 @@ func main() {
 	for i := 0; i < 1024; i++ {
 		all.Set(i) // the kernel keeps the online ones
 	}
-	if unix.SchedSetaffinity(0, &all) == nil && unix.SchedGetaffinity(0, &all) == nil {
-		runtime.GOMAXPROCS(all.Count())
+	if unix.SchedSetaffinity(0, &all) == nil {
+		var now unix.CPUSet // the kernel fills only its own mask size
+		if unix.SchedGetaffinity(0, &now) == nil && now.Count() > 0 {
+			runtime.GOMAXPROCS(now.Count())
+		}
 	}
 	var (
 		h   *shm.Handle
 		err error
 	)
 	t0 := time.Now()
-	switch *path {
-	case "go":
+	switch {
+	case *path == "go":
 		h, err = shm.Attach(shm.Options{FilePrefix: *prefix})
-	case "eal":
-		h, err = shm.AttachEAL(shm.Options{FilePrefix: *prefix}, shm.EALOptions{SkipProbe: true})
+	case *path == "eal" && attachEAL != nil:
+		h, err = attachEAL(*prefix)
 	default:
-		err = fmt.Errorf("unknown -path %q", *path)
+		err = fmt.Errorf("-path %q not available in this build", *path)
 	}
 	d := time.Since(t0)
 	if err != nil {
