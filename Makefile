@@ -25,7 +25,7 @@ verify-generated: deps
 ## build: build everything; the library must also build without cgo
 build: deps
 	$(GO) build ./...
-	CGO_ENABLED=0 $(GO) build ./zz_generated/... $(wildcard ./fastpath) $(wildcard ./shm) $(wildcard ./ctrlproto)
+	CGO_ENABLED=0 $(GO) build . ./zz_generated/... ./fastpath/... ./shm/... ./ctrlproto/... ./tools/mrinspect ./tools/mrdoctor ./tools/mrstat
 
 ## lint: gofmt, go vet, staticcheck
 lint:
