@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gomarsio/marsio/internal/e2eref"
+)
+
+func init() {
+	register(Suite{Name: "e2e", Doc: "mrzcpd → app receive, touch (IPv4 4-tuple), send, per burst size: Go on marsio vs the C EAL secondary vs cgo per burst and per packet, each in its own process", Run: runE2E})
+}
+
+// e2eBursts are the burst sizes of the e2e suite.
+var e2eBursts = []int{1, 8, 32, 64}
+
+// e2eImpls in the order they are shown; implC is the reference.
+var e2eImpls = []struct{ id, label string }{
+	{implGo, "go marsio"},
+	{implC, "c secondary"},
+	{implCgoBurst, "cgo per burst"},
+	{implCgoPacket, "cgo per packet"},
+}
+
+// e2eSample is the best measurement of one implementation at one burst.
+type e2eSample struct {
+	busyNs   float64 // app loop CPU per packet, idle sleeps excluded
+	cpuNs    float64 // app loop CPU per packet, idle sleeps included
+	wallMpps float64 // packets per second of wall time
+	idle     float64 // share of the wall time the loop spent in idle sleeps (estimate)
+	st       e2eref.Stats
+}
+
+// runE2E starts one mrzcpd for the whole suite (its worker on CPU 0 unless
+// -cpu is 0, then CPU 1), then, env.Reps times, runs each implementation
+// in a fresh process on the -cpu CPU; every process measures all burst
+// sizes (a warm-up, then a measured phase of the same length for
+// everyone). The best (lowest CPU per packet) of the repetitions is kept.
+func runE2E(env *Env) ([]Result, error) {
+	progress := func(format string, a ...any) { fmt.Fprintf(env.Progress, "  e2e: "+format+"\n", a...) }
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return nil, fmt.Errorf("find the module (the e2e suite builds tools/mrzcpd): %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	tmp, err := os.MkdirTemp("", "mrbench-e2e")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	appCPU, daemonCPU := env.CPU, 0
+	if appCPU == 0 {
+		daemonCPU = 1
+	}
+	d, err := startE2EDaemon(root, tmp, daemonCPU, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dur := max(2*env.Min, 200*time.Millisecond)
+	spec := e2eSpec{Prefix: d.prefix, StatusDir: d.runDir, Devsym: "vxe0", CPU: max(appCPU, 0),
+		Bursts: e2eBursts, Warm: 100 * time.Millisecond, Dur: dur, Sleep: 20 * time.Microsecond}
+	progress("apps on CPU %d, daemon on CPU %d; %d reps × %d implementations × %d bursts × (%v warm-up + %v)",
+		appCPU, daemonCPU, env.Reps, len(e2eImpls), len(e2eBursts), spec.Warm, spec.Dur)
+	best := map[string]map[int]*e2eSample{}
+	for rep := 0; rep < env.Reps; rep++ {
+		for _, im := range e2eImpls {
+			sp := spec
+			sp.Impl = im.id
+			sp.Appsym = "mrbench_" + strings.ReplaceAll(im.id, "-", "_")
+			phases, err := runE2EChild(self, &sp, d)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", im.label, err)
+			}
+			if best[im.id] == nil {
+				best[im.id] = map[int]*e2eSample{}
+			}
+			var line []string
+			for _, ph := range phases {
+				s := newE2ESample(ph.Stats)
+				line = append(line, fmt.Sprintf("b%d %.1f ns/pkt %.2f Mpps wall", ph.Burst, s.busyNs, s.wallMpps))
+				if b := best[im.id][ph.Burst]; b == nil || (s.busyNs > 0 && s.busyNs < b.busyNs) {
+					best[im.id][ph.Burst] = &s
+				}
+			}
+			progress("rep %d/%d %-14s %s", rep+1, env.Reps, im.label, strings.Join(line, ", "))
+		}
+	}
+	printE2ETable(env, best)
+	var res []Result
+	for _, im := range e2eImpls {
+		if im.id == implC {
+			continue
+		}
+		for _, b := range e2eBursts {
+			g, c := best[im.id][b], best[implC][b]
+			if g == nil || c == nil {
+				continue
+			}
+			r := result("e2e", fmt.Sprintf("%s, burst %d (ns/packet)", im.label, b), g.busyNs, c.busyNs)
+			r.GoMpps, r.CMpps = mppsOf(g.busyNs), mppsOf(c.busyNs)
+			res = append(res, r)
+		}
+	}
+	return res, nil
+}
+
+func mppsOf(ns float64) float64 {
+	if ns <= 0 {
+		return 0
+	}
+	return 1e3 / ns
+}
+
+func newE2ESample(st e2eref.Stats) e2eSample {
+	s := e2eSample{st: st}
+	if st.Pkts > 0 {
+		s.busyNs = float64(st.BusyNs()) / float64(st.Pkts)
+		s.cpuNs = float64(st.CPUNs) / float64(st.Pkts)
+	}
+	if st.WallNs > 0 {
+		s.wallMpps = float64(st.Pkts) * 1e3 / float64(st.WallNs)
+		// Each sleep asks for 20 µs and takes a little longer; count the ask.
+		s.idle = min(1, float64(st.Sleeps)*20e3/float64(st.WallNs))
+	}
+	return s
+}
+
+// runE2EChild runs one implementation in a fresh process and returns its
+// phases (one per burst size).
+func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon) ([]e2ePhase, error) {
+	js, err := json.Marshal(sp)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), e2eChildEnv+"="+string(js))
+	var stderr syncBuf
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	waited, err := startPinned(cmd, sp.CPU)
+	if err != nil {
+		return nil, err
+	}
+	var phases []e2ePhase
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var ph e2ePhase
+		if err := json.Unmarshal(sc.Bytes(), &ph); err != nil {
+			cmd.Process.Kill()
+			<-waited
+			return nil, fmt.Errorf("child output %q: %w", sc.Text(), err)
+		}
+		phases = append(phases, ph)
+	}
+	if err := <-waited; err != nil {
+		return nil, fmt.Errorf("child: %w\n%s\nmrzcpd log:\n%s", err, tailLines(stderr.String(), 20), tailLines(d.log.String(), 20))
+	}
+	if len(phases) != len(sp.Bursts) {
+		return nil, fmt.Errorf("child measured %d of %d burst sizes\n%s", len(phases), len(sp.Bursts), stderr.String())
+	}
+	return phases, nil
+}
+
+// printE2ETable prints every implementation side by side: CPU ns per packet
+// of the app loop (idle sleeps excluded, and included), the Mpps one core
+// would do at that cost, the Mpps reached in wall time (bounded by the
+// daemon), and the ratio to the C reference.
+func printE2ETable(env *Env, best map[string]map[int]*e2eSample) {
+	tw := tabwriter.NewWriter(env.Progress, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "e2e\tburst\tns/pkt (CPU)\tMpps/core\tns/pkt incl. sleeps\tMpps wall\tidle\ttx drops\tvs c\t\n")
+	for _, b := range e2eBursts {
+		c := best[implC][b]
+		for _, im := range e2eImpls {
+			s := best[im.id][b]
+			if s == nil {
+				continue
+			}
+			ratio := "-"
+			if c != nil && c.busyNs > 0 {
+				ratio = fmt.Sprintf("%.2f", s.busyNs/c.busyNs)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%d\t%s\t\n", im.label, b, s.busyNs, mppsOf(s.busyNs),
+				s.cpuNs, s.wallMpps, 100*s.idle, s.st.TxDrops, ratio)
+		}
+	}
+	tw.Flush()
+}
