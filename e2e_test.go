@@ -151,6 +151,7 @@ func echo(t *testing.T, i *Instance, dev *Device, want int) (pkts [][]byte, thre
 				errs <- err
 				return
 			}
+			defer th.Release()
 			bufs := make([]Buffer, 32)
 			for got.Load() < int64(want) && ctx.Err() == nil {
 				n, err := th.RecvBurst(dev, bufs)
@@ -379,6 +380,7 @@ func TestPollWaitIdleAndWake(t *testing.T) {
 			res <- result{err: err}
 			return
 		}
+		defer th.Release()
 		rxID <- th.ID()
 		bufs := make([]Buffer, 8)
 		ctx := context.Background()
@@ -432,6 +434,7 @@ func TestPollWaitIdleAndWake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer tx.Release()
 	for k := range modes {
 		<-ready
 		frame := frameFor(i.Hasher(), id, 2, byte(k))
@@ -495,6 +498,7 @@ func TestDaemonKilled(t *testing.T) {
 				errs <- err
 				return
 			}
+			defer th.Release()
 			bufs := make([]Buffer, 4)
 			for k := 0; k < 300; k++ { // through the throttle
 				th.RecvBurst(dev, bufs)
@@ -621,11 +625,18 @@ func TestLiveBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer th.Release()
 	if _, err := i.ThreadInit(); !errors.Is(err, ErrThread) {
 		t.Errorf("second ThreadInit on one thread: %v", err)
 	}
 	errc := make(chan error)
-	go func() { _, err := i.ThreadInit(); errc <- err }()
+	go func() {
+		th, err := i.ThreadInit()
+		if err == nil {
+			th.Release()
+		}
+		errc <- err
+	}()
 	if err := <-errc; !errors.Is(err, ErrThread) {
 		t.Errorf("more ThreadInits than threads: %v", err)
 	}
@@ -713,6 +724,7 @@ func TestStatusFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer th.Release()
 	bufs := make([]Buffer, 3)
 	if err := th.Alloc(dev, bufs); err != nil {
 		t.Fatal(err)
@@ -761,6 +773,7 @@ func TestNoAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer th.Release()
 	bufs := make([]Buffer, 32)
 	frame := udpFrame([4]byte{1, 2, 3, 4}, [4]byte{5, 6, 7, 8}, 1, 2, 50)
 	ctx := context.Background()
@@ -825,6 +838,7 @@ func BenchmarkRecvSend32(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer th.Release()
 	bufs := make([]Buffer, 32)
 	frame := udpFrame([4]byte{1, 2, 3, 4}, [4]byte{5, 6, 7, 8}, 1, 2, 18)
 	for k := 0; k < 16; k++ { // 512 packets in flight

@@ -2,6 +2,7 @@ package marsio
 
 import (
 	"os"
+	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -91,6 +92,14 @@ func (t *Thread) OSThread() int { return t.tid }
 
 // Instance returns the thread's instance.
 func (t *Thread) Instance() *Instance { return t.inst }
+
+// Release undoes ThreadInit's runtime.LockOSThread; call it on the
+// thread's own goroutine when it stops doing dataplane work (defer it right
+// after ThreadInit). Without it, the goroutine's exit terminates its OS
+// thread — harmless, except that children started with Pdeathsig from that
+// thread get the signal. The thread id stays taken and the handle stays
+// usable (from a goroutine that is not pinned).
+func (t *Thread) Release() { runtime.UnlockOSThread() }
 
 // close releases the thread's descriptors (Close, failed Init).
 func (t *Thread) close() {

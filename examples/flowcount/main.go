@@ -154,6 +154,7 @@ func count(ctx context.Context, inst *marsio.Instance, dev *marsio.Device, burst
 	if err != nil {
 		return err
 	}
+	defer t.Release()
 	bufs := make([]marsio.Buffer, burst)
 	tab := table{}
 	last := time.Now()

@@ -105,6 +105,7 @@ func forward(ctx context.Context, inst *marsio.Instance, a, b *marsio.Device, bu
 	if err != nil {
 		return err
 	}
+	defer t.Release()
 	bufs := make([]marsio.Buffer, burst)
 	for ctx.Err() == nil {
 		total := 0
