@@ -52,9 +52,11 @@ cleanup() {
 	else
 		rm -rf "$RUN_DIR"
 	fi
-	if [ $rc -ne 0 ]; then
-		say "failed (exit $rc)"
-	fi
+	case $rc in
+	0) ;;
+	130 | 143) say "interrupted; stopped and cleaned up everything it started" ;;
+	*) say "failed (exit $rc)" ;;
+	esac
 	exit $rc
 }
 trap cleanup EXIT
