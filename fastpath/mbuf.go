@@ -237,11 +237,15 @@ func rawSanityCheck(p unsafe.Pointer) {
 	}
 }
 
-// FreeMbuf frees every segment of the chain m (rte_pktmbuf_free); segments
+// FreeMbuf frees every segment of the chain m (rte_pktmbuf_free; 0 is a
+// no-op); segments
 // of mp go to it through cache c, segments of other pools straight to their
 // pool's ring. It returns ErrDoubleFree or ErrExtBufCallback for a segment it
 // could not free (see FreeSeg); the other segments are still freed.
 func (mp Mempool) FreeMbuf(m Mbuf, c Cache) error {
+	if m == 0 {
+		return nil // rte_pktmbuf_free(NULL) does nothing
+	}
 	// Fast path: one direct, unshared segment of mp that fits in the cache
 	// (rte_pktmbuf_prefree_seg's refcnt == 1 case, then the cache branch of
 	// rte_mempool_generic_put).
