@@ -74,19 +74,6 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel or underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Daemon error codes (gen/abi/mrzcpd_abi.h, MR_E*).
-const (
-	codeOK      = 0
-	codeEABI    = 1000
-	codeENOSLOT = 1001
-	codeENODEV  = 1002
-	codeEBUSY   = 1003
-	codeEDENIED = 1004
-	codeEINVAL  = 1005
-	codeENOMEM  = 1006
-	codeENOTREG = 1007
-)
-
 // codeErr maps a daemon reply's error code to a typed error.
 func codeErr(op string, code int32, strerr string) error {
 	var sentinel error
