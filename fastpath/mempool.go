@@ -119,6 +119,20 @@ func (mp Mempool) enqueue(objs []uintptr) {
 // nothing and returns ErrNoBufs when the pool cannot satisfy the request.
 func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 	n := uint32(len(objs))
+	if c.p != nil {
+		// The whole request from the cache (the first loop of
+		// rte_mempool_do_generic_get when remaining reaches 0).
+		if clen := ld32(c.p, cacheOffLen); clen >= n {
+			reverseCopy(objs, unsafe.Slice((*uintptr)(unsafe.Add(c.p, cacheOffObjs+uintptr(clen-n)*8)), n))
+			st32(c.p, cacheOffLen, clen-n)
+			return nil
+		}
+	}
+	return mp.getSlow(objs, c)
+}
+
+func (mp Mempool) getSlow(objs []uintptr, c Cache) error {
+	n := uint32(len(objs))
 	if n == 0 {
 		return nil
 	}
@@ -158,6 +172,20 @@ func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 // under the threshold, the cache is first emptied into the ring; then the
 // objects are added to the cache.
 func (mp Mempool) PutBulk(objs []uintptr, c Cache) {
+	n := uint32(len(objs))
+	if c.p != nil {
+		// The objects fit under the flush threshold: into the cache.
+		clen, ft := ld32(c.p, cacheOffLen), ld32(c.p, cacheOffFlushthresh)
+		if n <= ft && clen+n <= ft {
+			copy(unsafe.Slice((*uintptr)(unsafe.Add(c.p, cacheOffObjs+uintptr(clen)*8)), n), objs)
+			st32(c.p, cacheOffLen, clen+n)
+			return
+		}
+	}
+	mp.putSlow(objs, c)
+}
+
+func (mp Mempool) putSlow(objs []uintptr, c Cache) {
 	n := uint32(len(objs))
 	if c.p == nil || n > ld32(c.p, cacheOffFlushthresh) {
 		mp.enqueue(objs)
