@@ -676,6 +676,49 @@ func TestLiveBadInput(t *testing.T) {
 		t.Errorf("SendBurstFlow without SharedTx: %v", err)
 	}
 
+	// Context cancellation ends a sleeping PollWait (both ways of waiting).
+	for _, wait := range []func(context.Context, time.Duration, ...*Device) error{th.PollWait, th.PollWaitEpoll} {
+		for k := 0; k < 300; k++ { // through the throttle
+			th.RecvBurst(dev, bufs)
+			wait(context.Background(), time.Millisecond, dev)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		t0 := time.Now()
+		if err := wait(ctx, time.Minute, dev); !errors.Is(err, context.Canceled) {
+			t.Errorf("PollWait with a cancelled context: %v", err)
+		}
+		if el := time.Since(t0); el > 30*time.Second {
+			t.Errorf("cancellation took %v", el)
+		}
+	}
+
+	// Device.Close really releases the vdev at the daemon: another
+	// application can open it, and this one can no longer use the handle.
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := th.RecvBurst(dev, bufs); !errors.Is(err, ErrClosed) {
+		t.Errorf("RecvBurst on a closed device: %v", err)
+	}
+	if _, ok := i.Device("vxe0"); ok {
+		t.Error("closed device still listed")
+	}
+	i3 := attachApp(t, d, "heir")
+	if _, err := i3.OpenDevice("vxe0", 1, 1); err != nil {
+		t.Errorf("open after the first app closed it: %v", err)
+	}
+	i3.Close()
+	if dev, err = i.OpenDevice("vxe0", 1, 1); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if got, ok := i.Device("vxe0"); !ok || got != dev {
+		t.Error("Device lookup")
+	}
+
 	// Close: twice is fine, everything after it is ErrClosed.
 	if err := i.Close(); err != nil {
 		t.Fatal(err)
