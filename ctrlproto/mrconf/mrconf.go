@@ -16,7 +16,9 @@
 //	                   poll_wait_throttle_usleep_period=5,
 //	                   poll_wait_throttle_notify_threshold=256,
 //	                   vdev_buffer_size=512, mp_cache_size=256, distmode=0,
-//	                   hashmode=0) plus the daemon's workers, burst, hash_seed
+//	                   hashmode=0) plus the daemon's workers, burst, hash_seed,
+//	                   metrics_listen (Prometheus /metrics: host:port, default
+//	                   127.0.0.1:9465 (loopback only), or off)
 //	[pool:MZ…]         an mbuf pool: size, cache, data_room, priv_size, socket
 //	[port:NAME]        a port: devargs (a DPDK vdev such as
 //	                   net_pcap0,rx_pcap=…) or pci (put on the allow-list),
@@ -35,6 +37,7 @@ package mrconf
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,6 +69,8 @@ const (
 	DefaultDataRoom  = 2176 // RTE_MBUF_DEFAULT_BUF_SIZE
 	DefaultPoolCache = 256  // [pool:] cache (DPDK's own per-lcore cache, daemon side)
 	DefaultDesc      = 1024 // [port:] rx_desc, tx_desc
+	// DefaultMetricsListen is [service] metrics_listen: loopback only.
+	DefaultMetricsListen = "127.0.0.1:9465"
 )
 
 // Distribution and hash modes (the seed's [service] distmode/hashmode; the
@@ -111,6 +116,9 @@ type Service struct {
 	Workers  uint32 // workers=1: dataplane threads of the daemon
 	Burst    uint32 // burst=32: rx/tx burst size of the daemon
 	HashSeed uint32 // hash_seed=0: seed of the flow hash (published in mr_root)
+	// MetricsListen is metrics_listen=127.0.0.1:9465: where the daemon
+	// serves Prometheus /metrics (host:port; "off" disables it).
+	MetricsListen string
 }
 
 // DefaultService returns [service] with the seed's defaults.
@@ -126,6 +134,7 @@ func DefaultService() Service {
 		HashMode:                        HashSymCRC,
 		Workers:                         1,
 		Burst:                           32,
+		MetricsListen:                   DefaultMetricsListen,
 	}
 }
 
@@ -405,7 +414,7 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 	e.HugeDir = f.String("eal", "huge_dir", "")
 	e.ExtraArgs = strings.Fields(f.String("eal", "extra_args", ""))
 
-	daemonKeys := []string{"workers", "burst", "hash_seed"}
+	daemonKeys := []string{"workers", "burst", "hash_seed", "metrics_listen"}
 	knownS := []string{"poll_wait_enable", "poll_wait_throttle_usleep_threshold", "poll_wait_throttle_usleep_period",
 		"poll_wait_throttle_notify_threshold", "vdev_buffer_size", "mp_cache_size", "distmode", "hashmode"}
 	knownS = append(knownS, daemonKeys...)
@@ -445,7 +454,25 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 		}
 		*c.p = uint32(v)
 	}
+	s.MetricsListen = f.String("service", "metrics_listen", s.MetricsListen)
+	if !validListen(s.MetricsListen) {
+		return e, s, wrap(src("service", "metrics_listen").Invalid("service", "metrics_listen",
+			"must be host:port (e.g. 127.0.0.1:9465, :9465 for every interface) or off"))
+	}
 	return e, s, nil
+}
+
+// validListen accepts "off" and host:port with a numeric port.
+func validListen(a string) bool {
+	if strings.EqualFold(a, "off") {
+		return true
+	}
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return false
+	}
+	_, err = strconv.ParseUint(port, 10, 16)
+	return err == nil
 }
 
 // withReason replaces the reason of a range error, keeping "not an
