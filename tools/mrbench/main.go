@@ -201,6 +201,36 @@ func measure(env *Env, f func(iters uint64) float64) float64 {
 	return best
 }
 
+// measurePair measures a Go loop and its C reference alternately (calibrate
+// both, then Reps rounds of one Go run and one C run, best of each), so both
+// see the same machine conditions on a shared machine.
+func measurePair(env *Env, goF, cF func(iters uint64) float64) (goNs, cNs float64) {
+	calibrate := func(f func(uint64) float64) uint64 {
+		iters := uint64(1000)
+		for {
+			t0 := time.Now()
+			f(iters)
+			if d := time.Since(t0); d >= env.Min {
+				return iters
+			} else if d < env.Min/8 {
+				iters *= 8
+			} else {
+				iters *= 2
+			}
+		}
+	}
+	gi, ci := calibrate(goF), calibrate(cF)
+	for i := 0; i < env.Reps; i++ {
+		if ns := goF(gi); i == 0 || ns < goNs {
+			goNs = ns
+		}
+		if ns := cF(ci); i == 0 || ns < cNs {
+			cNs = ns
+		}
+	}
+	return goNs, cNs
+}
+
 // goLoop times a Go loop body in CPU time of the calling (locked) thread,
 // as the C loops are timed with CLOCK_THREAD_CPUTIME_ID: on a shared
 // machine, time spent descheduled does not count for either side.

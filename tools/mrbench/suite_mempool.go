@@ -31,42 +31,39 @@ func runMempool(env *Env) ([]Result, error) {
 	name := fmt.Sprintf("get+put bulk %d, cache %d", burst, cacheSize)
 	fmt.Fprintf(env.Progress, "  mempool: %s\n", name)
 	objs := make([]uintptr, burst)
-	goNs := measure(env, goLoop(func(k uint64) {
+	goNs, cNs := measurePair(env, goLoop(func(k uint64) {
 		for i := uint64(0); i < k; i++ {
 			if mp.GetBulk(objs, c) == nil {
 				mp.PutBulk(objs, c)
 			}
 		}
-	}))
+	}), func(k uint64) float64 { return dpdkref.BenchMempool(addr, burst, cacheSize, k) })
 	mp.Flush(c)
-	cNs := measure(env, func(k uint64) float64 { return dpdkref.BenchMempool(addr, burst, cacheSize, k) })
 	res = append(res, result("mempool", name, goNs, cNs))
 
 	name = fmt.Sprintf("mbuf alloc+free bulk %d, cache %d", burst, cacheSize)
 	fmt.Fprintf(env.Progress, "  mempool: %s\n", name)
 	ms := make([]fastpath.Mbuf, burst)
-	goNs = measure(env, goLoop(func(k uint64) {
+	goNs, cNs = measurePair(env, goLoop(func(k uint64) {
 		for i := uint64(0); i < k; i++ {
 			if mp.AllocMbufs(ms, c) == nil {
 				mp.FreeMbufs(ms, c)
 			}
 		}
-	}))
+	}), func(k uint64) float64 { return dpdkref.BenchMbuf(addr, burst, k) })
 	mp.Flush(c)
-	cNs = measure(env, func(k uint64) float64 { return dpdkref.BenchMbuf(addr, burst, k) })
 	res = append(res, result("mempool", name, goNs, cNs))
 
 	name = "mbuf alloc+free single, cache 256"
 	fmt.Fprintf(env.Progress, "  mempool: %s\n", name)
-	goNs = measure(env, goLoop(func(k uint64) {
+	goNs, cNs = measurePair(env, goLoop(func(k uint64) {
 		for i := uint64(0); i < k; i++ {
 			if m, err := mp.AllocMbuf(c); err == nil {
 				mp.FreeMbuf(m, c)
 			}
 		}
-	}))
+	}), func(k uint64) float64 { return dpdkref.BenchMbuf(addr, 1, k) })
 	mp.Flush(c)
-	cNs = measure(env, func(k uint64) float64 { return dpdkref.BenchMbuf(addr, 1, k) })
 	res = append(res, result("mempool", name, goNs, cNs))
 	if got := mp.AvailCount(); got != n {
 		return res, fmt.Errorf("pool has %d of %d objects after the runs", got, n)

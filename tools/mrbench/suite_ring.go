@@ -56,8 +56,7 @@ func runRing(env *Env) ([]Result, error) {
 			}
 			name = fmt.Sprintf("%s burst %d", name, burst)
 			fmt.Fprintf(env.Progress, "  ring: %s\n", name)
-			goNs := measure(env, goLoop(body))
-			cNs := measure(env, func(n uint64) float64 { return dpdkref.BenchRing(addr, uint32(burst), n, mode) })
+			goNs, cNs := measurePair(env, goLoop(body), func(n uint64) float64 { return dpdkref.BenchRing(addr, uint32(burst), n, mode) })
 			res = append(res, result("ring", name, goNs, cNs))
 		}
 	}
