@@ -27,6 +27,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -46,6 +48,7 @@ var (
 // skip or fail on error.
 func Init() error {
 	initOnce.Do(func() {
+		removeStale()
 		prefix = fmt.Sprintf("gmref%d", os.Getpid())
 		args := []string{"gmref", "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "512",
 			"--file-prefix", prefix, "--log-level=*:error", "--no-telemetry"}
@@ -90,6 +93,22 @@ func Cleanup() {
 	if m, _ := filepath.Glob(filepath.Join("/dev/hugepages", prefix+"map_*")); len(m) > 0 {
 		for _, f := range m {
 			os.Remove(f)
+		}
+	}
+}
+
+// removeStale removes runtime directories of earlier harness processes that
+// died without Cleanup (a crashed test, a killed fuzz worker): only
+// /var/run/dpdk/gmref<pid> whose pid no longer exists.
+func removeStale() {
+	dirs, _ := filepath.Glob("/var/run/dpdk/gmref*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "gmref"))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			os.RemoveAll(d)
 		}
 	}
 }
