@@ -51,6 +51,10 @@ type Options struct {
 	StatusInterval time.Duration
 	// Ready, when set, is called once everything is up (status file written).
 	Ready func()
+	// Observe, when set, is called once everything is up with the root's
+	// address and the control lock (under which shared objects are freed);
+	// the func it returns runs after shutdown, before EAL unmaps memory.
+	Observe func(root uintptr, ctl sync.Locker) (stop func())
 }
 
 type portState struct {
@@ -173,6 +177,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	d.log.Printf("ready: pid %d, file prefix %s, runtime dir %s, status %s, %d ports, %d vdevs, %d workers",
 		os.Getpid(), d.prefix, d.rtDir, statusPath, len(d.ports), len(d.vdevs), len(d.workers))
+	if o.Observe != nil {
+		defer o.Observe(uintptrOf(d.root), &d.mu)() // deferred after cleanupEAL: runs before it
+	}
 	if o.Ready != nil {
 		o.Ready()
 	}
