@@ -2,14 +2,16 @@
 // that owns the ports and the hugepage memory and serves applications
 // (package marsio) through shared memory.
 //
-//	mrzcpd [-config FILE | -default-config] [-run-dir DIR] [-file-prefix P] [-huge-dir DIR]
+//	mrzcpd [-config FILE | -default-config] [-run-dir DIR] [-file-prefix P] [-huge-dir DIR] [-metrics-listen ADDR]
 //
 // Without -config it reads $MRZCPD_CONFIG, else /opt/tsg/mrzcpd/etc/mrglobal.conf
 // when that exists, else its embedded default config (-print-config shows
 // it): a net_pcap port replaying generated traffic, exposed as vdev vxe0.
 // The status file is <run dir>/mrmonit.daemon (run dir default
 // /var/run/mrzcpd, env MRZCPD_RUN_DIR). SIGTERM or SIGINT stops it and
-// removes its runtime dir, hugepage files and status file.
+// removes its runtime dir, hugepage files and status file. Prometheus
+// metrics are served at http://127.0.0.1:9465/metrics ([service]
+// metrics_listen or -metrics-listen; "off" disables them).
 package main
 
 import (
@@ -44,6 +46,7 @@ func run(args []string) error {
 	hugeDir := fs.String("huge-dir", "", "EAL --huge-dir (overrides [eal] huge_dir and $"+mrconf.EnvHugeDir+")")
 	check := fs.Bool("check", false, "validate the config and exit")
 	interval := fs.Duration("status-interval", time.Second, "how often the status file is rewritten")
+	metricsAddr := metricsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -80,8 +83,12 @@ func run(args []string) error {
 		fmt.Printf("config %s: ok (%d pools, %d ports, %d vdevs)\n", cfg.Path, len(cfg.Pools), len(cfg.Ports), len(cfg.Vdevs))
 		return nil
 	}
+	observe, err := startMetrics(*metricsAddr, cfg)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return daemon.Run(ctx, daemon.Options{Config: cfg, RunDir: *runDir, FilePrefix: *prefix, HugeDir: *hugeDir,
-		StatusInterval: *interval})
+		StatusInterval: *interval, Observe: observe})
 }
