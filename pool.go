@@ -131,20 +131,24 @@ func (t *Thread) freeWords(objs []uintptr) error {
 		if m == 0 {
 			continue
 		}
-		if *i.ownerTag(m) != i.owner {
+		tag := i.ownerTag(m)
+		if *tag != i.owner {
 			if err == nil {
 				err = errNotOurs
 			}
 			continue
 		}
-		p := t.poolOf(m)
-		if p < 0 {
-			if err == nil {
-				err = errForeign
+		p := gp
+		if mp := *(*uintptr)(ptrAt(m + mbufPool)); p < 0 || i.pools[p].addr != mp {
+			if p = t.poolOf(m); p < 0 {
+				if err == nil {
+					err = errForeign
+				}
+				continue
 			}
-			continue
 		}
-		for seg := m; seg != 0; seg = *(*uintptr)(ptrAt(seg + mbufNext)) {
+		*tag = 0
+		for seg := *(*uintptr)(ptrAt(m + mbufNext)); seg != 0; seg = *(*uintptr)(ptrAt(seg + mbufNext)) {
 			*i.ownerTag(seg) = 0
 		}
 		if p != gp || g == len(t.freed) {
