@@ -67,7 +67,7 @@ func startE2EDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*
 	if bin == "" {
 		bin = filepath.Join(tmp, "mrzcpd")
 		progress("building tools/mrzcpd")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./tools/mrzcpd")
+		cmd := exec.Command("go", "build", "-o", bin, "./tools/mrzcpd")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("go build tools/mrzcpd: %w\n%s", err, out)
