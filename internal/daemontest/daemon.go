@@ -23,6 +23,14 @@
 // files, runtime dir and run dir, also when the test failed. Without
 // hugepages, root or DPDK the test is skipped with a message saying what
 // is missing (a failure under GOMARSIO_REQUIRE_ALL=1).
+//
+// Clients: Register/Client/Vdev (client.go) are a minimal application on
+// shm + ctrlproto + fastpath: register (with the liveness socketpair), open
+// a vdev (eventfds beyond 8 fetched with vdev_instance_fds), dequeue and
+// enqueue mbufs on the stream rings, wait with the sleeping-flag protocol,
+// close, deregister, and raw requests for bad-input tests. TestApp builds
+// internal/daemontest/testapp, the same client as a separate process
+// (forward / hold / bench / waitgone modes) for kill -9 tests.
 package daemontest
 
 import (
@@ -32,7 +40,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,8 +128,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "mrzcpd")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		cmd := exec.Command(goBin, "build", "-o", buildPath, "github.com/gomarsio/marsio/tools/mrzcpd")
+		cmd := exec.Command(goTool(), "build", "-o", buildPath, "github.com/gomarsio/marsio/tools/mrzcpd")
 		if tags := os.Getenv("MRZCPD_BUILD_TAGS"); tags != "" {
 			cmd.Args = append(cmd.Args[:2], append([]string{"-tags", tags}, cmd.Args[2:]...)...)
 		}
@@ -138,6 +144,43 @@ func Binary(t testing.TB) string {
 		t.Fatalf("%v", buildErr)
 	}
 	return buildPath
+}
+
+// goTool returns the go command: from $PATH, else /usr/local/go/bin/go.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "/usr/local/go/bin/go"
+}
+
+var (
+	appOnce sync.Once
+	appPath string
+	appErr  error
+)
+
+// TestApp returns internal/daemontest/testapp (a pure-Go application, see
+// its doc), built once per test process (CGO_ENABLED=0).
+func TestApp(t testing.TB) string {
+	t.Helper()
+	appOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mrzcpd-testapp")
+		if err != nil {
+			appErr = err
+			return
+		}
+		appPath = filepath.Join(dir, "testapp")
+		cmd := exec.Command(goTool(), "build", "-o", appPath, "github.com/gomarsio/marsio/internal/daemontest/testapp")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			appErr = fmt.Errorf("build testapp: %v\n%s", err, out)
+		}
+	})
+	if appErr != nil {
+		t.Fatal(appErr)
+	}
+	return appPath
 }
 
 // Start starts mrzcpd for the test; see the package doc.

@@ -42,7 +42,7 @@ func BenchmarkNullForward(b *testing.B) {
 		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
 			d := daemontest.Start(b, daemontest.Options{Config: fmt.Sprintf(benchConfig, streams, streams),
 				Args: []string{"-status-interval", "100ms"}})
-			app := testApp(&testing.T{})
+			app := testApp(b)
 			const dur = 2 * time.Second
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -10,10 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,34 +24,8 @@ import (
 	"github.com/gomarsio/marsio/tools/mrzcpd/internal/daemon"
 )
 
-var (
-	appOnce sync.Once
-	appPath string
-	appErr  error
-)
-
-// testApp builds internal/daemontest/testapp (pure Go) once.
-func testApp(t *testing.T) string {
-	t.Helper()
-	appOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mrzcpd-testapp")
-		if err != nil {
-			appErr = err
-			return
-		}
-		appPath = filepath.Join(dir, "testapp")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", appPath,
-			"github.com/gomarsio/marsio/internal/daemontest/testapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			appErr = fmt.Errorf("build testapp: %v\n%s", err, out)
-		}
-	})
-	if appErr != nil {
-		t.Fatal(appErr)
-	}
-	return appPath
-}
+// testApp is daemontest.TestApp.
+func testApp(t testing.TB) string { return daemontest.TestApp(t) }
 
 func genPcap(t *testing.T, flows, packets int) ([]pcapgen.Packet, []byte) {
 	t.Helper()

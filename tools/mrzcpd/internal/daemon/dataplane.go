@@ -8,13 +8,38 @@ import "C"
 
 import (
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 )
+
+// parseCPUList parses an EAL -l list such as "0-2,5" (mrconf validated it).
+func parseCPUList(s string) []int {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, found := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if found {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // worker is one dataplane thread: a goroutine locked to its OS thread (not
 // registered with EAL, see runWorker), polling the ports of its
@@ -31,6 +56,7 @@ type worker struct {
 	stop  atomic.Bool
 	done  chan struct{}
 	lcore int
+	cpu   int // pinned CPU, -1 = not pinned
 }
 
 func (d *daemon) startWorkers() {
@@ -47,8 +73,15 @@ func (d *daemon) startWorkers() {
 	if n < 1 {
 		n = 1
 	}
+	// With more than one CPU in [eal] lcores, the first is EAL's main
+	// lcore and the workers are pinned to the others, round-robin.
+	cpus := parseCPUList(d.cfg.EAL.Lcores)
 	for i := 0; i < n; i++ {
-		d.workers = append(d.workers, &worker{id: i, burst: int(d.cfg.Service.Burst), done: make(chan struct{})})
+		w := &worker{id: i, burst: int(d.cfg.Service.Burst), done: make(chan struct{}), cpu: -1}
+		if len(cpus) > 1 {
+			w.cpu = cpus[1+i%(len(cpus)-1)]
+		}
+		d.workers = append(d.workers, w)
 	}
 	for i, v := range withPort {
 		w := d.workers[i%n]
@@ -105,6 +138,13 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 	// LCORE_ID_ANY): mempool get/put from them go straight to the pool's
 	// ring, without DPDK's per-lcore cache.
 	w.lcore = -1
+	if w.cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(w.cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			d.log.Printf("worker %d: pin to CPU %d: %v", w.id, w.cpu, err)
+		}
+	}
 	started.Done()
 	burst := w.burst
 	if burst > maxBurst {

@@ -55,3 +55,13 @@ func TestEmbeddedConfig(t *testing.T) {
 		t.Errorf("embedded config: %+v", cfg)
 	}
 }
+
+func TestParseCPUList(t *testing.T) {
+	got := parseCPUList("0-2,5")
+	if len(got) != 4 || got[0] != 0 || got[2] != 2 || got[3] != 5 {
+		t.Errorf("parseCPUList: %v", got)
+	}
+	if len(parseCPUList("")) != 0 {
+		t.Error("empty list")
+	}
+}
