@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,18 +34,19 @@ func Disabled(addr string) bool {
 }
 
 // CheckAddr validates a listen address of the form host:port (host may be
-// empty for every interface, port 0..65535; 0 picks a free port) without
-// binding it.
+// empty for every interface; numeric port 0..65535, 0 picks a free one)
+// without binding it.
 func CheckAddr(addr string) error {
 	if Disabled(addr) {
 		return nil
 	}
 	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%w: address %q: %w", ErrListen, addr, err)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
 	}
-	if _, err := net.LookupPort("tcp", port); err != nil {
-		return fmt.Errorf("%w: address %q: bad port: %w", ErrListen, addr, err)
+	if err != nil {
+		return fmt.Errorf("%w on %q: want host:port with a numeric port (e.g. %s, :9465 for every interface) or %s",
+			ErrListen, addr, DefaultListen, Off)
 	}
 	return nil
 }
