@@ -240,7 +240,7 @@ func (s *scrape) daemon() {
 	s.gauge(descDaemonStart, float64(r.StartNs)/1e9)
 	var ts unix.Timespec
 	if hb := load64(uintptr(unsafe.Pointer(&r.HeartbeatNs))); hb != 0 && unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
-		s.gauge(descHeartbeatAge, (time.Duration(ts.Nano())-time.Duration(hb)).Seconds())
+		s.gauge(descHeartbeatAge, (time.Duration(ts.Nano()) - time.Duration(hb)).Seconds())
 	}
 }
 
