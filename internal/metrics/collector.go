@@ -15,16 +15,19 @@ import (
 	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
-// AllApps is Source.Slot for a collector that sees everything (the daemon's).
+// AllApps is the slot Source.Root returns for the view of everything (the daemon's).
 const AllApps = -1
 
 // Source says where a Collector finds the shared memory and how a scrape
 // stays inside memory that is mapped.
 type Source struct {
-	// Root returns the address of struct mr_root in this process's mapping,
-	// or 0 when there is nothing to read (not attached yet, closed). It is
-	// called under Lock at the start of every scrape.
-	Root func() uintptr
+	// Root returns the address of struct mr_root in this process's mapping
+	// (0 when there is nothing to read: not attached yet, closed) and whose
+	// view to export: AllApps (the daemon's), or an application slot: then
+	// only that application's vdevs (port counters and streams) and buffer
+	// usage are exported, next to the daemon and pool gauges. It is called
+	// under Lock at the start of every scrape.
+	Root func() (root uintptr, slot int)
 	// Lock, when set, is held for the whole scrape. The daemon passes its
 	// control lock, under which it frees vdev instances, their rings and
 	// app zones, so a scrape never reads freed (possibly unmapped) memory;
@@ -35,12 +38,8 @@ type Source struct {
 	// (shm.Handle.Contains in an attached process); an object whose
 	// address fails is skipped and counted in
 	// gomarsio_metrics_skipped_objects. Nil: addresses are trusted (the
-	// daemon, which made them).
+	// daemon, which made them). Called under Lock.
 	Contains func(addr, n uintptr) bool
-	// Slot is AllApps for the daemon's view, or an application slot: then
-	// only that application's vdevs (port counters and streams) and its
-	// own buffer usage are exported, next to the daemon and pool gauges.
-	Slot int
 }
 
 // Collector is a prometheus.Collector reading mrzcpd's shared-memory ABI at
@@ -49,6 +48,7 @@ type Source struct {
 // path for the collector. Scrapes are serialised.
 type Collector struct {
 	src      Source
+	slot     int // of the current scrape
 	mu       sync.Mutex
 	closed   bool
 	families *counterFamilies
@@ -64,15 +64,6 @@ func NewCollector(src Source) *Collector {
 		panic(err) // the table is static: TestTable keeps it valid
 	}
 	return &Collector{src: src, families: fs}
-}
-
-// AppCollector returns the collector an application exposes: the daemon
-// and pool gauges plus its own vdevs (slot) and buffer usage. root returns
-// the root's address while the application is attached (0 after Close);
-// lock is held by the application while it closes devices and detaches;
-// contains is its shm.Handle.Contains.
-func AppCollector(root func() uintptr, slot int, lock sync.Locker, contains func(addr, n uintptr) bool) *Collector {
-	return NewCollector(Source{Root: root, Slot: slot, Lock: lock, Contains: contains})
 }
 
 // Close makes every later scrape empty. When it returns no scrape is
@@ -211,7 +202,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.closed {
 		return
 	}
-	addr := c.src.Root()
+	addr, slot := c.src.Root()
+	c.slot = slot
 	if addr == 0 {
 		return
 	}
@@ -261,7 +253,7 @@ func (s *scrape) vdevs() {
 		state := load32(uintptr(unsafe.Pointer(&d.State)))
 		owner := load32(uintptr(unsafe.Pointer(&d.OwnerSlot)))
 		open := state == abi.MR_VDEV_OPEN
-		if s.c.src.Slot != AllApps && (!open || owner != uint32(s.c.src.Slot)) {
+		if s.c.slot != AllApps && (!open || owner != uint32(s.c.slot)) {
 			continue
 		}
 		port, vdev := strconv.Itoa(int(d.PortId)), cstr(d.Devsym[:])
@@ -355,7 +347,7 @@ func (s *scrape) ringCount(addr uint64) (int, bool) {
 // heldOf returns the held counts of an application slot the collector
 // reports on, nil for others.
 func (s *scrape) heldOf(slot int) *[abi.MR_MAX_POOLS][3]int {
-	if slot < 0 || slot >= abi.MR_MAX_APPS || (s.c.src.Slot != AllApps && slot != s.c.src.Slot) {
+	if slot < 0 || slot >= abi.MR_MAX_APPS || (s.c.slot != AllApps && slot != s.c.slot) {
 		return nil
 	}
 	h := s.held[slot]
@@ -376,7 +368,7 @@ func (s *scrape) apps() {
 			continue
 		}
 		active++
-		if s.c.src.Slot != AllApps && slot != s.c.src.Slot {
+		if s.c.slot != AllApps && slot != s.c.slot {
 			continue
 		}
 		name := cstr(a.Appsym[:])

@@ -122,6 +122,14 @@ func newFakeShm(t *testing.T) *fakeShm {
 
 func (f *fakeShm) addr() uintptr { return uintptr(unsafe.Pointer(f.root)) }
 
+// view is the daemon's view (Source.Root).
+func (f *fakeShm) view() (uintptr, int) { return f.addr(), AllApps }
+
+// appView returns an application's view.
+func (f *fakeShm) appView(slot int) func() (uintptr, int) {
+	return func() (uintptr, int) { return f.addr(), slot }
+}
+
 // series gathers reg and returns "name{l=v,...}" → value.
 func series(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
@@ -152,7 +160,7 @@ func series(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 func TestCollect(t *testing.T) {
 	f := newFakeShm(t)
 	defer runtime.KeepAlive(f)
-	c := NewCollector(Source{Root: f.addr, Slot: AllApps})
+	c := NewCollector(Source{Root: f.view})
 	reg := prometheus.NewPedanticRegistry() // checks Collect against Describe
 	reg.MustRegister(c)
 	got := series(t, reg)
@@ -208,14 +216,14 @@ func TestCollect(t *testing.T) {
 	}
 
 	// An application's view: its vdev and usage only.
-	app := series(t, registry(AppCollector(f.addr, 3, nil, nil)))
+	app := series(t, registry(NewCollector(Source{Root: f.appView(3)})))
 	if _, ok := app["gomarsio_port_rx_packets_total{port=1,vdev=vxe1}"]; ok {
 		t.Error("app 3 sees vxe1")
 	}
 	if app["gomarsio_app_held_mbufs{app=a3,pool=MZ0,where=caches}"] != 15 || app["gomarsio_port_rx_packets_total{port=0,vdev=vxe0}"] != 100 {
 		t.Errorf("app 3 view: %v", app)
 	}
-	other := series(t, registry(AppCollector(f.addr, 5, nil, nil)))
+	other := series(t, registry(NewCollector(Source{Root: f.appView(5)})))
 	for k := range other {
 		if strings.Contains(k, "vdev=") || strings.Contains(k, "app=") {
 			t.Errorf("app 5 sees %s", k)
@@ -224,7 +232,7 @@ func TestCollect(t *testing.T) {
 
 	// Addresses that fail validation are skipped, never followed.
 	var mu sync.Mutex
-	strict := series(t, registry(NewCollector(Source{Root: f.addr, Slot: AllApps, Lock: &mu,
+	strict := series(t, registry(NewCollector(Source{Root: f.view, Lock: &mu,
 		Contains: func(a, n uintptr) bool { return a == f.addr() && n == abi.SizeofRoot }})))
 	if strict["gomarsio_metrics_skipped_objects{}"] != 3 /* instance, zone, pool */ || strict["gomarsio_port_rx_packets_total{port=0,vdev=vxe0}"] != 100 {
 		t.Errorf("strict view: skipped %v", strict["gomarsio_metrics_skipped_objects{}"])
@@ -236,7 +244,7 @@ func TestCollect(t *testing.T) {
 	// A bad magic (daemon restarting) yields nothing but the skip count;
 	// Close yields nothing at all.
 	f.root.Magic = 0
-	if s := series(t, registry(NewCollector(Source{Root: f.addr, Slot: AllApps}))); len(s) != 1 {
+	if s := series(t, registry(NewCollector(Source{Root: f.view}))); len(s) != 1 {
 		t.Errorf("bad magic: %v", s)
 	}
 	f.root.Magic = abi.MR_ABI_MAGIC
@@ -244,7 +252,7 @@ func TestCollect(t *testing.T) {
 	if s := series(t, reg); len(s) != 0 {
 		t.Errorf("after Close: %v", s)
 	}
-	if s := series(t, registry(NewCollector(Source{Root: func() uintptr { return 0 }}))); len(s) != 0 {
+	if s := series(t, registry(NewCollector(Source{Root: func() (uintptr, int) { return 0, AllApps }}))); len(s) != 0 {
 		t.Errorf("root 0: %v", s)
 	}
 }
@@ -266,7 +274,7 @@ func BenchmarkCollect(b *testing.B) {
 		vi.Rx[k].Ring = uint64(f.rings[0].Addr())
 		vi.Tx[k].Ring = uint64(f.rings[2].Addr())
 	}
-	reg := Registry(NewCollector(Source{Root: f.addr, Slot: AllApps}), false)
+	reg := Registry(NewCollector(Source{Root: f.view}), false)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := reg.Gather(); err != nil {

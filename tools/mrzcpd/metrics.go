@@ -43,7 +43,7 @@ func startMetrics(flagAddr string, cfg *mrconf.Config) (func(root uintptr, ctl s
 		return nil, err
 	}
 	return func(root uintptr, ctl sync.Locker) func() {
-		c := metrics.NewCollector(metrics.Source{Root: func() uintptr { return root }, Lock: ctl, Slot: metrics.AllApps})
+		c := metrics.NewCollector(metrics.Source{Root: func() (uintptr, int) { return root, metrics.AllApps }, Lock: ctl})
 		srv := metrics.Serve(ln, metrics.Registry(c, true), lg)
 		lg.Printf("metrics: serving http://%s/metrics", srv.Addr())
 		return func() {
