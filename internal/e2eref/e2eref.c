@@ -242,6 +242,7 @@ void e2e_run_c(const struct e2e_session *s, uint32_t burst, uint64_t warm_ns, ui
 				uint64_t a = e2e_thread_cpu_ns();
 				e2e_sleep_ns(sleep_ns);
 				c->sleep_cpu_ns += e2e_thread_cpu_ns() - a;
+				c->sleep_wall_ns += e2e_mono_ns() - t;
 				c->sleeps++;
 				continue;
 			}

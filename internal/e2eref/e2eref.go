@@ -55,14 +55,15 @@ const MaxBurst = C.E2E_MAX_BURST
 
 // Stats is what one measured phase did (mirrors struct e2e_stats).
 type Stats struct {
-	Pkts       uint64 `json:"pkts"`         // received, touched, sent (or dropped on a full tx ring)
-	WallNs     uint64 `json:"wall_ns"`      // phase duration (CLOCK_MONOTONIC)
-	CPUNs      uint64 `json:"cpu_ns"`       // loop thread CPU time
-	SleepCPUNs uint64 `json:"sleep_cpu_ns"` // thread CPU inside the idle sleeps
-	Sleeps     uint64 `json:"sleeps"`       // empty polls that slept
-	TxDrops    uint64 `json:"tx_drops"`     // tx ring full: freed
-	IPv4       uint64 `json:"ipv4"`         // packets whose 4-tuple was read
-	Sum        uint64 `json:"sum"`          // xor of 4-tuples
+	Pkts       uint64 `json:"pkts"`          // received, touched, sent (or dropped on a full tx ring)
+	WallNs     uint64 `json:"wall_ns"`       // phase duration (CLOCK_MONOTONIC)
+	CPUNs      uint64 `json:"cpu_ns"`        // loop thread CPU time
+	SleepCPUNs uint64 `json:"sleep_cpu_ns"`  // thread CPU inside the idle sleeps
+	Sleeps     uint64 `json:"sleeps"`        // empty polls that slept
+	SleepWall  uint64 `json:"sleep_wall_ns"` // wall time inside those sleeps
+	TxDrops    uint64 `json:"tx_drops"`      // tx ring full: freed
+	IPv4       uint64 `json:"ipv4"`          // packets whose 4-tuple was read
+	Sum        uint64 `json:"sum"`           // xor of 4-tuples
 }
 
 // BusyNs is the loop's CPU time minus the time inside idle sleeps.
@@ -134,7 +135,7 @@ func (s *Session) RunC(burst int, warm, dur, sleep time.Duration) Stats {
 	var st C.struct_e2e_stats
 	C.e2e_run_c(&s.s, C.uint32_t(clampBurst(burst)), C.uint64_t(warm), C.uint64_t(dur), C.uint64_t(sleep), &st)
 	return Stats{Pkts: uint64(st.pkts), WallNs: uint64(st.wall_ns), CPUNs: uint64(st.cpu_ns),
-		SleepCPUNs: uint64(st.sleep_cpu_ns), Sleeps: uint64(st.sleeps), TxDrops: uint64(st.tx_drops),
+		SleepCPUNs: uint64(st.sleep_cpu_ns), Sleeps: uint64(st.sleeps), SleepWall: uint64(st.sleep_wall_ns), TxDrops: uint64(st.tx_drops),
 		IPv4: uint64(st.ipv4), Sum: uint64(st.sum)}
 }
 

@@ -19,6 +19,7 @@ struct e2e_stats {
 	uint64_t cpu_ns;       /* CLOCK_THREAD_CPUTIME_ID of the loop thread */
 	uint64_t sleep_cpu_ns; /* thread CPU spent inside the idle sleeps (syscall entry/exit) */
 	uint64_t sleeps;       /* empty polls that slept */
+	uint64_t sleep_wall_ns; /* wall time inside those sleeps */
 	uint64_t tx_drops;     /* tx ring full: freed */
 	uint64_t ipv4;         /* packets whose 4-tuple was read */
 	uint64_t sum;          /* xor of the 4-tuples (keeps the touch alive) */

@@ -93,6 +93,7 @@ func (p *phase) poll(n int, sleep time.Duration) bool {
 		a := ThreadCPUNs()
 		Sleep(sleep)
 		p.c.SleepCPUNs += uint64(ThreadCPUNs() - a)
+		p.c.SleepWall += uint64(monoNs() - t)
 		p.c.Sleeps++
 	}
 	return false
