@@ -216,7 +216,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("missing config: %v %q", err, out)
 	}
 	out, err = exec.Command(bin, "-default-config", "-check", "-run-dir", dir).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "config <embedded>: ok (1 pools, 1 ports, 1 vdevs)") {
+	if err != nil || !strings.Contains(string(out), "config "+dir+"/mrzcpd-default.conf: ok (1 pools, 1 ports, 1 vdevs)") {
 		t.Errorf("embedded config: %v %q", err, out)
 	}
 }

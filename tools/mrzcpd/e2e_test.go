@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto/monit"
+	"github.com/gomarsio/marsio/ctrlproto/mrconf"
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/pcapgen"
@@ -251,7 +252,12 @@ func TestKillReclaim(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "HOLDING") {
 		t.Fatalf("testapp: %q %v", line, err)
 	}
-	busy, _ := d.WaitStatus(t, 2*time.Second, func(s *monit.Daemon) bool { return s.Pools[0].Available < initial-500 })
+	busy, _ := d.WaitStatus(t, 2*time.Second, func(s *monit.Daemon) bool {
+		return s.Pools[0].Available < initial-500 && len(s.Vdevs[0].Rx) > 0 && s.Vdevs[0].Rx[1].Daemon.Drops > 0
+	})
+	if len(busy.Vdevs[0].Rx) == 0 || busy.Vdevs[0].Rx[1].Daemon.Drops == 0 {
+		t.Errorf("full rx rings: no drops counted: %+v", busy.Vdevs[0])
+	}
 	t.Logf("initial %d available; app %s; while it runs %d available", initial, strings.TrimSpace(line), busy.Pools[0].Available)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGKILL)
@@ -284,10 +290,15 @@ func TestKillReclaim(t *testing.T) {
 	c.Deregister()
 }
 
-// TestDaemonDeath: an app sees the daemon's death (kill -9) on its
+// TestDaemonDeath: on the embedded default config, the status file names a
+// readable global config; an app sees the daemon's death (kill -9) on its
 // liveness socket.
 func TestDaemonDeath(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{})
+	g := d.Status(t).General.GCfgfile
+	if _, err := mrconf.LoadApp(g, mrconf.AppConfigPath(g, "x")); err != nil {
+		t.Errorf("g_cfgfile %s: %v", g, err)
+	}
 	cmd := exec.Command(testApp(t), "-prefix", d.Prefix, "-mode", "waitgone")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr

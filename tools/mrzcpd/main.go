@@ -6,7 +6,9 @@
 //
 // Without -config it reads $MRZCPD_CONFIG, else /opt/tsg/mrzcpd/etc/mrglobal.conf
 // when that exists, else its embedded default config (-print-config shows
-// it): a net_pcap port replaying generated traffic, exposed as vdev vxe0.
+// it): a net_pcap port replaying generated traffic, exposed as vdev vxe0;
+// the config is written to <run dir>/mrzcpd-default.conf, which the status
+// file's general.g_cfgfile names.
 // The status file is <run dir>/mrmonit.daemon (run dir default
 // /var/run/mrzcpd, env MRZCPD_RUN_DIR). SIGTERM or SIGINT stops it and
 // removes its runtime dir, hugepage files and status file. Prometheus

@@ -11,8 +11,14 @@ import (
 	"github.com/gomarsio/marsio/internal/pcapgen"
 )
 
-// EmbeddedName labels the built-in config in errors and in the status file.
+// EmbeddedName labels the built-in config text before it is written out.
 const EmbeddedName = "<embedded>"
+
+// DefaultConfigFile is where EmbeddedConfig writes the built-in config, in
+// the run dir: the status file's general.g_cfgfile names it, so
+// applications read [eal]/[service] from a real file (and look for
+// mrapp.<appsym>.conf beside it), as with any other config.
+const DefaultConfigFile = "mrzcpd-default.conf"
 
 // Names of the files the embedded config uses, in the run dir.
 const (
@@ -63,8 +69,9 @@ hold_rx=1
 `, filepath.Join(runDir, DefaultRxPcap), filepath.Join(runDir, DefaultTxPcap))
 }
 
-// EmbeddedConfig writes the default traffic pcap into runDir and returns
-// the parsed built-in config.
+// EmbeddedConfig writes the default traffic pcap and the built-in config
+// (DefaultConfigFile) into runDir and returns the config read back from
+// that file.
 func EmbeddedConfig(runDir string) (*mrconf.Config, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run dir: %w", err)
@@ -80,7 +87,15 @@ func EmbeddedConfig(runDir string) (*mrconf.Config, error) {
 	if err := WritePcap(filepath.Join(runDir, DefaultRxPcap), frames); err != nil {
 		return nil, err
 	}
-	return mrconf.Parse(EmbeddedName, []byte(EmbeddedConfigText(runDir)))
+	text := EmbeddedConfigText(runDir)
+	if _, err := mrconf.Parse(EmbeddedName, []byte(text)); err != nil {
+		return nil, err // a bug: the built-in text must be valid
+	}
+	path := filepath.Join(runDir, DefaultConfigFile)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return nil, fmt.Errorf("default config: %w", err)
+	}
+	return mrconf.Load(path)
 }
 
 // WritePcap writes frames as a classic pcap file (microsecond timestamps,

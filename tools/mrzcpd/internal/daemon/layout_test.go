@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/gomarsio/marsio/internal/daemontest"
@@ -46,11 +47,12 @@ func TestClientLayout(t *testing.T) {
 }
 
 func TestEmbeddedConfig(t *testing.T) {
-	cfg, err := EmbeddedConfig(t.TempDir())
+	dir := t.TempDir()
+	cfg, err := EmbeddedConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Path != EmbeddedName || len(cfg.Vdevs) != 1 || cfg.Vdevs[0].Devsym != "vxe0" ||
+	if cfg.Path != filepath.Join(dir, DefaultConfigFile) || !cfg.Vdevs[0].HoldRx || len(cfg.Vdevs) != 1 || cfg.Vdevs[0].Devsym != "vxe0" ||
 		cfg.EAL.FilePrefix != "mrzcpd" || cfg.Service.MpCacheSize != 256 {
 		t.Errorf("embedded config: %+v", cfg)
 	}
