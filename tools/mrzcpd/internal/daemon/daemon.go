@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -308,6 +309,11 @@ func (d *daemon) setup() error {
 		ps := &portState{cfg: p}
 		d.ports = append(d.ports, ps)
 		var info C.struct_mr_port_info
+		if _, args, _ := strings.Cut(p.Devargs, ","); strings.HasPrefix(p.Driver(), "net_pcap") && len(args) >= 64 {
+			// 22.11's pcap PMD keeps only 63 bytes of its devargs for
+			// secondaries (ETH_PCAP_ARG_MAXLEN): they cannot attach it.
+			d.log.Printf("warning: port %s: pcap devargs of %d bytes: EAL secondaries (dpdk-dumpcap, dpdk-proc-info, marsio -tags eal) cannot attach this port (max 63; use shorter paths)", p.Name, len(args))
+		}
 		if p.IsVdev() {
 			devargs := C.CString(p.DeviceArg())
 			ret := C.mr_dev_probe(devargs, eb.p, errBufLen)
