@@ -49,6 +49,7 @@ type Source struct {
 type Collector struct {
 	src      Source
 	slot     int // of the current scrape
+	cache    seriesCache
 	mu       sync.Mutex
 	closed   bool
 	families *counterFamilies
@@ -192,7 +193,11 @@ func (s *scrape) ok(addr, n uintptr) bool {
 }
 
 func (s *scrape) gauge(d *prometheus.Desc, v float64, labels ...string) {
-	s.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	s.send(d, prometheus.GaugeValue, v, labels)
+}
+
+func (s *scrape) send(d *prometheus.Desc, typ prometheus.ValueType, v float64, labels []string) {
+	s.ch <- &sample{s.c.cache.get(d, typ, labels), v}
 }
 
 // Collect reads the shared memory and sends the current values.
@@ -208,7 +213,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	s := &scrape{c: c, ch: ch, held: map[int]*[abi.MR_MAX_POOLS][3]int{}}
-	defer func() { s.gauge(descSkipped, float64(s.skipped)) }()
+	c.cache.begin()
+	defer func() {
+		s.gauge(descSkipped, float64(s.skipped))
+		c.cache.end()
+	}()
 	if !s.ok(addr, abi.SizeofRoot) {
 		return
 	}
@@ -322,9 +331,9 @@ func (s *scrape) counters(fams []*family, base uintptr, labels ...string) {
 			row := &counterRows[i]
 			v := float64(load64(base + row.off))
 			if row.reason != "" {
-				s.ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, v, append(labels, row.reason)...)
+				s.send(f.desc, prometheus.CounterValue, v, append(labels, row.reason))
 			} else {
-				s.ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, v, labels...)
+				s.send(f.desc, prometheus.CounterValue, v, labels)
 			}
 		}
 	}
