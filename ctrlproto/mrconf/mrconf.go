@@ -25,7 +25,14 @@
 //	                   rx_queues, tx_queues, rx_desc, tx_desc, pool, promisc, mtu
 //	[vdev:DEVSYM]      what applications open: port, rx_streams_max,
 //	                   tx_streams_max, ring_size, pool, apps (grants: a list
-//	                   of appsyms or *), hold_rx
+//	                   of appsyms or *), hold_rx; read by the application
+//	                   library: addrs (the vdev's own IPv4/IPv6 prefixes:
+//	                   ARP/ND is answered and learned when set), representor
+//	                   (1: a kernel TAP per open), representor_name,
+//	                   representor_addrs (default addrs)
+//	[service] neigh_*  neighbour tables (the seed's MRAPP_DEFAULT_NEIGH_*):
+//	                   neigh_max_entries=4096, neigh_timeout=0 (s, 0 = never),
+//	                   neigh_arp_interval=1000 (ms), neigh_gratuitous_arps=3
 //
 // Applications read only [eal] and [service]: the global file first, then
 // their own file's keys on top (LoadApp).
@@ -38,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,6 +127,11 @@ type Service struct {
 	// MetricsListen is metrics_listen=127.0.0.1:9465: where the daemon
 	// serves Prometheus /metrics (host:port; "off" disables it).
 	MetricsListen string
+	// Neighbour tables of the application library (the seed's defaults).
+	NeighMaxEntries     uint32 // neigh_max_entries=4096
+	NeighTimeout        uint32 // neigh_timeout=0 (seconds; 0 = learned entries never expire)
+	NeighARPInterval    uint32 // neigh_arp_interval=1000 (ms between requests per next hop)
+	NeighGratuitousARPs uint32 // neigh_gratuitous_arps=3 (per address when a device opens)
 }
 
 // DefaultService returns [service] with the seed's defaults.
@@ -135,6 +148,9 @@ func DefaultService() Service {
 		Workers:                         1,
 		Burst:                           32,
 		MetricsListen:                   DefaultMetricsListen,
+		NeighMaxEntries:                 4096,
+		NeighARPInterval:                1000,
+		NeighGratuitousARPs:             3,
 	}
 }
 
@@ -205,6 +221,19 @@ type Vdev struct {
 	// pcap replay starts when the app opens) instead of being counted as
 	// no_app and dropped.
 	HoldRx bool
+	// Addrs (addrs=10.0.0.1/24,fd00::1/64): the vdev's own addresses, for
+	// which the application library answers ARP/ND; empty (default) = the
+	// library does not look at received frames.
+	Addrs []netip.Prefix
+	// Representor (representor=0): opening the vdev also creates a kernel
+	// TAP interface mirroring it.
+	Representor bool
+	// RepresentorName (representor_name): the TAP's name; empty = derived
+	// from the devsym (internal/tap.IfName).
+	RepresentorName string
+	// RepresentorAddrs (representor_addrs): the TAP's addresses; default
+	// Addrs.
+	RepresentorAddrs []netip.Prefix
 }
 
 // Allows reports whether appsym may open the vdev.
@@ -416,7 +445,8 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 
 	daemonKeys := []string{"workers", "burst", "hash_seed", "metrics_listen"}
 	knownS := []string{"poll_wait_enable", "poll_wait_throttle_usleep_threshold", "poll_wait_throttle_usleep_period",
-		"poll_wait_throttle_notify_threshold", "vdev_buffer_size", "mp_cache_size", "distmode", "hashmode"}
+		"poll_wait_throttle_notify_threshold", "vdev_buffer_size", "mp_cache_size", "distmode", "hashmode",
+		"neigh_max_entries", "neigh_timeout", "neigh_arp_interval", "neigh_gratuitous_arps"}
 	knownS = append(knownS, daemonKeys...)
 	if err := f.Unknown("service", knownS...); err != nil {
 		var pe *profile.Error
@@ -441,6 +471,10 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 		{"workers", &s.Workers, 1, 64},
 		{"burst", &s.Burst, 1, 512},
 		{"hash_seed", &s.HashSeed, 0, 1<<32 - 1},
+		{"neigh_max_entries", &s.NeighMaxEntries, 1, 1 << 20},
+		{"neigh_timeout", &s.NeighTimeout, 0, 1 << 31},
+		{"neigh_arp_interval", &s.NeighARPInterval, 1, 3600000},
+		{"neigh_gratuitous_arps", &s.NeighGratuitousARPs, 0, 100},
 	} {
 		v, err := u("service", c.key, uint64(*c.p), c.min, c.max)
 		if err != nil {
@@ -692,7 +726,8 @@ func (c *Config) parseVdevs(f *profile.File) error {
 		if !validSymbol(devsym) {
 			return wrap(f.InvalidSection(s.Name, "devsym must be 1..63 characters of [A-Za-z0-9_.-]"))
 		}
-		if err := f.Unknown(s.Name, "port", "rx_streams_max", "tx_streams_max", "ring_size", "pool", "apps", "hold_rx"); err != nil {
+		if err := f.Unknown(s.Name, "port", "rx_streams_max", "tx_streams_max", "ring_size", "pool", "apps", "hold_rx",
+			"addrs", "representor", "representor_name", "representor_addrs"); err != nil {
 			return wrap(err)
 		}
 		v := Vdev{Devsym: devsym, Port: f.String(s.Name, "port", "")}
@@ -742,9 +777,64 @@ func (c *Config) parseVdevs(f *profile.File) error {
 				return wrap(f.Invalid(s.Name, "apps", "appsym "+strconv.Quote(a)+" is not 1..63 characters of [A-Za-z0-9_.-]"))
 			}
 		}
+		if err := parseVdevLibrary(f, s.Name, &v); err != nil {
+			return err
+		}
 		c.Vdevs = append(c.Vdevs, v)
 	}
 	return nil
+}
+
+// parseVdevLibrary reads the keys of [vdev:] that the application library
+// uses: addrs and the representor.
+func parseVdevLibrary(f *profile.File, sec string, v *Vdev) error {
+	var err error
+	if v.Addrs, err = parsePrefixes(f, sec, "addrs", nil); err != nil {
+		return err
+	}
+	if v.RepresentorAddrs, err = parsePrefixes(f, sec, "representor_addrs", v.Addrs); err != nil {
+		return err
+	}
+	if v.Representor, err = f.Bool(sec, "representor", false); err != nil {
+		return wrap(err)
+	}
+	v.RepresentorName = f.String(sec, "representor_name", "")
+	if n := v.RepresentorName; n != "" && (len(n) > 15 || !ifNameRE.MatchString(n)) {
+		return wrap(f.Invalid(sec, "representor_name", "must be 1..15 characters of [A-Za-z0-9_.-] (a Linux interface name)"))
+	}
+	return nil
+}
+
+var ifNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// parsePrefixes reads a comma-separated list of address/prefix-length
+// pairs (10.0.0.1/24, fd00::1/64); a bare address is a host prefix.
+func parsePrefixes(f *profile.File, sec, key string, def []netip.Prefix) ([]netip.Prefix, error) {
+	if _, ok := f.Get(sec, key); !ok {
+		return def, nil
+	}
+	var out []netip.Prefix
+	for _, w := range f.List(sec, key, nil) {
+		p, err := netip.ParsePrefix(w)
+		if err != nil {
+			a, aerr := netip.ParseAddr(w)
+			if aerr != nil {
+				return nil, wrap(f.Invalid(sec, key, strconv.Quote(w)+" is not an address/prefix like 10.0.0.1/24 or fd00::1/64"))
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		a := p.Addr()
+		if a.Zone() != "" || strings.Contains(w, "%") || a.Is4In6() || !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
+			return nil, wrap(f.Invalid(sec, key, strconv.Quote(w)+" is not a unicast address without zone"))
+		}
+		for _, q := range out {
+			if q.Addr() == a {
+				return nil, wrap(f.Invalid(sec, key, strconv.Quote(w)+" listed twice"))
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // ApplyEnv applies the environment overrides MRZCPD_FILE_PREFIX and
