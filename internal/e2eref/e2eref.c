@@ -209,43 +209,49 @@ void e2e_sleep_ns(uint64_t ns)
 /* Idle sleeps as short as asked (the default slack is 50 us). */
 void e2e_set_timerslack(void) { prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); }
 
-void e2e_run_c(const struct e2e_session *s, uint32_t burst, uint64_t warm_ns, uint64_t dur_ns,
-	       uint64_t sleep_ns, struct e2e_stats *st)
+uint64_t e2e_sleep_calibrate(int n, uint64_t ns)
+{
+	uint64_t t = e2e_mono_ns();
+	for (int i = 0; i < n; i++)
+		e2e_sleep_ns(ns);
+	return (e2e_mono_ns() - t) / n;
+}
+
+void e2e_run_c_begin(struct e2e_cstate *cs, uint64_t warm_ns, uint64_t dur_ns)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->dur_ns = dur_ns;
+	cs->deadline = e2e_mono_ns() + warm_ns;
+	cs->c = &cs->warm;
+}
+
+int e2e_run_c_step(const struct e2e_session *s, uint32_t burst, struct e2e_cstate *cs)
 {
 	struct rte_ring *rx = (struct rte_ring *)s->rx_ring;
 	struct rte_ring *tx = (struct rte_ring *)s->tx_ring;
 	struct rte_mbuf *pkts[E2E_MAX_BURST];
-	struct e2e_stats z;
-	uint64_t deadline = e2e_mono_ns() + warm_ns, wall0 = 0, cpu0 = 0;
-	int counting = 0;
-	uint32_t iter = 0;
+	struct e2e_stats *c = cs->c;
 
 	if (burst > E2E_MAX_BURST)
 		burst = E2E_MAX_BURST;
-	memset(&z, 0, sizeof(z));
-	memset(st, 0, sizeof(*st));
-	struct e2e_stats *c = &z; /* warm-up counts go to z */
 	for (;;) {
 		unsigned n = rte_ring_dequeue_burst(rx, (void **)pkts, burst, NULL);
-		if (n == 0 || (++iter & 255) == 0) {
+		if (n == 0 || (++cs->iter & 255) == 0) {
 			uint64_t t = e2e_mono_ns();
-			if (t >= deadline) {
-				if (counting)
-					break;
-				counting = 1;
-				c = st;
-				wall0 = t;
-				cpu0 = e2e_thread_cpu_ns();
-				deadline = t + dur_ns;
+			if (t >= cs->deadline) {
+				if (cs->counting) {
+					cs->st.cpu_ns = e2e_thread_cpu_ns() - cs->cpu0;
+					cs->st.wall_ns = e2e_mono_ns() - cs->wall0;
+					return 0;
+				}
+				cs->counting = 1;
+				c = cs->c = &cs->st;
+				cs->wall0 = t;
+				cs->cpu0 = e2e_thread_cpu_ns();
+				cs->deadline = t + cs->dur_ns;
 			}
-			if (n == 0) {
-				uint64_t a = e2e_thread_cpu_ns();
-				e2e_sleep_ns(sleep_ns);
-				c->sleep_cpu_ns += e2e_thread_cpu_ns() - a;
-				c->sleep_wall_ns += e2e_mono_ns() - t;
-				c->sleeps++;
-				continue;
-			}
+			if (n == 0)
+				return 1; /* the caller sleeps (e2e_run_c_slept) and calls again */
 		}
 		for (unsigned i = 0; i < n; i++)
 			touch(pkts[i], c);
@@ -255,8 +261,13 @@ void e2e_run_c(const struct e2e_session *s, uint32_t burst, uint64_t warm_ns, ui
 		c->tx_drops += n - k;
 		c->pkts += n;
 	}
-	st->cpu_ns = e2e_thread_cpu_ns() - cpu0;
-	st->wall_ns = e2e_mono_ns() - wall0;
+}
+
+void e2e_run_c_slept(struct e2e_cstate *cs, uint64_t cpu_ns, uint64_t wall_ns)
+{
+	cs->c->sleep_cpu_ns += cpu_ns;
+	cs->c->sleep_wall_ns += wall_ns;
+	cs->c->sleeps++;
 }
 
 unsigned e2e_dequeue_burst(uintptr_t ring, uintptr_t *objs, unsigned n)

@@ -130,13 +130,23 @@ func (s *Session) Close() error {
 // Slot is the application slot the daemon gave this process.
 func (s *Session) Slot() int { return int(s.s.slot) }
 
-// RunC runs the C reference loop: warm unmeasured, then dur measured.
+// RunC runs the C reference loop: warm unmeasured, then dur measured. The
+// busy loop is C; this Go function only takes the idle sleeps, the same
+// ones every variant takes (see e2e_run_c_step).
 func (s *Session) RunC(burst int, warm, dur, sleep time.Duration) Stats {
-	var st C.struct_e2e_stats
-	C.e2e_run_c(&s.s, C.uint32_t(clampBurst(burst)), C.uint64_t(warm), C.uint64_t(dur), C.uint64_t(sleep), &st)
+	cs := (*C.struct_e2e_cstate)(C.calloc(1, C.sizeof_struct_e2e_cstate))
+	defer C.free(unsafe.Pointer(cs))
+	C.e2e_run_c_begin(cs, C.uint64_t(warm), C.uint64_t(dur))
+	b := C.uint32_t(clampBurst(burst))
+	for C.e2e_run_c_step(&s.s, b, cs) != 0 {
+		c0, t0 := ThreadCPUNs(), monoNs()
+		Sleep(sleep)
+		C.e2e_run_c_slept(cs, C.uint64_t(ThreadCPUNs()-c0), C.uint64_t(monoNs()-t0))
+	}
+	st := &cs.st
 	return Stats{Pkts: uint64(st.pkts), WallNs: uint64(st.wall_ns), CPUNs: uint64(st.cpu_ns),
-		SleepCPUNs: uint64(st.sleep_cpu_ns), Sleeps: uint64(st.sleeps), SleepWall: uint64(st.sleep_wall_ns), TxDrops: uint64(st.tx_drops),
-		IPv4: uint64(st.ipv4), Sum: uint64(st.sum)}
+		SleepCPUNs: uint64(st.sleep_cpu_ns), Sleeps: uint64(st.sleeps), SleepWall: uint64(st.sleep_wall_ns),
+		TxDrops: uint64(st.tx_drops), IPv4: uint64(st.ipv4), Sum: uint64(st.sum)}
 }
 
 func clampBurst(b int) int { return max(1, min(b, MaxBurst)) }
@@ -199,4 +209,10 @@ func (s *Session) RunCgoPacket(burst int, warm, dur, sleep time.Duration) Stats 
 		ph.c.Pkts += uint64(n)
 	}
 	return ph.finish()
+}
+
+// SleepCalibrate returns the mean wall time of n idle sleeps of d taken in
+// C (nanosleep), as e2e_run_c takes them.
+func SleepCalibrate(n int, d time.Duration) time.Duration {
+	return time.Duration(C.e2e_sleep_calibrate(C.int(n), C.uint64_t(d)))
 }

@@ -41,9 +41,23 @@ void e2e_eal_cleanup(void);
 int e2e_attach(const char *appsym, const char *devsym, struct e2e_session *s, char *err, int errlen);
 int e2e_detach(struct e2e_session *s, char *err, int errlen);
 
-/* (b) the whole loop in C: warm_ns unmeasured, then dur_ns measured. */
-void e2e_run_c(const struct e2e_session *s, uint32_t burst, uint64_t warm_ns, uint64_t dur_ns,
-	       uint64_t sleep_ns, struct e2e_stats *st);
+/* (b) the loop in C. The busy loop runs in C until a poll finds the ring
+ * empty; then e2e_run_c_step returns 1 and the caller takes the idle sleep
+ * (the same Go function as every other variant: a C thread sleeping inside
+ * one long cgo call was seen to oversleep by 10x on this machine, which
+ * changed what the loop measured) and reports it with e2e_run_c_slept.
+ * 0: the measured phase is over, cs->st holds it. warm_ns unmeasured, then
+ * dur_ns measured, as internal/e2eref's phase does in Go. */
+struct e2e_cstate {
+	uint64_t deadline, dur_ns, wall0, cpu0;
+	uint32_t iter;
+	int counting;
+	struct e2e_stats *c; /* &warm during the warm-up, &st after */
+	struct e2e_stats warm, st;
+};
+void e2e_run_c_begin(struct e2e_cstate *cs, uint64_t warm_ns, uint64_t dur_ns);
+int e2e_run_c_step(const struct e2e_session *s, uint32_t burst, struct e2e_cstate *cs);
+void e2e_run_c_slept(struct e2e_cstate *cs, uint64_t cpu_ns, uint64_t wall_ns);
 
 /* (c)/(d) one ring operation per cgo call, as Go DPDK bindings wrap them. */
 unsigned e2e_dequeue_burst(uintptr_t ring, uintptr_t *objs, unsigned n);
@@ -58,5 +72,6 @@ void e2e_set_timerslack(void);
 uint64_t e2e_thread_cpu_ns(void);
 uint64_t e2e_mono_ns(void);
 void e2e_sleep_ns(uint64_t ns);
+uint64_t e2e_sleep_calibrate(int n, uint64_t ns);
 
 #endif

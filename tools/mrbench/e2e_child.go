@@ -72,6 +72,13 @@ func e2eChild(specJSON string) error {
 		return err
 	}
 	defer e2eref.CleanupEAL()
+	if os.Getenv("MRBENCH_E2E_DEBUG") != "" {
+		t0 := time.Now()
+		for i := 0; i < 1000; i++ {
+			e2eref.Sleep(sp.Sleep)
+		}
+		fmt.Fprintf(os.Stderr, "e2e: %s: sleep %v: C %v, Go %v\n", sp.Impl, sp.Sleep, e2eref.SleepCalibrate(1000, sp.Sleep), time.Since(t0)/1000)
+	}
 	s, err := e2eref.Attach(sp.Appsym, sp.Devsym)
 	if err != nil {
 		return err

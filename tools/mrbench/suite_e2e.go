@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,6 +24,10 @@ func init() {
 // e2ePerfEnv names a directory: when set, every e2e child runs under
 // `perf record` and leaves DIR/<impl>.perf.data (perf report -i …).
 const e2ePerfEnv = "MRBENCH_E2E_PERF"
+
+// e2eImplsEnv, when set, lists the implementations to run (comma-separated
+// ids: go, c, cgo-burst, cgo-pkt), for looking at one of them.
+const e2eImplsEnv = "MRBENCH_E2E_IMPLS"
 
 // e2eBursts are the burst sizes of the e2e suite.
 var e2eBursts = []int{1, 8, 32, 64}
@@ -82,10 +88,13 @@ func runE2E(env *Env) ([]Result, error) {
 	reps := max(env.Reps, 5) // the best of at least 5: one shared machine, two processes, a daemon
 	for rep := 0; rep < reps; rep++ {
 		for _, im := range e2eImpls {
+			if only := os.Getenv(e2eImplsEnv); only != "" && !slices.Contains(strings.Split(only, ","), im.id) {
+				continue
+			}
 			sp := spec
 			sp.Impl = im.id
 			sp.Appsym = "mrbench_" + strings.ReplaceAll(im.id, "-", "_")
-			phases, err := runE2EChild(self, &sp, d)
+			phases, err := runE2EChild(self, &sp, d, env.Progress)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", im.label, err)
 			}
@@ -144,7 +153,7 @@ func newE2ESample(st e2eref.Stats) e2eSample {
 
 // runE2EChild runs one implementation in a fresh process and returns its
 // phases (one per burst size).
-func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon) ([]e2ePhase, error) {
+func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, progress io.Writer) ([]e2ePhase, error) {
 	js, err := json.Marshal(sp)
 	if err != nil {
 		return nil, err
@@ -177,6 +186,11 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon) ([]e2ePhase, error) {
 		}
 		phases = append(phases, ph)
 	}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "e2e: ") {
+			fmt.Fprintln(progress, "  "+l)
+		}
+	}
 	if err := <-waited; err != nil {
 		return nil, fmt.Errorf("child: %w\n%s\nmrzcpd log:\n%s", err, tailLines(stderr.String(), 20), tailLines(d.log.String(), 20))
 	}
@@ -192,7 +206,7 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon) ([]e2ePhase, error) {
 // daemon), and the ratio to the C reference.
 func printE2ETable(env *Env, best map[string]map[int]*e2eSample) {
 	tw := tabwriter.NewWriter(env.Progress, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "e2e\tburst\tns/pkt (CPU)\tMpps/core\tns/pkt incl. sleeps\tMpps wall\tidle\ttx drops\tvs c\t\n")
+	fmt.Fprintf(tw, "e2e\tburst\tns/pkt (CPU)\tMpps/core\tns/pkt incl. sleeps\tMpps wall\tidle\tµs/sleep\ttx drops\tvs c\t\n")
 	for _, b := range e2eBursts {
 		c := best[implC][b]
 		for _, im := range e2eImpls {
@@ -204,8 +218,12 @@ func printE2ETable(env *Env, best map[string]map[int]*e2eSample) {
 			if c != nil && c.busyNs > 0 {
 				ratio = fmt.Sprintf("%.2f", s.busyNs/c.busyNs)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%d\t%s\t\n", im.label, b, s.busyNs, mppsOf(s.busyNs),
-				s.cpuNs, s.wallMpps, 100*s.idle, s.st.TxDrops, ratio)
+			perSleep := 0.0
+			if s.st.Sleeps > 0 {
+				perSleep = float64(s.st.SleepWall) / float64(s.st.Sleeps) / 1e3
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%.0f\t%d\t%s\t\n", im.label, b, s.busyNs, mppsOf(s.busyNs),
+				s.cpuNs, s.wallMpps, 100*s.idle, perSleep, s.st.TxDrops, ratio)
 		}
 	}
 	tw.Flush()
