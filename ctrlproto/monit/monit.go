@@ -90,6 +90,9 @@ type DaemonGeneral struct {
 	DPDKVersion string `json:"dpdk_version"` // e.g. "DPDK 22.11.11"
 	ABIVersion  uint32 `json:"abi_version"`  // MR_ABI_VERSION
 	Root        uint64 `json:"root"`         // address of struct mr_root
+	// AppGroup is [service] app_group: the group whose members may run
+	// applications without root ("" = root only).
+	AppGroup string `json:"app_group,omitempty"`
 }
 
 // PoolStatus is one mbuf pool.

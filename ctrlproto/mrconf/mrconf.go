@@ -18,7 +18,10 @@
 //	                   vdev_buffer_size=512, mp_cache_size=256, distmode=0,
 //	                   hashmode=0) plus the daemon's workers, burst, hash_seed,
 //	                   metrics_listen (Prometheus /metrics: host:port, default
-//	                   127.0.0.1:9465 (loopback only), or off)
+//	                   127.0.0.1:9465 (loopback only), or off), app_group
+//	                   (a group whose members may run applications without
+//	                   root: the daemon gives it its runtime dir, hugepage
+//	                   files and status dir; default none = root only)
 //	[pool:MZ…]         an mbuf pool: size, cache, data_room, priv_size, socket
 //	[port:NAME]        a port: devargs (a DPDK vdev such as
 //	                   net_pcap0,rx_pcap=…) or pci (put on the allow-list),
@@ -127,6 +130,11 @@ type Service struct {
 	// MetricsListen is metrics_listen=127.0.0.1:9465: where the daemon
 	// serves Prometheus /metrics (host:port; "off" disables it).
 	MetricsListen string
+	// AppGroup is app_group=NAME (or a numeric gid): the group whose
+	// members may run applications without root. The daemon makes its
+	// runtime dir, sockets, hugepage files and status dir accessible to
+	// it. Empty (the default): root only.
+	AppGroup string
 	// Neighbour tables of the application library (the seed's defaults).
 	NeighMaxEntries     uint32 // neigh_max_entries=4096
 	NeighTimeout        uint32 // neigh_timeout=0 (seconds; 0 = learned entries never expire)
@@ -443,7 +451,7 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 	e.HugeDir = f.String("eal", "huge_dir", "")
 	e.ExtraArgs = strings.Fields(f.String("eal", "extra_args", ""))
 
-	daemonKeys := []string{"workers", "burst", "hash_seed", "metrics_listen"}
+	daemonKeys := []string{"workers", "burst", "hash_seed", "metrics_listen", "app_group"}
 	knownS := []string{"poll_wait_enable", "poll_wait_throttle_usleep_threshold", "poll_wait_throttle_usleep_period",
 		"poll_wait_throttle_notify_threshold", "vdev_buffer_size", "mp_cache_size", "distmode", "hashmode",
 		"neigh_max_entries", "neigh_timeout", "neigh_arp_interval", "neigh_gratuitous_arps"}
@@ -493,8 +501,16 @@ func parseCommon(errf, f *profile.File) (EAL, Service, error) {
 		return e, s, wrap(src("service", "metrics_listen").Invalid("service", "metrics_listen",
 			"must be host:port (e.g. 127.0.0.1:9465, :9465 for every interface) or off"))
 	}
+	s.AppGroup = f.String("service", "app_group", s.AppGroup)
+	if !appGroupRE.MatchString(s.AppGroup) {
+		return e, s, wrap(src("service", "app_group").Invalid("service", "app_group",
+			"must be a group name (letters, digits, '_', '-', '.') or a numeric gid"))
+	}
 	return e, s, nil
 }
+
+// appGroupRE matches an empty app_group, a group name or a gid.
+var appGroupRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})?$`)
 
 // validListen accepts "off" and host:port with a numeric port.
 func validListen(a string) bool {
