@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/ctrlproto/mrconf"
@@ -23,9 +24,15 @@ type ServiceConfig struct {
 	MempoolCacheSize uint32 // mp_cache_size (256)
 	DistMode         flowhash.DistMode
 	HashMode         flowhash.HashMode
-	EAL              mrconf.EAL // [eal]: virtaddr, nohuge, loglevel, file_prefix, …
-	GlobalFile       string     // the daemon's global config
-	AppFile          string     // mrapp.<appsym>.conf beside it (may not exist)
+	// Neighbour tables ([service] neigh_*; the seed's defaults 4096, 0 =
+	// never, 1 s, 3).
+	NeighMaxEntries     int
+	NeighTimeout        time.Duration
+	NeighARPInterval    time.Duration
+	NeighGratuitousARPs int
+	EAL                 mrconf.EAL // [eal]: virtaddr, nohuge, loglevel, file_prefix, …
+	GlobalFile          string     // the daemon's global config
+	AppFile             string     // mrapp.<appsym>.conf beside it (may not exist)
 }
 
 // daemonInfo is what Init takes from mrmonit.daemon.
@@ -85,17 +92,21 @@ func loadServiceConfig(globalPath, appsym, altDir string) (ServiceConfig, error)
 	}
 	s := a.Service
 	c := ServiceConfig{
-		PollWaitEnable:   s.PollWaitEnable,
-		UsleepThreshold:  s.PollWaitThrottleUsleepThreshold,
-		UsleepPeriod:     s.PollWaitThrottleUsleepPeriod,
-		NotifyThreshold:  s.PollWaitThrottleNotifyThreshold,
-		VdevBufferSize:   s.VdevBufferSize,
-		MempoolCacheSize: s.MpCacheSize,
-		DistMode:         flowhash.DistMode(s.DistMode),
-		HashMode:         flowhash.HashMode(s.HashMode),
-		EAL:              a.EAL,
-		GlobalFile:       globalPath,
-		AppFile:          appPath,
+		PollWaitEnable:      s.PollWaitEnable,
+		UsleepThreshold:     s.PollWaitThrottleUsleepThreshold,
+		UsleepPeriod:        s.PollWaitThrottleUsleepPeriod,
+		NotifyThreshold:     s.PollWaitThrottleNotifyThreshold,
+		VdevBufferSize:      s.VdevBufferSize,
+		MempoolCacheSize:    s.MpCacheSize,
+		DistMode:            flowhash.DistMode(s.DistMode),
+		HashMode:            flowhash.HashMode(s.HashMode),
+		NeighMaxEntries:     int(s.NeighMaxEntries),
+		NeighTimeout:        time.Duration(s.NeighTimeout) * time.Second,
+		NeighARPInterval:    time.Duration(s.NeighARPInterval) * time.Millisecond,
+		NeighGratuitousARPs: int(s.NeighGratuitousARPs),
+		EAL:                 a.EAL,
+		GlobalFile:          globalPath,
+		AppFile:             appPath,
 	}
 	return c, nil
 }

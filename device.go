@@ -2,6 +2,7 @@ package marsio
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"unsafe"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/fastpath"
+	"github.com/gomarsio/marsio/internal/neigh"
 )
 
 // Device is an opened virtual device (a vdev of the daemon): N receive and
@@ -25,6 +27,8 @@ type Device struct {
 	mac      net.HardwareAddr
 	mtu      int
 	sharedTx bool
+	x        *repSetup   // addrs/representor (issue 10); nil when neither
+	nb       *neigh.Port // x.nb: RecvBurst's one branch
 	closed   atomic.Bool
 }
 
@@ -71,18 +75,34 @@ func (i *Instance) openDevice(devsym string, nrx, ntx int, opts []DeviceOption) 
 	if _, dup := i.devices[devsym]; dup {
 		return nil, errorf(op, ErrBusy, "look it up with Instance.Device", "already open in this instance")
 	}
-	rep, fds, err := i.openVdev(devsym, nrx, ntx)
+	vc, extra := i.wantsCtl(devsym)
+	ntxAsk := ntx
+	if extra {
+		ntxAsk++ // the library's control stream (neighbour.go)
+	}
+	rep, fds, err := i.openVdev(devsym, nrx, ntxAsk)
 	if err != nil {
+		if extra && errors.Is(err, ErrInvalid) {
+			err = fmt.Errorf("%w (one more tx stream than asked is the library's, for ARP and the representor: ask for at most tx_streams_max-1)", err)
+		}
 		return nil, err
 	}
 	d := &Device{inst: i, name: devsym, index: rep.VdevIndex}
 	for _, o := range opts {
 		o(d)
 	}
-	if err := d.bind(rep, fds, nrx, ntx); err != nil {
+	if err := d.bind(rep, fds, nrx, ntxAsk); err != nil {
 		closeFds(fds)
 		i.closeVdev(rep.VdevIndex)
 		return nil, err
+	}
+	if extra {
+		ctl := &d.tx[ntx]
+		d.tx = d.tx[:ntx:ntx]
+		if err := d.setupExtras(vc, ctl); err != nil {
+			d.release(true)
+			return nil, err
+		}
 	}
 	// Each thread's epoll watches the eventfd of its own rx stream.
 	for k, s := range d.rx {
@@ -246,6 +266,10 @@ func (d *Device) Close() error {
 // release closes the device's eventfds and, when the daemon is alive, its
 // instance at the daemon. Callers hold inst.mu.
 func (d *Device) release(alive bool) error {
+	if d.closed.Load() {
+		return nil
+	}
+	d.stopExtras()
 	if d.closed.Swap(true) {
 		return nil
 	}

@@ -57,6 +57,28 @@
 // ends. PollWaitEpoll blocks the OS thread in epoll_wait instead, as the C
 // library does.
 //
+// # Addresses, ARP and the representor
+//
+// A [vdev:] section of the daemon's config may give the vdev addresses
+// (addrs=10.0.0.1/24,fd00::1/64) and a kernel representor (representor=1,
+// representor_name=, representor_addrs=, default addrs). Opening such a
+// device reserves one more tx stream at the daemon — the library's control
+// stream, the vdev instance's last tx stream in the daemon's status file —
+// and, with addresses, gives it a neighbour table (internal/neigh, the
+// seed's [service] neigh_* defaults: 4096 entries, no timeout, one request
+// per next hop per second, 3 gratuitous ARPs on open) filled from
+// mrneigh.table beside the global config (a bad line fails Init naming
+// file and line) and from ARP/ND seen in RecvBurst, which answers requests
+// for the vdev's addresses on the control stream and hides ARP/ND from the
+// application. Without addresses RecvBurst pays one predictable branch.
+// Thread.SendIP fills the Ethernet header from the table (unresolved: the
+// packet is dropped and a rate-limited request goes out). With
+// representor=1 a TAP interface (internal/tap) with the vdev's MAC, MTU and
+// addresses is created in the calling thread's network namespace:
+// Thread.ToKernel hands it a received packet, and what the kernel sends
+// out of it leaves through the vdev on the control stream. Device.Close
+// removes it; a crashed application's TAP disappears with its process.
+//
 // # Errors
 //
 // Errors wrap sentinels testable with errors.Is: ErrNoDaemon (daemon not

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/fastpath/flowhash"
+	"github.com/gomarsio/marsio/internal/tap"
 	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
@@ -47,6 +48,7 @@ type Instance struct {
 	mu       sync.Mutex // control plane
 	appsym   string
 	cfg      ServiceConfig
+	lib      vdevLib // [vdev:] addrs/representor keys, static neighbours
 	nthreads int
 	mem      *memory // attachment + control channel
 	root     *abiRoot
@@ -215,6 +217,16 @@ func (i *Instance) init(appsym string) (err error) {
 	}
 	if i.cfg, err = loadServiceConfig(st.CfgFile, appsym, st.RunDir); err != nil {
 		return err
+	}
+	if i.lib, err = loadVdevLib(st.CfgFile, i.cfg); err != nil {
+		return err
+	}
+	for _, v := range i.lib.vdevs {
+		if v.Representor {
+			// Persistent leftovers of a crashed run of this app.
+			tap.CleanupStale(appsym)
+			break
+		}
 	}
 	if i.cfg.EAL.NoHuge {
 		return errorf(op, ErrConfig, "remove nohuge=1 from [eal] of "+st.CfgFile,

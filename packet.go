@@ -41,6 +41,10 @@ func (t *Thread) RecvBurst(d *Device, bufs []Buffer) (int, error) {
 	c := &s.st.App
 	atomic.StoreUint64(&c.Pkts, c.Pkts+uint64(n))
 	atomic.StoreUint64(&c.Bytes, c.Bytes+bytes)
+	if d.nb != nil {
+		// The vdev has addresses: ARP/ND is the library's.
+		return t.neighInput(d, bufs[:n]), nil
+	}
 	return n, nil
 }
 

@@ -1,0 +1,395 @@
+package marsio
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/internal/daemontest"
+	"github.com/gomarsio/marsio/internal/testenv"
+)
+
+// Issue 10 end to end, in network namespaces the test makes:
+//
+//	nsPeer: veth end B (10.99.0.2)  <-veth->  root: veth end A, mrzcpd's
+//	net_af_packet port, the app  ->  nsApp: the app's representor TAP
+//	(10.99.0.1)
+//
+// The app gives every packet it receives to the kernel (ToKernel); the
+// kernel's answers leave through the representor, the control stream and
+// the daemon. ARP for 10.99.0.1 is answered by the library.
+
+var repSeq atomic.Int32
+
+func requireNetns(t *testing.T) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		testenv.Skip(t, "needs /dev/net/tun: modprobe tun")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		testenv.Skip(t, "needs iproute2's ip command: apt-get install iproute2")
+	}
+}
+
+func ipCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func makeNetns(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("gmtest_marsio_%d_%d", os.Getpid(), repSeq.Add(1))
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		testenv.Skip(t, "cannot create a network namespace: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	ipCmd(t, "-n", name, "link", "set", "lo", "up")
+	return name
+}
+
+// runInNetns runs fn on an OS thread switched into ns (the thread is
+// discarded afterwards).
+func runInNetns(ns string, fn func() error) error {
+	res := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			res <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			res <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		res <- fn()
+	}()
+	return <-res
+}
+
+func icmpSum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// rawPing sends count echo requests to dst from a raw socket of the
+// calling thread's namespace and waits for each reply.
+func rawPing(dst netip.Addr, count int) error {
+	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 1500)
+	for seq := 1; seq <= count; seq++ {
+		msg := []byte{8, 0, 0, 0, 0x6d, 0x72, 0, byte(seq), 'g', 'm'}
+		binary.BigEndian.PutUint16(msg[2:], icmpSum(msg))
+		if _, err := c.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return fmt.Errorf("echo %d: %w", seq, err)
+			}
+			if n >= 8 && buf[0] == 0 && buf[7] == byte(seq) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// echoRequestIP builds an IPv4 ICMP echo request src→dst with id 0x6d73.
+func echoRequestIP(src, dst netip.Addr, seq byte) []byte {
+	p := make([]byte, 20+10)
+	p[0], p[8], p[9] = 0x45, 64, 1
+	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+	copy(p[12:16], src.AsSlice())
+	copy(p[16:20], dst.AsSlice())
+	binary.BigEndian.PutUint16(p[10:], icmpSum(p[:20]))
+	m := p[20:]
+	m[0], m[4], m[5], m[7], m[8], m[9] = 8, 0x6d, 0x73, seq, 'g', 'm'
+	binary.BigEndian.PutUint16(m[2:], icmpSum(m))
+	return p
+}
+
+// isEchoReply reports an IPv4 ICMP echo reply with id 0x6d73 in frame.
+func isEchoReply(f []byte) bool {
+	if len(f) < 14+20+8 || binary.BigEndian.Uint16(f[12:]) != 0x0800 || f[14+9] != 1 {
+		return false
+	}
+	ihl := int(f[14]&15) * 4
+	m := f[14+ihl:]
+	return len(m) >= 8 && m[0] == 0 && m[4] == 0x6d && m[5] == 0x73
+}
+
+const repConfig = `
+[eal]
+memory=256
+[pool:MZ0]
+size=4095
+[port:p0]
+devargs=net_af_packet0,iface=%s
+[vdev:vxe0]
+port=p0
+rx_streams_max=2
+tx_streams_max=2
+addrs=10.99.0.1/24
+representor=1
+representor_name=%s
+`
+
+func TestRepresentorNetns(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	requireNetns(t)
+	nsPeer, nsApp := makeNetns(t), makeNetns(t)
+	n := os.Getpid()%10000*10 + int(repSeq.Add(1))%10
+	va, vb, rep := fmt.Sprintf("gmva%d", n), fmt.Sprintf("gmvb%d", n), fmt.Sprintf("gmrep%d", n)
+	ipCmd(t, "link", "add", va, "type", "veth", "peer", "name", vb)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", va).Run() })
+	ipCmd(t, "link", "set", vb, "netns", nsPeer)
+	ipCmd(t, "link", "set", va, "up")
+	ipCmd(t, "-n", nsPeer, "addr", "add", "10.99.0.2/24", "dev", vb)
+	ipCmd(t, "-n", nsPeer, "link", "set", vb, "up")
+	// veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL): what
+	// af_packet captures would carry half-done checksums that the TAP's
+	// kernel drops. Make the peer compute them.
+	if out, err := exec.Command("ip", "netns", "exec", nsPeer, "ethtool", "-K", vb, "tx", "off").CombinedOutput(); err != nil {
+		testenv.Skip(t, "needs ethtool to switch off veth checksum offload (apt-get install ethtool): %v: %s", err, out)
+	}
+	peerIP, ourIP := netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.1")
+	var peerMAC net.HardwareAddr
+	if err := runInNetns(nsPeer, func() error {
+		ifc, err := net.InterfaceByName(vb)
+		if err == nil {
+			peerMAC = ifc.HardwareAddr
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	d := daemontest.Start(t, daemontest.Options{Config: fmt.Sprintf(repConfig, va, rep)})
+
+	// A malformed static neighbour file fails Init, naming file and line.
+	table := filepath.Join(d.RunDir, "mrneigh.table")
+	os.WriteFile(table, []byte("# ok\n10.99.0.9 02:00:00:00:00\n"), 0o644)
+	bad, err := New(WithStatusDir(d.RunDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bad.Init("repapp")
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "mrneigh.table:2") {
+		t.Fatalf("bad mrneigh.table: %v", err)
+	}
+	bad.Close()
+	os.WriteFile(table, []byte("10.99.0.9 02:00:00:00:00:09 vxe0\n"), 0o644)
+
+	i := attachApp(t, d, "repapp", WithThreads(1))
+
+	// Name clash: an interface called like the representor exists.
+	ipCmd(t, "-n", nsApp, "link", "add", rep, "type", "veth", "peer", "name", "gmclash")
+	err = runInNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("name clash: %v", err)
+	}
+	ipCmd(t, "-n", nsApp, "link", "del", rep)
+	// Address in use on another interface of the namespace.
+	ipCmd(t, "-n", nsApp, "link", "add", "gmdummy", "type", "veth", "peer", "name", "gmdummy2")
+	ipCmd(t, "-n", nsApp, "addr", "add", "10.99.0.1/32", "dev", "gmdummy")
+	err = runInNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("address in use: %v", err)
+	}
+	ipCmd(t, "-n", nsApp, "link", "del", "gmdummy")
+
+	var dev *Device
+	if err := runInNetns(nsApp, func() (err error) { dev, err = i.OpenDevice("vxe0", 1, 1); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if dev.Representor() != rep {
+		t.Fatalf("representor %q", dev.Representor())
+	}
+	if out := ipCmd(t, "-n", nsApp, "-br", "addr", "show", rep); !strings.Contains(out, "10.99.0.1/24") || !strings.Contains(out, "UP") && !strings.Contains(out, "UNKNOWN") {
+		t.Fatalf("representor: %s", out)
+	}
+	if out := ipCmd(t, "-n", nsApp, "-br", "link", "show", rep); !strings.Contains(out, dev.MAC().String()) {
+		t.Fatalf("representor MAC, want %v: %s", dev.MAC(), out)
+	}
+	if mac, ok := dev.Neighbour(netip.MustParseAddr("10.99.0.9")); !ok || mac.String() != "02:00:00:00:00:09" {
+		t.Fatalf("static neighbour: %v %v", mac, ok)
+	}
+
+	// TCP server in nsApp on the representor's address.
+	var ln net.Listener
+	if err := runInNetns(nsApp, func() (err error) { ln, err = net.Listen("tcp4", "10.99.0.1:7777"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+
+	// The app: everything received goes to the kernel; cmds run on the
+	// dataplane thread.
+	ctx, cancel := context.WithCancel(context.Background())
+	cmds := make(chan func(*Thread), 4)
+	var echoReplies atomic.Int32
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		th, err := i.ThreadInit()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer th.Release()
+		bufs := make([]Buffer, 32)
+		for ctx.Err() == nil {
+			select {
+			case f := <-cmds:
+				f(th)
+			default:
+			}
+			n, err := th.RecvBurst(dev, bufs)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if n == 0 {
+				th.PollWait(ctx, 10*time.Millisecond, dev)
+				continue
+			}
+			for _, b := range bufs[:n] {
+				if isEchoReply(b.Data()) {
+					echoReplies.Add(1)
+				}
+				if err := th.ToKernel(dev, b); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+
+	if err := runInNetns(nsPeer, func() error { return rawPing(ourIP, 3) }); err != nil {
+		t.Fatalf("ping through daemon, app and TAP: %v\n%+v", err, dev.NeighbourStats())
+	}
+	if err := runInNetns(nsPeer, func() error {
+		c, err := net.DialTimeout("tcp4", "10.99.0.1:7777", 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		msg := bytes.Repeat([]byte("gomarsio "), 1000)
+		go c.Write(msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			return err
+		}
+		if !bytes.Equal(got, msg) {
+			return errors.New("tcp echo differs")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("tcp through the representor: %v\n%+v", err, dev.NeighbourStats())
+	}
+	// ARP filled the table with the peer's MAC.
+	if mac, ok := dev.Neighbour(peerIP); !ok || mac.String() != peerMAC.String() {
+		t.Fatalf("learned %v %v, want %v", mac, ok, peerMAC)
+	}
+
+	// The send helper: an echo request to the peer carries its MAC (else
+	// its kernel would not answer); an unresolved next hop is dropped and
+	// ARPed for.
+	type res struct {
+		sent bool
+		err  error
+	}
+	sendTo := func(nh netip.Addr) res {
+		r := make(chan res, 1)
+		cmds <- func(th *Thread) {
+			b := make([]Buffer, 1)
+			if err := th.Alloc(dev, b); err != nil {
+				r <- res{err: err}
+				return
+			}
+			p := echoRequestIP(ourIP, nh, 1)
+			room, _ := b[0].Append(len(p))
+			copy(room, p)
+			ok, err := th.SendIP(dev, b[0], nh)
+			r <- res{ok, err}
+		}
+		return <-r
+	}
+	before := echoReplies.Load()
+	if r := sendTo(peerIP); !r.sent || r.err != nil {
+		t.Fatalf("SendIP to the peer: %+v", r)
+	}
+	for deadline := time.Now().Add(5 * time.Second); echoReplies.Load() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no echo reply to SendIP's packet")
+		}
+	}
+	st0 := dev.NeighbourStats()
+	if r := sendTo(netip.MustParseAddr("10.99.0.77")); r.sent || r.err != nil {
+		t.Fatalf("SendIP to an unknown next hop: %+v", r)
+	}
+	st := dev.NeighbourStats()
+	if st.Unresolved != st0.Unresolved+1 || st.ARPRequests != st0.ARPRequests+1 {
+		t.Fatalf("unresolved send: before %+v after %+v", st0, st)
+	}
+	t.Logf("stats %+v", st)
+
+	cancel()
+	wg.Wait()
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err == nil {
+		t.Fatalf("representor still there after Close: %s", out)
+	}
+}
