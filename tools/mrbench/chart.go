@@ -125,8 +125,8 @@ func e2ePlot(res []Result) *plot.Plot {
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(l, pts)
 		p.Legend.Add(name, l, pts)
-		if y := maxY(xy); y > p.Y.Max {
-			p.Y.Max = y * 1.1
+		if y := maxY(xy); y*1.4 > p.Y.Max {
+			p.Y.Max = y * 1.4 // head room for the legend
 		}
 	}
 	return p
