@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -28,6 +29,14 @@ const e2ePerfEnv = "MRBENCH_E2E_PERF"
 // e2eImplsEnv, when set, lists the implementations to run (comma-separated
 // ids: go, c, cgo-burst, cgo-pkt), for looking at one of them.
 const e2eImplsEnv = "MRBENCH_E2E_IMPLS"
+
+// The e2e suite keeps the best of at least e2eMinReps repetitions (one
+// shared machine, two processes, a daemon: single runs are noisy) and
+// measures each burst size for at least e2eMinDur (tests lower both).
+var (
+	e2eMinReps = 5
+	e2eMinDur  = 200 * time.Millisecond
+)
 
 // e2eBursts are the burst sizes of the e2e suite.
 var e2eBursts = []int{1, 8, 32, 64}
@@ -67,7 +76,12 @@ func runE2E(env *Env) ([]Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	appCPU, daemonCPU := env.CPU, 0
-	if appCPU == 0 {
+	switch {
+	case runtime.NumCPU() < 2:
+		appCPU, daemonCPU = 0, -1 // nothing to separate
+	case appCPU < 0:
+		appCPU = runtime.NumCPU() - 1
+	case appCPU == 0:
 		daemonCPU = 1
 	}
 	d, err := startE2EDaemon(root, tmp, daemonCPU, progress)
@@ -79,13 +93,13 @@ func runE2E(env *Env) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dur := max(2*env.Min, 200*time.Millisecond)
-	spec := e2eSpec{Prefix: d.prefix, StatusDir: d.runDir, Devsym: "vxe0", CPU: max(appCPU, 0),
+	dur := max(2*env.Min, e2eMinDur)
+	spec := e2eSpec{Prefix: d.prefix, StatusDir: d.runDir, Devsym: "vxe0", CPU: appCPU,
 		Bursts: e2eBursts, Warm: 100 * time.Millisecond, Dur: dur, Sleep: 20 * time.Microsecond}
 	progress("apps on CPU %d, daemon on CPU %d; %d reps × %d implementations × %d bursts × (%v warm-up + %v)",
-		appCPU, daemonCPU, max(env.Reps, 5), len(e2eImpls), len(e2eBursts), spec.Warm, spec.Dur)
+		appCPU, daemonCPU, max(env.Reps, e2eMinReps), len(e2eImpls), len(e2eBursts), spec.Warm, spec.Dur)
 	best := map[string]map[int]*e2eSample{}
-	reps := max(env.Reps, 5) // the best of at least 5: one shared machine, two processes, a daemon
+	reps := max(env.Reps, e2eMinReps)
 	for rep := 0; rep < reps; rep++ {
 		for _, im := range e2eImpls {
 			if only := os.Getenv(e2eImplsEnv); only != "" && !slices.Contains(strings.Split(only, ","), im.id) {
