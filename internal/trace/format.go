@@ -1,0 +1,71 @@
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Drop reasons (Record.Reason with Stage Drop).
+const (
+	DropNone     = iota
+	DropNoApp    // no application has the vdev open
+	DropRingFull // a stream ring was full
+	DropNoBuffer // no mbuf
+	DropUnresolv // send helper: next hop unresolved
+)
+
+var reasonNames = [...]string{"", "no-app", "ring-full", "no-buffer", "unresolved"}
+
+func reasonName(r uint8) string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", r)
+}
+
+// String is the one-line form mrtrace shows per event.
+func (r *Record) String() string {
+	s := fmt.Sprintf("%s %-7s vdev %d stream %d", time.Unix(0, r.Time).UTC().Format("15:04:05.000000000"), r.Stage, r.Vdev, r.Stream)
+	if r.Port != 0xffff {
+		s += fmt.Sprintf(" port %d", r.Port)
+	}
+	s += fmt.Sprintf(" len %d hash %#08x %s", r.Len, r.Hash, r.Tuple.String())
+	if r.Stage == Drop {
+		s += " reason " + reasonName(r.Reason)
+	}
+	return s
+}
+
+type jsonRecord struct {
+	Time   int64  `json:"time_ns"`
+	Stage  string `json:"stage"`
+	Reason string `json:"reason,omitempty"`
+	Port   *int   `json:"port,omitempty"`
+	Vdev   int    `json:"vdev"`
+	Stream int    `json:"stream"`
+	Len    uint32 `json:"len"`
+	Hash   uint32 `json:"hash"`
+	Proto  uint8  `json:"proto,omitempty"`
+	Src    string `json:"src,omitempty"`
+	Dst    string `json:"dst,omitempty"`
+	Sport  uint16 `json:"sport,omitempty"`
+	Dport  uint16 `json:"dport,omitempty"`
+}
+
+// MarshalJSON writes the record as one JSON object (mrtrace's JSON lines).
+func (r *Record) MarshalJSON() ([]byte, error) {
+	j := jsonRecord{Time: r.Time, Stage: r.Stage.String(), Vdev: int(r.Vdev), Stream: int(r.Stream), Len: r.Len, Hash: r.Hash}
+	if r.Stage == Drop {
+		j.Reason = reasonName(r.Reason)
+	}
+	if r.Port != 0xffff {
+		p := int(r.Port)
+		j.Port = &p
+	}
+	if r.Tuple.Proto != 0 {
+		s, d := r.Tuple.Addrs()
+		j.Proto, j.Src, j.Dst, j.Sport, j.Dport = r.Tuple.Proto, s.String(), d.String(), r.Tuple.Sport, r.Tuple.Dport
+	}
+	return json.Marshal(j)
+}

@@ -1,0 +1,298 @@
+package trace
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+func area(t testing.TB, nv, nr, rs int) *Area {
+	t.Helper()
+	buf := make([]uint64, (Size(nv, nr, rs)+64)/8)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*8)
+	off := (64 - int(uintptr(unsafe.Pointer(&b[0]))%64)) % 64
+	a, err := Init(b[off:off+Size(nv, nr, rs)], nv, nr, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second view (another process) attaches to the same bytes.
+	if _, err := Attach(b[off : off+Size(nv, nr, rs)]); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// udp4 builds an Ethernet/IPv4/UDP frame (optionally VLAN-tagged).
+func udp4(src, dst string, sport, dport uint16, vlan bool) []byte {
+	f := make([]byte, 14, 64)
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+	if vlan {
+		binary.BigEndian.PutUint16(f[12:], 0x8100)
+		f = append(f, 0, 5, 0x08, 0x00)
+	}
+	ip := make([]byte, 28)
+	ip[0], ip[9] = 0x45, 17
+	s, d := netip.MustParseAddr(src).As4(), netip.MustParseAddr(dst).As4()
+	copy(ip[12:], s[:])
+	copy(ip[16:], d[:])
+	binary.BigEndian.PutUint16(ip[20:], sport)
+	binary.BigEndian.PutUint16(ip[22:], dport)
+	return append(f, ip...)
+}
+
+func tcp6(src, dst string, sport, dport uint16) []byte {
+	f := make([]byte, 14+40+20)
+	binary.BigEndian.PutUint16(f[12:], 0x86dd)
+	f[14], f[14+6] = 0x60, 6
+	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+	copy(f[14+8:], s[:])
+	copy(f[14+24:], d[:])
+	binary.BigEndian.PutUint16(f[54:], sport)
+	binary.BigEndian.PutUint16(f[56:], dport)
+	return f
+}
+
+func TestLayoutSizes(t *testing.T) {
+	if unsafe.Sizeof(Record{}) != RecordSize || unsafe.Sizeof(Control{}) != CtlSize || unsafe.Sizeof(header{}) != HeaderSize || unsafe.Sizeof(ringHdr{}) != RingHdr {
+		t.Fatalf("sizes: record %d control %d header %d ring %d", unsafe.Sizeof(Record{}), unsafe.Sizeof(Control{}), unsafe.Sizeof(header{}), unsafe.Sizeof(ringHdr{}))
+	}
+	for _, c := range [][3]int{{0, 1, 8}, {1, 0, 8}, {1, 1, 6}, {1, 1, 1}} {
+		if _, err := Init(make([]byte, 1<<16), c[0], c[1], c[2]); !errors.Is(err, ErrLayout) {
+			t.Errorf("Init%v: %v", c, err)
+		}
+	}
+	if _, err := Attach(make([]byte, 4096)); !errors.Is(err, ErrLayout) {
+		t.Errorf("attach zeroes: %v", err)
+	}
+}
+
+func TestParseTuple(t *testing.T) {
+	var tu Tuple
+	ParseTuple(udp4("10.0.0.1", "10.0.0.2", 1000, 53, true), &tu)
+	if tu.String() != "udp 10.0.0.1:1000 > 10.0.0.2:53" {
+		t.Fatalf("vlan udp: %s", tu.String())
+	}
+	ParseTuple(tcp6("fd00::1", "fd00::2", 40000, 443), &tu)
+	if tu.String() != "tcp [fd00::1]:40000 > [fd00::2]:443" {
+		t.Fatalf("tcp6: %s", tu.String())
+	}
+	for _, f := range [][]byte{nil, make([]byte, 13), udp4("10.0.0.1", "10.0.0.2", 1, 2, false)[:20], {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 6, 0, 1}} {
+		ParseTuple(f, &tu)
+		if tu.Proto != 0 {
+			t.Errorf("% x: %s", f, tu.String())
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { ParseTuple(udp4("10.0.0.1", "10.0.0.2", 1, 2, false), &tu) }); n > 1 {
+		t.Fatalf("ParseTuple allocates (%v)", n)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	f, err := ParseFilter("proto=udp src=10.0.0.0/24 dport=53 dst=*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.String() != "proto=udp src=10.0.0.0/24 dport=53" {
+		t.Fatalf("String %q", f.String())
+	}
+	if g, _ := ParseFilter(f.String()); g != f {
+		t.Fatalf("round trip %+v %+v", g, f)
+	}
+	m := f.mem()
+	if m.filter() != f {
+		t.Fatalf("mem round trip %+v", m.filter())
+	}
+	var tu Tuple
+	for _, c := range []struct {
+		frame []byte
+		want  bool
+	}{
+		{udp4("10.0.0.7", "1.1.1.1", 999, 53, false), true},
+		{udp4("1.1.1.1", "10.0.0.7", 53, 999, false), true}, // the answer
+		{udp4("10.0.1.7", "1.1.1.1", 999, 53, false), false},
+		{udp4("10.0.0.7", "1.1.1.1", 999, 54, false), false},
+		{tcp6("fd00::1", "fd00::2", 1, 53), false},
+		{make([]byte, 60), false},
+	} {
+		ParseTuple(c.frame, &tu)
+		if got := m.match(&tu); got != c.want {
+			t.Errorf("%s: %v, want %v", tu.String(), got, c.want)
+		}
+	}
+	one, _ := ParseFilter("src=10.0.0.0/24 dir=oneway")
+	om := one.mem()
+	ParseTuple(udp4("1.1.1.1", "10.0.0.7", 53, 999, false), &tu)
+	if om.match(&tu) {
+		t.Fatal("oneway matched the reverse direction")
+	}
+	v6, _ := ParseFilter("dst=fd00::/64 proto=tcp")
+	vm := v6.mem()
+	ParseTuple(tcp6("fd01::1", "fd00::2", 1, 2), &tu)
+	if !vm.match(&tu) {
+		t.Fatal("v6 prefix")
+	}
+	all, _ := ParseFilter("")
+	am := all.mem()
+	ParseTuple(make([]byte, 60), &tu)
+	if !am.match(&tu) {
+		t.Fatal("empty filter matches everything, IP or not")
+	}
+	for _, bad := range []string{"proto=xyz", "src=10.0.0.300", "sport=0", "dport=70000", "foo=1", "src", "dir=up", "src=1.1.1.1 src=2.2.2.2", "src=fe80::1%eth0"} {
+		if _, err := ParseFilter(bad); !errors.Is(err, ErrFilter) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"", "proto=tcp src=10.0.0.0/8 sport=1 dport=2 dir=oneway", "dst=fd00::/64", "src=*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		flt, err := ParseFilter(s)
+		if err != nil {
+			return
+		}
+		g, err := ParseFilter(flt.String())
+		if err != nil || g != flt {
+			t.Fatalf("%q → %q → %+v, %v", s, flt.String(), g, err)
+		}
+		if flt.mem().filter() != flt {
+			t.Fatalf("%q: mem round trip", s)
+		}
+	})
+}
+
+func TestWriterReader(t *testing.T) {
+	a := area(t, 2, 2, 8)
+	c := a.Control(1)
+	if c.On() || a.Control(2) != nil {
+		t.Fatal("fresh control on")
+	}
+	w, err := a.Writer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := udp4("10.0.0.1", "10.0.0.2", 1000, 53, false)
+	f, _ := ParseFilter("proto=udp dport=53")
+	c.Set(f, 0)
+	if got, s := c.Filter(); got != f || s != 0 || !c.On() {
+		t.Fatalf("control %+v %d", got, s)
+	}
+	for k := 0; k < 10; k++ {
+		w.Trace(c, PortRx, 0, 0, 1, 0, frame, 0xabc)
+	}
+	if a.Lost(0) != 2 {
+		t.Fatalf("lost %d, want 2 (ring of 8)", a.Lost(0))
+	}
+	recs := a.Read(0, nil)
+	if len(recs) != 8 || recs[0].Stage != PortRx || recs[0].Len != uint32(len(frame)) || recs[0].Tuple.Dport != 53 || recs[0].Time == 0 {
+		t.Fatalf("read %d: %+v", len(recs), recs)
+	}
+	if w.Trace(c, Drop, DropRingFull, 0xffff, 1, 3, frame, 1); len(a.Read(0, nil)) != 1 {
+		t.Fatal("ring not reusable after a read")
+	}
+	line := recs[0].String()
+	if !strings.Contains(line, "port-rx") || !strings.Contains(line, "udp 10.0.0.1:1000 > 10.0.0.2:53") {
+		t.Fatalf("line %q", line)
+	}
+	js, err := json.Marshal(&recs[0])
+	if err != nil || !strings.Contains(string(js), `"stage":"port-rx"`) || !strings.Contains(string(js), `"dport":53`) {
+		t.Fatalf("json %s %v", js, err)
+	}
+	// Filter miss and sampling.
+	if w.Trace(c, AppRx, 0, 0, 1, 0, udp4("10.0.0.1", "10.0.0.2", 1, 2, false), 0) {
+		t.Fatal("filter miss recorded")
+	}
+	c.Set(Filter{}, 4)
+	n := 0
+	for k := 0; k < 8; k++ {
+		if w.Trace(c, AppRx, 0, 0, 1, 0, frame, 0) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("sample 1 in 4 of 8: %d", n)
+	}
+	c.Off()
+	if c.On() {
+		t.Fatal("off")
+	}
+}
+
+// TestConcurrent: one writer and one reader per ring; everything written
+// is read once, in order, or counted lost.
+func TestConcurrent(t *testing.T) {
+	a := area(t, 1, 2, 64)
+	c := a.Control(0)
+	c.Set(Filter{}, 0)
+	const n = 20000
+	var wg sync.WaitGroup
+	for r := 0; r < 2; r++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			w, _ := a.Writer(r)
+			frame := udp4("10.0.0.1", "10.0.0.2", 1, 2, false)
+			for k := 0; k < n; k++ {
+				w.Trace(c, AppTx, 0, 0xffff, 0, uint16(r), frame, uint32(k))
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			got, last := 0, -1
+			var buf []Record
+			for got+int(a.Lost(r)) < n {
+				buf = a.Read(r, buf[:0])
+				for _, rec := range buf {
+					if int(rec.Hash) <= last || rec.Stream != uint16(r) {
+						t.Errorf("ring %d: %d after %d", r, rec.Hash, last)
+						return
+					}
+					last = int(rec.Hash)
+				}
+				got += len(buf)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+var sink int
+
+// BenchmarkOff is the data path's cost with tracing off: one load and a
+// predictable branch per burst.
+func BenchmarkOff(b *testing.B) {
+	a := area(b, 1, 1, 1024)
+	c := a.Control(0)
+	for b.Loop() {
+		if c.On() {
+			sink++
+		}
+	}
+}
+
+// BenchmarkOn is the cost of one traced packet (filter, tuple, record).
+func BenchmarkOn(b *testing.B) {
+	a := area(b, 1, 1, 1024)
+	c := a.Control(0)
+	f, _ := ParseFilter("proto=udp dport=53")
+	c.Set(f, 0)
+	w, _ := a.Writer(0)
+	frame := udp4("10.0.0.1", "10.0.0.2", 1000, 53, false)
+	var recs []Record
+	k := 0
+	for b.Loop() {
+		if c.On() {
+			w.Trace(c, AppRx, 0, 0xffff, 0, 0, frame, 1)
+		}
+		if k++; k&511 == 0 {
+			recs = a.Read(0, recs[:0])
+		}
+	}
+}
