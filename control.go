@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/ctrlproto"
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/shm"
 )
 
@@ -76,6 +77,8 @@ func attach(o *Options, st daemonInfo, c *ServiceConfig) (*memory, error) {
 			return nil, wrapf("init", ErrNoDaemon, "is mrzcpd running with file prefix "+prefix+"? (set "+EnvFilePrefix+" or "+EnvRuntimeDir+")", err, "attach to %s", where)
 		case errors.Is(err, shm.ErrVersion):
 			return nil, wrapf("init", ErrVersion, "build the application against the daemon's DPDK version", err, "attach to %s", where)
+		case errors.Is(err, os.ErrPermission):
+			return nil, wrapf("init", ErrDenied, permissionHint(o), err, "attach to %s as uid %d", where, os.Getuid())
 		}
 		return nil, wrapf("init", ErrNoDaemon, "can this user open the daemon's runtime dir and hugepage files?", err, "attach to %s", where)
 	}
@@ -87,6 +90,20 @@ func attach(o *Options, st daemonInfo, c *ServiceConfig) (*memory, error) {
 	m := &memory{h: h, ch: ch, key: key, refs: 1}
 	attachments.m[key] = m
 	return m, nil
+}
+
+// permissionHint says how a non-root user gets access to the daemon's
+// runtime dir and hugepage files ([service] app_group, mrdoctor-style).
+func permissionHint(o *Options) string {
+	group := ""
+	if d, err := monit.ReadDaemon(o.daemonStatusPath()); err == nil {
+		group = d.General.AppGroup
+	}
+	if group == "" {
+		return "the daemon gives its runtime dir and hugepage files to root only: set [service] app_group=<group> in its config, restart it and add this user to that group (or run as root)"
+	}
+	return "the daemon gives its runtime dir and hugepage files to group " + group +
+		" ([service] app_group): add this user to it (usermod -aG " + group + " <user>, then log in again) or run as root"
 }
 
 // detach drops one reference; the last one unmaps.

@@ -114,6 +114,7 @@ type daemon struct {
 	rtDir    string
 	start    time.Time
 	stopping atomic.Bool
+	group    *appGroup // [service] app_group; nil = root only
 
 	mu       sync.Mutex
 	apps     [maxApps]*appState
@@ -160,6 +161,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := os.MkdirAll(d.runDir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
+	if d.group, err = lookupAppGroup(d.cfg.Service.AppGroup); err != nil {
+		return fmt.Errorf("config %s: %w", d.cfg.Path, err)
+	}
 	if !current.CompareAndSwap(nil, d) {
 		return errors.New("mrzcpd: Run called twice in one process")
 	}
@@ -167,7 +171,19 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer d.cleanupEAL()
+	if d.group != nil {
+		if err := d.group.register(); err != nil {
+			return err
+		}
+		defer d.group.unregister()
+		if err := d.fixGroup(); err != nil {
+			return err
+		}
+	}
 	if err := d.setup(); err != nil {
+		return err
+	}
+	if err := d.fixGroup(); err != nil {
 		return err
 	}
 	d.startWorkers()
@@ -186,6 +202,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	tick := time.NewTicker(d.opts.StatusInterval)
 	defer tick.Stop()
+	groupWarned := false
 loop:
 	for {
 		select {
@@ -195,9 +212,16 @@ loop:
 			if err := d.writeStatus(statusPath); err != nil {
 				d.log.Printf("status file: %v", err)
 			}
+			if err := d.fixGroup(); err != nil && !groupWarned {
+				d.log.Printf("warning: %v", err)
+				groupWarned = true
+			}
 		}
 	}
 	d.log.Printf("shutting down")
+	if d.group != nil {
+		d.log.Print(d.group.summary())
+	}
 	d.shutdown()
 	os.Remove(statusPath)
 	return nil
@@ -374,6 +398,14 @@ func (d *daemon) setup() error {
 	// Published last: an app that sees the magic sees everything above.
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&r.magic)), abiMagic)
 	return nil
+}
+
+// fixGroup applies [service] app_group (perms.go); nil when unset.
+func (d *daemon) fixGroup() error {
+	if d.group == nil {
+		return nil
+	}
+	return d.group.fix(d.rtDir, d.hugeDir, d.prefix, d.runDir)
 }
 
 func boolInt(b bool) C.int {

@@ -23,7 +23,7 @@ func (d *daemon) status() *monit.Daemon {
 		GCfgfile: d.cfg.Path, Pid: os.Getpid(), StartTime: d.start.UnixNano(), UpdateTime: time.Now().UnixNano(),
 		FilePrefix: d.prefix, RuntimeDir: d.rtDir, HugeDir: d.hugeDir, RunDir: d.runDir,
 		DPDKVersion: C.GoString(C.mr_dpdk_version()), ABIVersion: abiVersion,
-		Root: uint64(uintptrOf(d.root)),
+		Root: uint64(uintptrOf(d.root)), AppGroup: d.cfg.Service.AppGroup,
 	}}
 	for i, p := range d.cfg.Pools {
 		avail := uint32(C.mr_pool_avail(C.uint32_t(i)))
