@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomarsio/marsio/fastpath"
 )
 
 // PollWait blocks the thread until one of its rx streams on devs has
@@ -93,8 +95,7 @@ func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*De
 	t.sleeps.Add(1)
 	for _, d := range devs {
 		if t.id < len(d.rx) {
-			e := &d.rx[t.id].st.App.Events
-			atomic.StoreUint64(e, *e+1)
+			fastpath.CounterAdd(&d.rx[t.id].st.App.Events, 1)
 		}
 	}
 	var err error
