@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/internal/neigh"
+	"github.com/gomarsio/marsio/internal/trace"
 )
 
 // Device is an opened virtual device (a vdev of the daemon): N receive and
@@ -27,8 +28,9 @@ type Device struct {
 	mac      net.HardwareAddr
 	mtu      int
 	sharedTx bool
-	x        *repSetup   // addrs/representor (issue 10); nil when neither
-	nb       *neigh.Port // x.nb: RecvBurst's one branch
+	x        *repSetup      // addrs/representor (issue 10); nil when neither
+	nb       *neigh.Port    // x.nb: RecvBurst's one branch
+	tc       *trace.Control // the vdev's trace control (never nil once bound)
 	closed   atomic.Bool
 }
 
@@ -140,6 +142,7 @@ func (d *Device) bind(rep abiMsgVdevOpenRep, fds []int, nrx, ntx int) error {
 		return bad("vdev instance %#x outside shared memory", rep.Instance)
 	}
 	d.desc = &i.root.Vdevs[rep.VdevIndex]
+	d.tc = i.traceControl(rep.VdevIndex)
 	d.vdi = (*abiVdevInstance)(ptrAt(uintptr(rep.Instance)))
 	if m := atomic.LoadUint32(&d.vdi.Magic); m != abiMagic {
 		return bad("vdev instance magic %#x", m)

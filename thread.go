@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/fastpath"
+	"github.com/gomarsio/marsio/internal/trace"
 )
 
 // burstMax bounds the per-call scratch arrays of a Thread; longer bursts
@@ -30,6 +31,7 @@ type Thread struct {
 	cancel int      // eventfd for context cancellation of PollWaitEpoll
 	idle   uint32   // consecutive empty receives (the seed's zero_recv_counter)
 	sleeps atomic.Uint64
+	tw     *trace.Writer // this thread's trace ring, bound on first use
 
 	evs    [16]unix.EpollEvent
 	addrs  [burstMax]uintptr // scratch: data addresses for hashing

@@ -7,7 +7,8 @@
 //
 // # Layout (little-endian, offsets in bytes)
 //
-//	header    0..64      magic "MRTR", version, nr_vdevs, nr_rings, ring_size
+//	header    0..64      magic "MRTR", version, nr_vdevs, nr_rings, ring_size,
+//	                     daemon_rings, app_threads
 //	controls  64..       nr_vdevs × 64: one per vdev (Control)
 //	rings     …          nr_rings × (64 + ring_size × 64): header + records
 //
@@ -15,6 +16,9 @@
 // tracing off costs one load and one predictable branch (Control.On). It
 // is written last when switching on (after filter and sampling rate) and
 // first when switching off.
+//
+// Rings 0..daemon_rings-1 belong to the daemon's workers; application slot
+// s, thread k writes ring daemon_rings + s*app_threads + k (AppRing).
 //
 // Each ring has exactly one writer (a daemon worker or an application
 // thread) and one reader (mrtrace): the writer owns head, the reader owns
@@ -83,11 +87,13 @@ type Area struct {
 	nvdevs   int
 	nrings   int
 	ringSize uint64
+	dRings   int
+	appThr   int
 }
 
 type header struct {
-	Magic, Version, NrVdevs, NrRings, RingSize uint32
-	_                                          [HeaderSize - 20]byte
+	Magic, Version, NrVdevs, NrRings, RingSize, DaemonRings, AppThreads uint32
+	_                                                                   [HeaderSize - 28]byte
 }
 
 // Size returns the bytes an area of nvdevs controls and nrings rings of
@@ -126,8 +132,38 @@ func Attach(mem []byte) (*Area, error) {
 	if h.NrVdevs == 0 || h.NrRings == 0 || rs < 2 || rs&(rs-1) != 0 || len(mem) < Size(int(h.NrVdevs), int(h.NrRings), rs) {
 		return nil, fmt.Errorf("%w: %d vdevs, %d rings of %d in %d bytes", ErrLayout, h.NrVdevs, h.NrRings, rs, len(mem))
 	}
-	return &Area{base: unsafe.Pointer(unsafe.SliceData(mem)), size: uintptr(len(mem)), nvdevs: int(h.NrVdevs), nrings: int(h.NrRings), ringSize: uint64(rs)}, nil
+	return &Area{base: unsafe.Pointer(unsafe.SliceData(mem)), size: uintptr(len(mem)), nvdevs: int(h.NrVdevs), nrings: int(h.NrRings), ringSize: uint64(rs),
+		dRings: int(h.DaemonRings), appThr: int(h.AppThreads)}, nil
 }
+
+// SetRoles records how the rings are shared out: the first daemonRings
+// for the daemon's workers, then appThreads per application slot. Call it
+// once after Init, before publishing the area.
+func (a *Area) SetRoles(daemonRings, appThreads int) error {
+	if daemonRings < 0 || appThreads < 0 || daemonRings > a.nrings {
+		return fmt.Errorf("%w: %d daemon rings, %d per app, %d rings", ErrLayout, daemonRings, appThreads, a.nrings)
+	}
+	h := (*header)(a.base)
+	h.DaemonRings, h.AppThreads = uint32(daemonRings), uint32(appThreads)
+	a.dRings, a.appThr = daemonRings, appThreads
+	return nil
+}
+
+// AppRing returns the ring of application slot's thread, or -1 when the
+// area has none for it.
+func (a *Area) AppRing(slot, thread int) int {
+	if a.appThr == 0 || thread < 0 || thread >= a.appThr || slot < 0 {
+		return -1
+	}
+	r := a.dRings + slot*a.appThr + thread
+	if r >= a.nrings {
+		return -1
+	}
+	return r
+}
+
+// Bytes returns the area's memory (for tests and tools that copy it).
+func (a *Area) Bytes() []byte { return unsafe.Slice((*byte)(a.base), a.size) }
 
 // Vdevs returns the number of controls.
 func (a *Area) Vdevs() int { return a.nvdevs }

@@ -223,6 +223,9 @@ func TestWriterReader(t *testing.T) {
 	if c.On() {
 		t.Fatal("off")
 	}
+	if err := a.SetRoles(1, 1); err != nil || a.AppRing(0, 0) != 1 || a.AppRing(1, 0) != -1 || a.AppRing(0, 1) != -1 {
+		t.Fatalf("roles: %v %d", err, a.AppRing(0, 0))
+	}
 }
 
 // TestConcurrent: one writer and one reader per ring; everything written

@@ -1,0 +1,69 @@
+package marsio
+
+import (
+	"unsafe"
+
+	"github.com/gomarsio/marsio/internal/trace"
+)
+
+// Data-path trace, library side (issue 10 part 3; see internal/trace).
+// When the daemon publishes the trace area (memzone traceMemzone), Init
+// attaches to it; each device points at its vdev's control, each thread
+// writes its own ring (trace.Area.AppRing). RecvBurst records app-rx and
+// SendBurst app-tx events for packets the control's filter selects. With
+// tracing off the cost is one load and one predictable branch per burst;
+// the build tag notrace compiles even that out (traceCompiled false).
+//
+// The daemon side (creating the memzone, port-rx/dist/port-tx/drop events
+// in its workers) and tools/mrtrace are not written yet.
+
+// traceMemzone is the trace area's memzone (to be mirrored into gen/abi).
+const traceMemzone = "mrtrace"
+
+// traceOff is the control of devices without a trace area: always off.
+var traceOff trace.Control
+
+// attachTrace binds the daemon's trace area when it has one.
+func (i *Instance) attachTrace() {
+	addr, size, err := i.mem.memzone(traceMemzone)
+	if err != nil || !i.mem.contains(addr, size) {
+		return
+	}
+	a, err := trace.Attach(unsafe.Slice((*byte)(ptrAt(addr)), size))
+	if err != nil {
+		return
+	}
+	i.tr = a
+}
+
+// traceControl returns vdev index's control, or the always-off one.
+func (i *Instance) traceControl(index uint32) *trace.Control {
+	if i.tr != nil {
+		if c := i.tr.Control(int(index)); c != nil {
+			return c
+		}
+	}
+	return &traceOff
+}
+
+// traceBurst records stage events for bufs (tracing is on for d).
+func (t *Thread) traceBurst(d *Device, bufs []Buffer, stage trace.Stage) {
+	if t.tw == nil {
+		i := t.inst
+		if i.tr == nil {
+			return
+		}
+		r := i.tr.AppRing(int(i.slot), t.id)
+		if r < 0 {
+			return
+		}
+		w, err := i.tr.Writer(r)
+		if err != nil {
+			return
+		}
+		t.tw = w
+	}
+	for _, b := range bufs {
+		t.tw.Trace(d.tc, stage, 0, 0xffff, uint16(d.index), uint16(t.id), b.m.Data(), b.m.Hash())
+	}
+}
