@@ -41,6 +41,10 @@ func (i *Instance) watchLiveness() {
 			cause += ": " + err.Error()
 		}
 		i.markGone(cause)
+		if i.opts.Reattach && i.state.Load() == stateGone {
+			i.bg.Add(1)
+			go i.reattachLoop()
+		}
 		return
 	}
 }

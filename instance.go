@@ -14,7 +14,6 @@ import (
 
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 	"github.com/gomarsio/marsio/internal/tap"
-	"github.com/gomarsio/marsio/internal/trace"
 	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
@@ -49,8 +48,7 @@ type Instance struct {
 	mu       sync.Mutex // control plane
 	appsym   string
 	cfg      ServiceConfig
-	lib      vdevLib     // [vdev:] addrs/representor keys, static neighbours
-	tr       *trace.Area // the daemon's trace area, nil if it has none
+	lib      vdevLib // [vdev:] addrs/representor keys, static neighbours
 	nthreads int
 	mem      *memory // attachment + control channel
 	root     *abiRoot
@@ -75,6 +73,11 @@ type Instance struct {
 	waiters atomic.Int32 // threads inside PollWait
 	goneErr atomic.Pointer[Error]
 	started time.Time
+
+	// Re-attach (reattach.go); under mu.
+	generation int   // daemon instances attached to: 1 after Init
+	daemonPID  int   // pid of the daemon of this generation
+	reopenErr  error // devices the last re-attach could not reopen
 }
 
 // New returns an instance configured by opts over the defaults (the seed's
@@ -252,7 +255,6 @@ func (i *Instance) init(appsym string) (err error) {
 	if err = i.bindRoot(); err != nil {
 		return err
 	}
-	i.attachTrace()
 
 	if i.wakefd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return errorf(op, ErrNoSpace, "", "eventfd: %v", err)
@@ -289,6 +291,7 @@ func (i *Instance) init(appsym string) (err error) {
 	})
 	i.devices = map[string]*Device{}
 	i.stop = make(chan struct{})
+	i.generation, i.daemonPID = 1, st.PID
 	i.state.Store(stateReady)
 	i.startBackground()
 	return nil

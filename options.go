@@ -56,6 +56,17 @@ type Options struct {
 	// OnDaemonGone, if set, is called once (from its own goroutine) when
 	// the daemon exits after Init.
 	OnDaemonGone func(error)
+	// Reattach makes the instance survive daemon restarts: after the
+	// daemon's death it waits for a new daemon, attaches to it,
+	// registers again and reopens its devices with the same stream counts
+	// (reattach.go). Default false: the instance stays gone.
+	Reattach bool
+	// OnReattach, if set, is called (from the reattaching goroutine) after
+	// each attempt that ends a wait: err nil and the new generation (2 for
+	// the first restart) when the instance is usable again, or the error
+	// that stops this attempt (e.g. ErrVersion: the new daemon has another
+	// ABI version; retries continue with backoff).
+	OnReattach func(generation int, err error)
 	// StatusDir holds mrmonit.daemon and this app's mrmonit.app.<appsym>
 	// (default $GOMARSIO_STATUS_DIR, else $MRZCPD_RUN_DIR, else
 	// /var/run/mrzcpd).
@@ -149,6 +160,18 @@ func WithExitOnError(exit bool) Option {
 // WithOnDaemonGone registers a callback run once when the daemon exits.
 func WithOnDaemonGone(f func(error)) Option {
 	return func(o *Options) error { o.OnDaemonGone = f; return nil }
+}
+
+// WithReattach makes the instance re-attach to a restarted daemon (see
+// Options.Reattach and reattach.go).
+func WithReattach(on bool) Option {
+	return func(o *Options) error { o.Reattach = on; return nil }
+}
+
+// WithReattachCallback registers a callback run after each re-attach
+// attempt that ends a wait (nil error: usable again as generation gen).
+func WithReattachCallback(f func(gen int, err error)) Option {
+	return func(o *Options) error { o.OnReattach = f; return nil }
 }
 
 // WithStatusDir sets the directory of the status files.

@@ -68,6 +68,9 @@ type Options struct {
 	// ExpectFail: Start returns once the daemon exits (with its error in
 	// Log) instead of failing the test.
 	ExpectFail bool
+	// RunDir reuses an existing run dir (a restarted daemon: same status
+	// files and config); empty makes a new one.
+	RunDir string
 }
 
 // Daemon is a running mrzcpd.
@@ -194,8 +197,10 @@ func Start(t testing.TB, o Options) *Daemon {
 		d.Prefix = testenv.Prefix(t)
 	}
 	var err error
-	if d.RunDir, err = os.MkdirTemp("", "mrzcpd-run-"); err != nil {
-		t.Fatal(err)
+	if d.RunDir = o.RunDir; d.RunDir == "" {
+		if d.RunDir, err = os.MkdirTemp("", "mrzcpd-run-"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	os.Chmod(d.RunDir, 0o755)
 	for name, data := range o.Files {
