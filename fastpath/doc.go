@@ -8,12 +8,16 @@
 //   - Ring (RingAt, RingInit, RingMemSize): rte_ring. Pointer-sized
 //     elements with SP/MP/generic × bulk/burst enqueue and SC/MC/generic ×
 //     bulk/burst dequeue, named after DPDK's calls (SPEnqueueBurst is
-//     rte_ring_sp_enqueue_burst); sized elements (a multiple of 4 bytes)
-//     with EnqueueElem/DequeueElem; Count, FreeCount, Empty, Full.
+//     rte_ring_sp_enqueue_burst); single objects with SPEnqueue/MPEnqueue/
+//     Enqueue and SCDequeue/MCDequeue/Dequeue (rte_ring_sp_enqueue, …);
+//     sized elements (a multiple of 4 bytes) with EnqueueElem/DequeueElem;
+//     Count, FreeCount, Empty, Full.
 //   - Mempool (MempoolAt): a ring-based rte_mempool. GetBulk/PutBulk follow
 //     rte_mempool_generic_get/put with a caller-owned Cache (NewCache on the
 //     Go heap, InitCache/CacheAt in shared memory, with the layout of struct
 //     rte_mempool_cache so the daemon can Flush a dead application's cache).
+//     A cache hit (get) or fit (put) is one assembly call (mempool_amd64.s);
+//     everything else continues in Go.
 //   - Mbuf: the address of an rte_mbuf. Mempool.AllocMbuf/AllocMbufs
 //     (rte_pktmbuf_alloc/_bulk, with rte_pktmbuf_reset), FreeMbuf/FreeSeg/
 //     FreeMbufs (rte_pktmbuf_free/_seg/_bulk with rte_pktmbuf_prefree_seg:
@@ -42,7 +46,10 @@
 // store; consumers mirror it. On amd64 the kernels rely on x86-TSO: a release
 // store is a plain MOV and an acquire load a plain load, and a whole burst
 // (head move, copy, tail publish) is one assembly call, so the Go compiler
-// never sees the ordered accesses. The Go twins use sync/atomic. A waiting
+// never sees the ordered accesses. Each Ring method has its own kernel entry
+// point (flags are constants, three words are passed), and one element —
+// a single-object call, or a burst or bulk of one — takes a short path of
+// its own. The Go twins use sync/atomic. A waiting
 // multi-producer/consumer spins with PAUSE and yields the CPU every 1024
 // spins, since the thread it waits for may be descheduled.
 //

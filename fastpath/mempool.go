@@ -118,17 +118,27 @@ func (mp Mempool) enqueue(objs []uintptr) {
 // the ring, else the remainder straight from the ring. It takes all or
 // nothing and returns ErrNoBufs when the pool cannot satisfy the request.
 func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
-	n := uint32(len(objs))
-	if c.p != nil {
-		// The whole request from the cache (the first loop of
-		// rte_mempool_do_generic_get when remaining reaches 0).
-		if clen := ld32(c.p, cacheOffLen); clen >= n {
-			reverseCopy(objs, unsafe.Slice((*uintptr)(unsafe.Add(c.p, cacheOffObjs+uintptr(clen-n)*8)), n))
-			st32(c.p, cacheOffLen, clen-n)
+	return mempoolGet(c.p, unsafe.SliceData(objs), len(objs), &mp)
+}
+
+// mempoolGetGo is the Go twin of mempoolGet: the whole request from the
+// cache (the first loop of rte_mempool_do_generic_get when remaining
+// reaches 0), else getSlow.
+func mempoolGetGo(c unsafe.Pointer, objs *uintptr, n int, mp *Mempool) error {
+	if c != nil {
+		if clen := ld32(c, cacheOffLen); uint64(clen) >= uint64(n) {
+			clen -= uint32(n)
+			reverseCopyGo(unsafe.Slice(objs, n), unsafe.Slice((*uintptr)(unsafe.Add(c, cacheOffObjs+uintptr(clen)*8)), n))
+			st32(c, cacheOffLen, clen)
 			return nil
 		}
 	}
-	return mp.getSlow(objs, c)
+	return mempoolGetSlow(c, objs, n, mp)
+}
+
+// mempoolGetSlow is GetBulk past the cache hit; the assembly tail-calls it.
+func mempoolGetSlow(c unsafe.Pointer, objs *uintptr, n int, mp *Mempool) error {
+	return mp.getSlow(unsafe.Slice(objs, n), Cache{c})
 }
 
 func (mp Mempool) getSlow(objs []uintptr, c Cache) error {
@@ -172,17 +182,25 @@ func (mp Mempool) getSlow(objs []uintptr, c Cache) error {
 // under the threshold, the cache is first emptied into the ring; then the
 // objects are added to the cache.
 func (mp Mempool) PutBulk(objs []uintptr, c Cache) {
-	n := uint32(len(objs))
-	if c.p != nil {
-		// The objects fit under the flush threshold: into the cache.
-		clen, ft := ld32(c.p, cacheOffLen), ld32(c.p, cacheOffFlushthresh)
-		if n <= ft && clen+n <= ft {
-			copy(unsafe.Slice((*uintptr)(unsafe.Add(c.p, cacheOffObjs+uintptr(clen)*8)), n), objs)
-			st32(c.p, cacheOffLen, clen+n)
+	mempoolPut(c.p, unsafe.SliceData(objs), len(objs), &mp)
+}
+
+// mempoolPutGo is the Go twin of mempoolPut: into the cache when the
+// objects fit under the flush threshold, else putSlow.
+func mempoolPutGo(c unsafe.Pointer, objs *uintptr, n int, mp *Mempool) {
+	if c != nil {
+		if clen := ld32(c, cacheOffLen); uint64(clen)+uint64(n) <= uint64(ld32(c, cacheOffFlushthresh)) {
+			copy(unsafe.Slice((*uintptr)(unsafe.Add(c, cacheOffObjs+uintptr(clen)*8)), n), unsafe.Slice(objs, n))
+			st32(c, cacheOffLen, clen+uint32(n))
 			return
 		}
 	}
-	mp.putSlow(objs, c)
+	mempoolPutSlow(c, objs, n, mp)
+}
+
+// mempoolPutSlow is PutBulk past the cache fit; the assembly tail-calls it.
+func mempoolPutSlow(c unsafe.Pointer, objs *uintptr, n int, mp *Mempool) {
+	mp.putSlow(unsafe.Slice(objs, n), Cache{c})
 }
 
 func (mp Mempool) putSlow(objs []uintptr, c Cache) {

@@ -266,62 +266,98 @@ func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceDat
 
 // SPEnqueueBulk enqueues all of objs or none (single producer).
 func (r Ring) SPEnqueueBulk(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, kSingle|kFixed))
+	return int(spEnqueueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // MPEnqueueBulk enqueues all of objs or none (multi-producer safe).
 func (r Ring) MPEnqueueBulk(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, kFixed))
+	return int(mpEnqueueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // EnqueueBulk enqueues all of objs or none, following the ring's producer sync type.
 func (r Ring) EnqueueBulk(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, kGeneric|kFixed))
+	return int(enqueueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // SPEnqueueBurst enqueues as many of objs as fit (single producer).
 func (r Ring) SPEnqueueBurst(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, kSingle))
+	return int(spEnqueueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // MPEnqueueBurst enqueues as many of objs as fit (multi-producer safe).
 func (r Ring) MPEnqueueBurst(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, 0))
+	return int(mpEnqueueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // EnqueueBurst enqueues as many of objs as fit, following the ring's producer sync type.
 func (r Ring) EnqueueBurst(objs []uintptr) int {
-	return int(enqueue8(r.p, objs, kGeneric))
+	return int(enqueueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // SCDequeueBulk fills all of objs or dequeues nothing (single consumer).
 func (r Ring) SCDequeueBulk(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, kSingle|kFixed))
+	return int(scDequeueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // MCDequeueBulk fills all of objs or dequeues nothing (multi-consumer safe).
 func (r Ring) MCDequeueBulk(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, kFixed))
+	return int(mcDequeueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // DequeueBulk fills all of objs or nothing, following the ring's consumer sync type.
 func (r Ring) DequeueBulk(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, kGeneric|kFixed))
+	return int(dequeueBulk8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // SCDequeueBurst dequeues up to len(objs) elements (single consumer).
 func (r Ring) SCDequeueBurst(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, kSingle))
+	return int(scDequeueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // MCDequeueBurst dequeues up to len(objs) elements (multi-consumer safe).
 func (r Ring) MCDequeueBurst(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, 0))
+	return int(mcDequeueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
 }
 
 // DequeueBurst dequeues up to len(objs) elements, following the ring's consumer sync type.
 func (r Ring) DequeueBurst(objs []uintptr) int {
-	return int(dequeue8(r.p, objs, kGeneric))
+	return int(dequeueBurst8(r.p, unsafe.SliceData(objs), len(objs)))
+}
+
+// Single pointer-sized elements (rte_ring_sp_enqueue, rte_ring_sc_dequeue,
+// …): one object per call with no slice, one assembly call. The burst and
+// bulk calls above take the same kernel when given exactly one element.
+// Sync types are honoured as by the burst calls.
+
+// SPEnqueue enqueues obj (single producer, rte_ring_sp_enqueue); false when
+// the ring is full.
+func (r Ring) SPEnqueue(obj uintptr) bool { return spEnqueueOne(r.p, obj) != 0 }
+
+// MPEnqueue enqueues obj (multi-producer safe, rte_ring_mp_enqueue).
+func (r Ring) MPEnqueue(obj uintptr) bool { return mpEnqueueOne(r.p, obj) != 0 }
+
+// Enqueue enqueues obj following the ring's producer sync type
+// (rte_ring_enqueue).
+func (r Ring) Enqueue(obj uintptr) bool { return enqueueOne(r.p, obj) != 0 }
+
+// SCDequeue dequeues one element (single consumer, rte_ring_sc_dequeue); ok
+// is false (and obj 0) when the ring is empty.
+func (r Ring) SCDequeue() (obj uintptr, ok bool) {
+	obj, n := scDequeueOne(r.p)
+	return obj, n != 0
+}
+
+// MCDequeue dequeues one element (multi-consumer safe, rte_ring_mc_dequeue).
+func (r Ring) MCDequeue() (obj uintptr, ok bool) {
+	obj, n := mcDequeueOne(r.p)
+	return obj, n != 0
+}
+
+// Dequeue dequeues one element following the ring's consumer sync type
+// (rte_ring_dequeue).
+func (r Ring) Dequeue() (obj uintptr, ok bool) {
+	obj, n := dequeueOne(r.p)
+	return obj, n != 0
 }
 
 // Sized elements (rte_ring_*_elem). data holds len(data)/esize elements of

@@ -17,12 +17,67 @@ func enqueue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, fla
 //go:noescape
 func dequeue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32
 
-// enqueue8 is enqueue for pointer-sized elements (ring_amd64.s).
-//
-//go:noescape
-func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
+// The pointer-sized element kernels behind the Ring burst and bulk methods,
+// one per method (ring_amd64.s): n objects at objs, the count moved
+// returned. HTS/RTS ends tail-call enqueueSyncBurst8 and its siblings.
 
-// dequeue8 is dequeue for pointer-sized elements (ring_amd64.s).
-//
 //go:noescape
-func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
+func spEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func mpEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func enqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func spEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func mpEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func enqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func scDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func mcDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func dequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func scDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func mcDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+//go:noescape
+func dequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+
+// Single-element kernels (ring_amd64.s): enqueue one pointer-sized element
+// (SP, MP, or following the ring's sync type) and return the count, 0 or 1.
+// HTS/RTS producers tail-call enqueueOneSync.
+
+//go:noescape
+func spEnqueueOne(r unsafe.Pointer, obj uintptr) uint32
+
+//go:noescape
+func mpEnqueueOne(r unsafe.Pointer, obj uintptr) uint32
+
+//go:noescape
+func enqueueOne(r unsafe.Pointer, obj uintptr) uint32
+
+// Dequeue one pointer-sized element: n is 1 and obj the element, or n is 0
+// and obj 0. HTS/RTS consumers tail-call dequeueOneSync.
+
+//go:noescape
+func scDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+
+//go:noescape
+func mcDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+
+//go:noescape
+func dequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)

@@ -25,6 +25,7 @@
 #define NEW DX
 #define CNT R13
 #define SPIN R12
+#define RES R8 // single-element paths: where the count goes (SYSCALL clobbers CX, R11)
 
 #define SYS_sched_yield 24
 
@@ -256,26 +257,221 @@ copy_done:
 	RET
 
 // The pointer-sized (8-byte) element kernels behind every Ring method: the
-// same algorithm as enqueue and dequeue above with the slice passed whole
-// (fewer arguments), slot offsets by shift, the copy inlined, and the sync
-// type dispatch done here (flags may hold kGeneric) so the Go methods stay
-// one inlinable call.
+// same algorithm as enqueue and dequeue above with slot offsets by shift,
+// the copy inlined, one element taken apart, and the sync type dispatch done
+// here so the Go methods stay one inlinable call. One entry point per
+// method, with the flags (kSingle, kFixed, kGeneric) as a constant, so a
+// call passes three words: the ring, the objects and their number. Each
+// entry jumps to the shared body with its own frame, which the body reads.
 
-// func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
-TEXT ·enqueue8(SB), NOSPLIT, $0-44
+// func spEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·spEnqueueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kSingle|const_kFixed), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  speb_many
+	JMP  enqSP1<>(SB)
+
+speb_many:
+	JMP enq8<>(SB)
+
+// func mpEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·mpEnqueueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kFixed), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  mpeb_many
+	JMP  enqMP1b<>(SB)
+
+mpeb_many:
+	JMP enq8<>(SB)
+
+// func enqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·enqueueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kGeneric|const_kFixed), FLAGS
+	JMP  enq8<>(SB)
+
+// func spEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·spEnqueueBurst8(SB), NOSPLIT, $0-28
+	MOVL $(const_kSingle), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  spes_many
+	JMP  enqSP1<>(SB)
+
+spes_many:
+	JMP enq8<>(SB)
+
+// func mpEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·mpEnqueueBurst8(SB), NOSPLIT, $0-28
+	MOVL $0, FLAGS
+	CMPQ n+16(FP), $1
+	JNE  mpes_many
+	JMP  enqMP1b<>(SB)
+
+mpes_many:
+	JMP enq8<>(SB)
+
+// func enqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·enqueueBurst8(SB), NOSPLIT, $0-28
+	MOVL $(const_kGeneric), FLAGS
+	JMP  enq8<>(SB)
+
+// func scDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·scDequeueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kSingle|const_kFixed), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  scdb_many
+	JMP  deqSC1<>(SB)
+
+scdb_many:
+	JMP deq8<>(SB)
+
+// func mcDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·mcDequeueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kFixed), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  mcdb_many
+	JMP  deqMC1b<>(SB)
+
+mcdb_many:
+	JMP deq8<>(SB)
+
+// func dequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·dequeueBulk8(SB), NOSPLIT, $0-28
+	MOVL $(const_kGeneric|const_kFixed), FLAGS
+	JMP  deq8<>(SB)
+
+// func scDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·scDequeueBurst8(SB), NOSPLIT, $0-28
+	MOVL $(const_kSingle), FLAGS
+	CMPQ n+16(FP), $1
+	JNE  scds_many
+	JMP  deqSC1<>(SB)
+
+scds_many:
+	JMP deq8<>(SB)
+
+// func mcDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·mcDequeueBurst8(SB), NOSPLIT, $0-28
+	MOVL $0, FLAGS
+	CMPQ n+16(FP), $1
+	JNE  mcds_many
+	JMP  deqMC1b<>(SB)
+
+mcds_many:
+	JMP deq8<>(SB)
+
+// func dequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
+TEXT ·dequeueBurst8(SB), NOSPLIT, $0-28
+	MOVL $(const_kGeneric), FLAGS
+	JMP  deq8<>(SB)
+
+
+// enqSP1<> is the SP entry points' path for one element (enqueueSP of
+// objs[0], count at ret); anything else goes to enq8<>. FLAGS as set by the
+// entry point.
+TEXT enqSP1<>(SB), NOSPLIT, $0-28
 	MOVQ r+0(FP), RING
-	MOVQ objs_base+8(FP), OBJS
-	MOVQ objs_len+16(FP), N
-	MOVL flags+32(FP), FLAGS
-	MOVL $0x7fffffff, AX            // clamp n to RTE_RING_SZ_MASK
-	CMPQ N, AX
-	CMOVQHI AX, N
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  es1_other
+	MOVQ objs+8(FP), SI
+	MOVL const_ringProdHead(RING), OLD
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD                    // free_entries == 0
+	JEQ  es1_none
+	MOVQ (SI), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringProdHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
+	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, ret+24(FP)
+	RET
+
+es1_none:
+	MOVL $0, ret+24(FP)
+	RET
+
+es1_other:
+	JMP enq8<>(SB)
+
+// deqSC1<> is the SC entry points' path for one element (see enqSP1<>).
+TEXT deqSC1<>(SB), NOSPLIT, $0-28
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  ds1_other
+	MOVL const_ringConsHead(RING), OLD
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD                    // entries == 0
+	JEQ  ds1_none
+	MOVQ objs+8(FP), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringConsHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ const_ringHeaderSize(RING)(OLD*8), AX
+	// R1: release store of cons.tail (plain MOV, TSO: not reordered with
+	// the older slot load), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ AX, (SI)
+	MOVL $1, ret+24(FP)
+	RET
+
+ds1_none:
+	MOVL $0, ret+24(FP)
+	RET
+
+ds1_other:
+	JMP deq8<>(SB)
+
+// enqMP1b<> is the MP entry points' path for one element: objs[0] to
+// enqMP1<> with the count at ret; HTS/RTS go to enq8<>.
+TEXT enqMP1b<>(SB), NOSPLIT, $0-28
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  em1_other
+	MOVQ objs+8(FP), SI
+	MOVQ (SI), SI
+	LEAQ ret+24(FP), RES
+	JMP  enqMP1<>(SB)
+
+em1_other:
+	JMP enq8<>(SB)
+
+// deqMC1b<> is the MC entry points' path for one element (see enqMP1b<>).
+TEXT deqMC1b<>(SB), NOSPLIT, $0-28
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  dm1_other
+	MOVQ objs+8(FP), R10
+	LEAQ ret+24(FP), RES
+	JMP  deqMC1<>(SB)
+
+dm1_other:
+	JMP deq8<>(SB)
+
+// enq8<> is the body of the pointer enqueue kernels: FLAGS set by the entry
+// point, arguments as theirs (r, objs, n; ret).
+TEXT enq8<>(SB), NOSPLIT, $0-28
+	MOVQ r+0(FP), RING
+	MOVQ n+16(FP), N
 
 	// The ring's own producer sync type: HTS/RTS run their own protocol
 	// (Go, ring_hts.go); kGeneric takes MT/ST from the ring.
 	MOVL const_ringProdSync(RING), AX
 	CMPL AX, $const_syncST
 	JHI  e8_sync
+	CMPQ N, $1
+	JEQ  e8_single
+	MOVQ objs+8(FP), OBJS
+	MOVL $0x7fffffff, DX            // clamp n to RTE_RING_SZ_MASK
+	CMPQ N, DX
+	CMOVQHI DX, N
 	TESTL $const_kGeneric, FLAGS
 	JZ   e8_start
 	ANDL $const_kFixed, FLAGS
@@ -384,30 +580,74 @@ e8_wait:
 e8_publish:
 	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
 	MOVL NEW, const_ringProdTail(RING)
-	MOVL CNT, ret+40(FP)
+	MOVL CNT, ret+24(FP)
 	RET
 
 e8_none:
-	MOVL $0, ret+40(FP)
+	MOVL $0, ret+24(FP)
 	RET
+
+e8_single:
+	// One element (AX: the sync type, MT or ST). SP falls through.
+	TESTL $const_kSingle, FLAGS
+	JZ   e8_single_mt
+
+e8_sp1:
+	// enqueueSP1 for objs[0], result at ret.
+	MOVQ objs+8(FP), SI
+	MOVL const_ringProdHead(RING), OLD
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD
+	JEQ  e8_none
+	MOVQ (SI), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringProdHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
+	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, ret+24(FP)
+	RET
+
+e8_single_mt:
+	// kGeneric on an ST ring is SP; MP and MT rings go to enqMP1<>, which
+	// stores the count and returns to our caller.
+	TESTL $const_kGeneric, FLAGS
+	JZ   e8_mp1
+	CMPL AX, $const_syncST
+	JEQ  e8_sp1
+
+e8_mp1:
+	MOVQ objs+8(FP), SI
+	MOVQ (SI), SI
+	LEAQ ret+24(FP), RES
+	JMP  enqMP1<>(SB)
 
 e8_sync:
 	// Tail call with the arguments untouched on the stack.
-	JMP ·enqueueSync8(SB)
+	TESTL $const_kFixed, FLAGS
+	JNZ  e8_sync_bulk
+	JMP  ·enqueueSyncBurst8(SB)
 
-// func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32
-TEXT ·dequeue8(SB), NOSPLIT, $0-44
+e8_sync_bulk:
+	JMP ·enqueueSyncBulk8(SB)
+
+// deq8<> is the body of the pointer dequeue kernels (see enq8<>).
+TEXT deq8<>(SB), NOSPLIT, $0-28
 	MOVQ r+0(FP), RING
-	MOVQ objs_base+8(FP), OBJS
-	MOVQ objs_len+16(FP), N
-	MOVL flags+32(FP), FLAGS
-	MOVL $0x7fffffff, AX
-	CMPQ N, AX
-	CMOVQHI AX, N
+	MOVQ n+16(FP), N
 
 	MOVL const_ringConsSync(RING), AX
 	CMPL AX, $const_syncST
 	JHI  d8_sync
+	CMPQ N, $1
+	JEQ  d8_single
+	MOVQ objs+8(FP), OBJS
+	MOVL $0x7fffffff, DX
+	CMPQ N, DX
+	CMOVQHI DX, N
 	TESTL $const_kGeneric, FLAGS
 	JZ   d8_start
 	ANDL $const_kFixed, FLAGS
@@ -514,12 +754,288 @@ d8_wait:
 d8_publish:
 	// R1: release store of cons.tail (plain MOV, TSO), pairs with A0.
 	MOVL NEW, const_ringConsTail(RING)
-	MOVL CNT, ret+40(FP)
+	MOVL CNT, ret+24(FP)
 	RET
 
 d8_none:
-	MOVL $0, ret+40(FP)
+	MOVL $0, ret+24(FP)
 	RET
 
+d8_single:
+	// One element (AX: the sync type, MT or ST). SC falls through.
+	TESTL $const_kSingle, FLAGS
+	JZ   d8_single_mt
+
+d8_sc1:
+	MOVL const_ringConsHead(RING), OLD
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD
+	JEQ  d8_none
+	MOVQ objs+8(FP), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringConsHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ const_ringHeaderSize(RING)(OLD*8), AX
+	// R1: release store of cons.tail (plain MOV, TSO: not reordered with
+	// the older slot load), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ AX, (SI)
+	MOVL $1, ret+24(FP)
+	RET
+
+d8_single_mt:
+	TESTL $const_kGeneric, FLAGS
+	JZ   d8_mc1
+	CMPL AX, $const_syncST
+	JEQ  d8_sc1
+
+d8_mc1:
+	// deqMC1<> stores the element into objs[0] and the count, and returns
+	// to our caller.
+	MOVQ objs+8(FP), R10
+	LEAQ ret+24(FP), RES
+	JMP  deqMC1<>(SB)
+
 d8_sync:
-	JMP ·dequeueSync8(SB)
+	TESTL $const_kFixed, FLAGS
+	JNZ  d8_sync_bulk
+	JMP  ·dequeueSyncBurst8(SB)
+
+d8_sync_bulk:
+	JMP ·dequeueSyncBulk8(SB)
+
+// Single-element kernels: rte_ring_{sp,mp,}_enqueue and
+// rte_ring_{sc,mc,}_dequeue, one per mode so a call passes only the ring and
+// the object; enqueue8/dequeue8 run the same code when a burst or bulk call
+// passes exactly one element. The algorithm above with n = 1: "n >
+// free_entries" (resp. entries) is "free_entries == 0", so fixed and
+// variable behaviour coincide. The SP/SC paths fall through; the generic
+// entry points tail-jump to the SP/SC or MP/MC one (same frame layout), and
+// the MP/MC code is shared through enqMP1<>/deqMC1<>.
+
+// func spEnqueueOne(r unsafe.Pointer, obj uintptr) uint32
+TEXT ·spEnqueueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  spe_sync
+	MOVL const_ringProdHead(RING), OLD
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD                    // free_entries = capacity + cons_tail - old_head == 0
+	JEQ  spe_full
+	MOVQ obj+8(FP), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringProdHead(RING) // SP: prod.head = new_head (relaxed)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
+	// R0: release store of prod.tail (plain MOV, TSO: not reordered with the
+	// slot store above), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, ret+16(FP)
+	RET
+
+spe_full:
+	MOVL $0, ret+16(FP)
+	RET
+
+spe_sync:
+	JMP ·enqueueOneSync(SB)
+
+// func mpEnqueueOne(r unsafe.Pointer, obj uintptr) uint32
+TEXT ·mpEnqueueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  mpe_sync
+	MOVQ obj+8(FP), SI
+	LEAQ ret+16(FP), RES
+	JMP  enqMP1<>(SB)
+
+mpe_sync:
+	JMP ·enqueueOneSync(SB)
+
+// func enqueueOne(r unsafe.Pointer, obj uintptr) uint32
+TEXT ·enqueueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JEQ  eg_sp
+	JHI  eg_sync
+	JMP  ·mpEnqueueOne(SB)
+
+eg_sp:
+	JMP ·spEnqueueOne(SB)
+
+eg_sync:
+	JMP ·enqueueOneSync(SB)
+
+// enqMP1<> enqueues SI on RING with the MP protocol and stores the count (0
+// or 1) as a uint32 at (RES). Jumped to, not called: its RET returns to the
+// Go caller of the entry point.
+TEXT enqMP1<>(SB), NOSPLIT, $0-0
+	MOVL const_ringProdHead(RING), OLD
+
+em_retry:
+	// A0 as above.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD
+	JEQ  em_full
+	LEAL 1(OLD), NEW
+	// MP: CAS prod.head old_head -> new_head; on failure AX holds the
+	// current head, the old_head of the retry.
+	MOVL OLD, AX
+	LOCK
+	CMPXCHGL NEW, const_ringProdHead(RING)
+	JNE  em_again
+	MOVL OLD, AX
+	ANDL const_ringOffMask(RING), AX
+	MOVQ SI, const_ringHeaderSize(RING)(AX*8)
+	// __rte_ring_update_tail: wait until prod.tail == old_head.
+	CMPL const_ringProdTail(RING), OLD
+	JNE  em_wait
+
+em_publish:
+	// R0: release store of prod.tail, pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, (RES)
+	RET
+
+em_again:
+	MOVL AX, OLD
+	JMP  em_retry
+
+em_wait:
+	XORL SPIN, SPIN
+
+em_spin:
+	PAUSE
+	INCL SPIN
+	TESTL $1023, SPIN
+	JNZ  em_check
+	MOVL $SYS_sched_yield, AX
+	SYSCALL
+
+em_check:
+	CMPL const_ringProdTail(RING), OLD
+	JEQ  em_publish
+	JMP  em_spin
+
+em_full:
+	MOVL $0, (RES)
+	RET
+
+// func scDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+TEXT ·scDequeueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  scd_sync
+	MOVL const_ringConsHead(RING), OLD
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD                    // entries = prod_tail - old_head == 0
+	JEQ  scd_empty
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringConsHead(RING) // SC: cons.head = new_head (relaxed)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ const_ringHeaderSize(RING)(OLD*8), SI
+	// R1: release store of cons.tail (plain MOV, TSO: stores are not
+	// reordered with the older slot load), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ SI, obj+8(FP)
+	MOVL $1, n+16(FP)
+	RET
+
+scd_empty:
+	MOVQ $0, obj+8(FP)
+	MOVL $0, n+16(FP)
+	RET
+
+scd_sync:
+	JMP ·dequeueOneSync(SB)
+
+// func mcDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+TEXT ·mcDequeueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  mcd_sync
+	MOVQ $0, obj+8(FP)
+	LEAQ obj+8(FP), R10
+	LEAQ n+16(FP), RES
+	JMP  deqMC1<>(SB)
+
+mcd_sync:
+	JMP ·dequeueOneSync(SB)
+
+// func dequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+TEXT ·dequeueOne(SB), NOSPLIT, $0-20
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JEQ  dg_sc
+	JHI  dg_sync
+	JMP  ·mcDequeueOne(SB)
+
+dg_sc:
+	JMP ·scDequeueOne(SB)
+
+dg_sync:
+	JMP ·dequeueOneSync(SB)
+
+// deqMC1<> dequeues one element of RING with the MC protocol into (R10),
+// which is left alone when the ring is empty, and stores the count (0 or 1)
+// as a uint32 at (RES). Jumped to, as enqMP1<>.
+TEXT deqMC1<>(SB), NOSPLIT, $0-0
+	MOVL const_ringConsHead(RING), OLD
+
+dm_retry:
+	// A1 as above.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD
+	JEQ  dm_empty
+	LEAL 1(OLD), NEW
+	MOVL OLD, AX
+	LOCK
+	CMPXCHGL NEW, const_ringConsHead(RING)
+	JNE  dm_again
+	MOVL OLD, AX
+	ANDL const_ringOffMask(RING), AX
+	MOVQ const_ringHeaderSize(RING)(AX*8), SI
+	CMPL const_ringConsTail(RING), OLD
+	JNE  dm_wait
+
+dm_publish:
+	// R1: release store of cons.tail, pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ SI, (R10)
+	MOVL $1, (RES)
+	RET
+
+dm_again:
+	MOVL AX, OLD
+	JMP  dm_retry
+
+dm_wait:
+	XORL SPIN, SPIN
+
+dm_spin:
+	PAUSE
+	INCL SPIN
+	TESTL $1023, SPIN
+	JNZ  dm_check
+	MOVL $SYS_sched_yield, AX
+	SYSCALL
+
+dm_check:
+	CMPL const_ringConsTail(RING), OLD
+	JEQ  dm_publish
+	JMP  dm_spin
+
+dm_empty:
+	MOVL $0, (RES)
+	RET

@@ -135,43 +135,101 @@ func updateTailGo(tail *uint32, oldVal, newVal uint32, single bool) {
 	atomic.StoreUint32(tail, newVal)
 }
 
-// enqueue8Go is the Go twin of enqueue8: pointer-sized elements, flags may
-// hold kGeneric, HTS/RTS producers run their own protocol.
+// enqueue8Go is the Go twin of the pointer enqueue kernels
+// (spEnqueueBurst8, …): flags as theirs, kGeneric allowed; HTS/RTS
+// producers run their own protocol.
 func enqueue8Go(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	s := ld32(r, ringProdSync)
-	if s > syncST {
-		return enqueueSync8(r, objs, flags)
+	if ld32(r, ringProdSync) > syncST {
+		if flags&kFixed != 0 {
+			return enqueueSyncBulk8(r, unsafe.SliceData(objs), len(objs))
+		}
+		return enqueueSyncBurst8(r, unsafe.SliceData(objs), len(objs))
 	}
+	s := ld32(r, ringProdSync)
 	if flags&kGeneric != 0 {
 		flags = flags&kFixed | s
 	}
 	return enqueueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
 }
 
-// dequeue8Go is the Go twin of dequeue8.
+// dequeue8Go is the Go twin of the pointer dequeue kernels.
 func dequeue8Go(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	s := ld32(r, ringConsSync)
-	if s > syncST {
-		return dequeueSync8(r, objs, flags)
+	if ld32(r, ringConsSync) > syncST {
+		if flags&kFixed != 0 {
+			return dequeueSyncBulk8(r, unsafe.SliceData(objs), len(objs))
+		}
+		return dequeueSyncBurst8(r, unsafe.SliceData(objs), len(objs))
 	}
+	s := ld32(r, ringConsSync)
 	if flags&kGeneric != 0 {
 		flags = flags&kFixed | s
 	}
 	return dequeueGo(r, ptrs(objs), 8, clampN(len(objs)), flags)
 }
 
-// enqueueSync8 enqueues pointer-sized elements on an HTS/RTS producer; the
-// assembly enqueue8 tail-calls it (same signature).
-func enqueueSync8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	return enqueueSync(r, ptrs(objs), 8, clampN(len(objs)), ld32(r, ringProdSync), flags&kFixed != 0)
+// enqueueSyncBurst8 enqueues pointer-sized elements on an HTS/RTS producer
+// (burst); the assembly pointer kernels tail-call it (same signature).
+func enqueueSyncBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32 {
+	return enqueueSync(r, unsafe.Pointer(objs), 8, clampN(n), ld32(r, ringProdSync), false)
 }
 
-// dequeueSync8 is the dequeue counterpart of enqueueSync8.
-func dequeueSync8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
-	return dequeueSync(r, ptrs(objs), 8, clampN(len(objs)), ld32(r, ringConsSync), flags&kFixed != 0)
+// enqueueSyncBulk8 is enqueueSyncBurst8 for bulk calls.
+func enqueueSyncBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32 {
+	return enqueueSync(r, unsafe.Pointer(objs), 8, clampN(n), ld32(r, ringProdSync), true)
+}
+
+// dequeueSyncBurst8 is the dequeue counterpart of enqueueSyncBurst8.
+func dequeueSyncBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32 {
+	return dequeueSync(r, unsafe.Pointer(objs), 8, clampN(n), ld32(r, ringConsSync), false)
+}
+
+// dequeueSyncBulk8 is the dequeue counterpart of enqueueSyncBulk8.
+func dequeueSyncBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32 {
+	return dequeueSync(r, unsafe.Pointer(objs), 8, clampN(n), ld32(r, ringConsSync), true)
 }
 
 // loadAcq32 is an acquire load of a 32-bit word in shared memory.
 func loadAcq32(p unsafe.Pointer, off uintptr) uint32 {
 	return atomic.LoadUint32((*uint32)(unsafe.Add(p, off)))
+}
+
+// enqueueOneGo is the Go twin of the single-element enqueue kernels
+// (spEnqueueOne: kSingle, mpEnqueueOne: 0, enqueueOne: kGeneric): the burst
+// kernel with n = 1 (for one element, bulk and burst behave alike).
+func enqueueOneGo(r unsafe.Pointer, obj uintptr, flags uint32) uint32 {
+	s := ld32(r, ringProdSync)
+	if s > syncST {
+		return enqueueOneSync(r, obj)
+	}
+	if flags&kGeneric != 0 {
+		flags = s
+	}
+	return enqueueGo(r, unsafe.Pointer(&obj), 8, 1, flags&kSingle)
+}
+
+// dequeueOneGo is the Go twin of the single-element dequeue kernels.
+func dequeueOneGo(r unsafe.Pointer, flags uint32) (uintptr, uint32) {
+	s := ld32(r, ringConsSync)
+	if s > syncST {
+		return dequeueOneSync(r)
+	}
+	if flags&kGeneric != 0 {
+		flags = s
+	}
+	var obj uintptr
+	n := dequeueGo(r, unsafe.Pointer(&obj), 8, 1, flags&kSingle)
+	return obj, n
+}
+
+// enqueueOneSync enqueues one element on an HTS/RTS producer; the assembly
+// single-element kernels tail-call it (same signature).
+func enqueueOneSync(r unsafe.Pointer, obj uintptr) uint32 {
+	return enqueueSync(r, unsafe.Pointer(&obj), 8, 1, ld32(r, ringProdSync), true)
+}
+
+// dequeueOneSync is the dequeue counterpart of enqueueOneSync.
+func dequeueOneSync(r unsafe.Pointer) (uintptr, uint32) {
+	var obj uintptr
+	n := dequeueSync(r, unsafe.Pointer(&obj), 8, 1, ld32(r, ringConsSync), true)
+	return obj, n
 }

@@ -21,6 +21,29 @@ type stressCfg struct {
 	goCons, cCons int
 	mode          int // ModeDefault uses the ring's sync type
 	bulk          bool
+	single        bool // Go sides use the single-object calls (SPEnqueue, MCDequeue, …)
+}
+
+// enqueueOneMode is the single-object enqueue of mode.
+func enqueueOneMode(r Ring, mode int, obj uintptr) bool {
+	switch mode {
+	case ModeSingle:
+		return r.SPEnqueue(obj)
+	case ModeMulti:
+		return r.MPEnqueue(obj)
+	}
+	return r.Enqueue(obj)
+}
+
+// dequeueOneMode is the single-object dequeue of mode.
+func dequeueOneMode(r Ring, mode int) (uintptr, bool) {
+	switch mode {
+	case ModeSingle:
+		return r.SCDequeue()
+	case ModeMulti:
+		return r.MCDequeue()
+	}
+	return r.Dequeue()
 }
 
 func runStress(t *testing.T, c stressCfg, perProducer uint64) {
@@ -65,6 +88,13 @@ func runStress(t *testing.T, c stressCfg, perProducer uint64) {
 				var n int
 				in := buf[:b]
 				switch {
+				case c.single:
+					for _, v := range in {
+						if !enqueueOneMode(r, c.mode, v) {
+							break
+						}
+						n++
+					}
 				case c.mode == ModeSingle && c.bulk:
 					n = r.SPEnqueueBulk(in)
 				case c.mode == ModeSingle:
@@ -103,6 +133,15 @@ func runStress(t *testing.T, c stressCfg, perProducer uint64) {
 				out := buf[:1+rng.IntN(32)]
 				var n int
 				switch {
+				case c.single:
+					for n < len(out) {
+						v, ok := dequeueOneMode(r, c.mode)
+						if !ok {
+							break
+						}
+						out[n] = v
+						n++
+					}
 				case c.mode == ModeSingle && c.bulk:
 					n = r.SCDequeueBulk(out)
 				case c.mode == ModeSingle:
@@ -183,6 +222,12 @@ func TestRingStress(t *testing.T) {
 		{name: "RTS/mixed-bulk", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 1, cProd: 2, goCons: 2, cCons: 1, bulk: true},
 		{name: "RTSprod-HTScons", flags: RingMPRTSEnq | RingMCHTSDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1},
 		{name: "RTS/explicit-go", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 2, goCons: 2, mode: ModeSingle},
+		{name: "SPSC/single-goProd", flags: RingSPEnq | RingSCDeq, goProd: 1, cCons: 1, single: true},
+		{name: "SPSC/single-goCons", flags: 0, cProd: 1, goCons: 1, mode: ModeSingle, single: true},
+		{name: "MPMC/single", flags: 0, goProd: 2, cProd: 1, goCons: 2, cCons: 1, mode: ModeMulti, single: true},
+		{name: "MPMC/single-default", flags: 0, goProd: 2, cProd: 1, goCons: 1, cCons: 1, single: true},
+		{name: "HTS/single", flags: RingMPHTSEnq | RingMCHTSDeq, goProd: 2, cProd: 1, goCons: 1, cCons: 1, single: true},
+		{name: "RTS/single", flags: RingMPRTSEnq | RingMCRTSDeq, goProd: 1, cProd: 1, goCons: 2, cCons: 1, single: true},
 	}
 	for _, c := range cfgs {
 		t.Run(c.name, func(t *testing.T) { runStress(t, c, per) })

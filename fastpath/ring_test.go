@@ -404,3 +404,44 @@ func TestRingInitDPDK(t *testing.T) {
 		}
 	}
 }
+
+// enqueue8 runs the pointer enqueue kernel of a Ring method chosen by flags
+// (kSingle, kFixed, kGeneric as callFlags makes them).
+func enqueue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	p, n := unsafe.SliceData(objs), len(objs)
+	switch flags {
+	case kSingle | kFixed:
+		return spEnqueueBulk8(r, p, n)
+	case kFixed:
+		return mpEnqueueBulk8(r, p, n)
+	case kGeneric | kFixed:
+		return enqueueBulk8(r, p, n)
+	case kSingle:
+		return spEnqueueBurst8(r, p, n)
+	case 0:
+		return mpEnqueueBurst8(r, p, n)
+	case kGeneric:
+		return enqueueBurst8(r, p, n)
+	}
+	panic("enqueue8: bad flags")
+}
+
+// dequeue8 is the dequeue counterpart of enqueue8.
+func dequeue8(r unsafe.Pointer, objs []uintptr, flags uint32) uint32 {
+	p, n := unsafe.SliceData(objs), len(objs)
+	switch flags {
+	case kSingle | kFixed:
+		return scDequeueBulk8(r, p, n)
+	case kFixed:
+		return mcDequeueBulk8(r, p, n)
+	case kGeneric | kFixed:
+		return dequeueBulk8(r, p, n)
+	case kSingle:
+		return scDequeueBurst8(r, p, n)
+	case 0:
+		return mcDequeueBurst8(r, p, n)
+	case kGeneric:
+		return dequeueBurst8(r, p, n)
+	}
+	panic("dequeue8: bad flags")
+}

@@ -77,6 +77,32 @@ unsigned ref_ring_deq(void *vr, void *objs, unsigned esize, unsigned n, int mode
 	}
 }
 
+// Single-object calls: rte_ring_{sp,mp,}_enqueue and rte_ring_{sc,mc,}_dequeue
+// (0 or -ENOBUFS / -ENOENT). The object travels as an integer.
+int ref_ring_enq1(void *vr, uint64_t obj, int mode) {
+	struct rte_ring *r = vr;
+	void *o = (void *)(uintptr_t)obj;
+	switch (mode) {
+	case 1: return rte_ring_sp_enqueue(r, o);
+	case 2: return rte_ring_mp_enqueue(r, o);
+	default: return rte_ring_enqueue(r, o);
+	}
+}
+
+int ref_ring_deq1(void *vr, uint64_t *obj, int mode) {
+	struct rte_ring *r = vr;
+	void *o = NULL;
+	int rc;
+	switch (mode) {
+	case 1: rc = rte_ring_sc_dequeue(r, &o); break;
+	case 2: rc = rte_ring_mc_dequeue(r, &o); break;
+	default: rc = rte_ring_dequeue(r, &o); break;
+	}
+	if (rc == 0)
+		*obj = (uint64_t)(uintptr_t)o;
+	return rc;
+}
+
 unsigned ref_ring_count(void *r) { return rte_ring_count(r); }
 unsigned ref_ring_free_count(void *r) { return rte_ring_free_count(r); }
 int ref_ring_empty(void *r) { return rte_ring_empty(r); }
@@ -285,6 +311,17 @@ static void *bench_main(void *va) {
 			for (i = 0; i < a->iters; i++) {
 				rte_ring_sp_enqueue_burst(r, objs, a->n, NULL);
 				rte_ring_sc_dequeue_burst(r, objs, a->n, NULL);
+			}
+		} else if (a->mode == 3) {
+			// Single-object calls, as ring_perf_autotest's "single".
+			for (i = 0; i < a->iters; i++) {
+				rte_ring_sp_enqueue(r, objs[0]);
+				rte_ring_sc_dequeue(r, &objs[0]);
+			}
+		} else if (a->mode == 4) {
+			for (i = 0; i < a->iters; i++) {
+				rte_ring_mp_enqueue(r, objs[0]);
+				rte_ring_mc_dequeue(r, &objs[0]);
 			}
 		} else {
 			for (i = 0; i < a->iters; i++) {

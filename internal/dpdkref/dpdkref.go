@@ -184,6 +184,20 @@ func RingDequeue(r uintptr, objs unsafe.Pointer, esize, n uint32, mode int, bulk
 	return uint32(k), uint32(av)
 }
 
+// RingEnqueueOne runs rte_ring_sp_enqueue, rte_ring_mp_enqueue or
+// rte_ring_enqueue (mode as RingEnqueue) and reports success.
+func RingEnqueueOne(r, obj uintptr, mode int) bool {
+	return C.ref_ring_enq1(ptr(r), C.uint64_t(obj), C.int(mode)) == 0
+}
+
+// RingDequeueOne runs rte_ring_sc_dequeue, rte_ring_mc_dequeue or
+// rte_ring_dequeue; obj is 0 when it fails.
+func RingDequeueOne(r uintptr, mode int) (obj uintptr, ok bool) {
+	var o C.uint64_t
+	ok = C.ref_ring_deq1(ptr(r), &o, C.int(mode)) == 0
+	return uintptr(o), ok
+}
+
 // RingCount is rte_ring_count; RingFreeCount, RingEmpty, RingFull likewise.
 func RingCount(r uintptr) int { return int(C.ref_ring_count(ptr(r))) }
 
@@ -396,6 +410,18 @@ func TscHz() uint64 { return uint64(C.ref_tsc_hz()) }
 // SP/SC, else MP/MC.
 func BenchRing(r uintptr, burst uint32, iters uint64, mode int) float64 {
 	return float64(C.ref_bench_ring(ptr(r), C.uint(burst), C.uint64_t(iters), C.int(mode)))
+}
+
+// BenchRingSingle runs single-object enqueue+dequeue pairs
+// (rte_ring_sp_enqueue+rte_ring_sc_dequeue, or the mp/mc pair when multi)
+// iters times on a registered thread and returns ns of thread CPU time per
+// pair.
+func BenchRingSingle(r uintptr, iters uint64, multi bool) float64 {
+	mode := 3
+	if multi {
+		mode = 4
+	}
+	return float64(C.ref_bench_ring(ptr(r), 1, C.uint64_t(iters), C.int(mode)))
 }
 
 // BenchMempool runs rte_mempool_generic_get+put of n with a cache of

@@ -20,6 +20,8 @@ long ref_ring_memsize_elem(unsigned esize, unsigned count);
 void ref_ring_free(void *r);
 unsigned ref_ring_enq(void *r, void *objs, unsigned esize, unsigned n, int mode, int bulk, unsigned *free_space);
 unsigned ref_ring_deq(void *r, void *objs, unsigned esize, unsigned n, int mode, int bulk, unsigned *available);
+int ref_ring_enq1(void *r, uint64_t obj, int mode);
+int ref_ring_deq1(void *r, uint64_t *obj, int mode);
 unsigned ref_ring_count(void *r);
 unsigned ref_ring_free_count(void *r);
 int ref_ring_empty(void *r);
@@ -69,6 +71,8 @@ int ref_mbuf_check(void *m, int is_header, const char **reason);
 // iteration measured inside C on a fresh registered thread.
 void ref_bench_set_cpu(int cpu);
 uint64_t ref_tsc_hz(void);
+// ref_bench_ring mode: 1 SP/SC burst, 2 MP/MC burst, 3 SP/SC single-object
+// calls (burst ignored), 4 MP/MC single-object calls.
 double ref_bench_ring(void *r, unsigned burst, uint64_t iters, int mode);
 double ref_bench_mempool(void *mp, unsigned n, unsigned cache_size, uint64_t iters);
 double ref_bench_mbuf(void *mp, unsigned n, uint64_t iters);

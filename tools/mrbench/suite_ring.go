@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register(Suite{Name: "ring", Doc: "rte_ring enqueue+dequeue pairs, SP/SC and MP/MC, bursts 1/8/32", Run: runRing})
+	register(Suite{Name: "ring", Doc: "rte_ring enqueue+dequeue pairs, SP/SC and MP/MC, single-object calls and bursts 1/8/32", Run: runRing})
 }
 
 func runRing(env *Env) ([]Result, error) {
@@ -31,6 +31,32 @@ func runRing(env *Env) ([]Result, error) {
 	}
 	var res []Result
 	for _, mode := range []int{dpdkref.ModeSingle, dpdkref.ModeMulti} {
+		// Single-object calls on both sides (rte_ring_sp_enqueue +
+		// rte_ring_sc_dequeue, as ring_perf_autotest's "single").
+		var body func(uint64)
+		name := "SP/SC single"
+		if mode == dpdkref.ModeSingle {
+			body = func(n uint64) {
+				obj := uintptr(1)
+				for i := uint64(0); i < n; i++ {
+					r.SPEnqueue(obj)
+					obj, _ = r.SCDequeue()
+				}
+			}
+		} else {
+			name = "MP/MC single"
+			body = func(n uint64) {
+				obj := uintptr(1)
+				for i := uint64(0); i < n; i++ {
+					r.MPEnqueue(obj)
+					obj, _ = r.MCDequeue()
+				}
+			}
+		}
+		fmt.Fprintf(env.Progress, "  ring: %s\n", name)
+		multi := mode == dpdkref.ModeMulti
+		goNs, cNs := measurePair(env, goLoop(body), func(n uint64) float64 { return dpdkref.BenchRingSingle(addr, n, multi) })
+		res = append(res, result("ring", name, goNs, cNs))
 		for _, burst := range []int{1, 8, 32} {
 			objs := make([]uintptr, burst)
 			for i := range objs {
