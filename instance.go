@@ -14,6 +14,7 @@ import (
 
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 	"github.com/gomarsio/marsio/internal/tap"
+	"github.com/gomarsio/marsio/internal/trace"
 	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
@@ -48,7 +49,8 @@ type Instance struct {
 	mu       sync.Mutex // control plane
 	appsym   string
 	cfg      ServiceConfig
-	lib      vdevLib // [vdev:] addrs/representor keys, static neighbours
+	lib      vdevLib     // [vdev:] addrs/representor keys, static neighbours
+	tr       *trace.Area // the daemon's trace area, nil if it has none
 	nthreads int
 	mem      *memory // attachment + control channel
 	root     *abiRoot
@@ -255,6 +257,7 @@ func (i *Instance) init(appsym string) (err error) {
 	if err = i.bindRoot(); err != nil {
 		return err
 	}
+	i.attachTrace()
 
 	if i.wakefd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return errorf(op, ErrNoSpace, "", "eventfd: %v", err)
