@@ -21,7 +21,8 @@ import (
 //     (reattachGrace) has passed: a fast-path call that loaded stateReady
 //     just before the death finishes its burst (microseconds) long before;
 //     every later call stops at its state check. Only then
-//  2. tears the old generation down under the control lock: the devices are
+//  2. tears the old generation down under the control lock (trace area and
+//     the threads' trace writers included): the devices are
 //     released locally (eventfds closed, neighbour/representor goroutines
 //     stopped; *Device handles of the old generation are closed for good
 //     and return ErrClosed), the liveness socket is closed, and the old
@@ -135,9 +136,9 @@ func (i *Instance) teardownGeneration() []reopen {
 		i.live, i.liveFD = nil, -1
 	}
 	for _, t := range i.threads {
-		t.caches = nil
+		t.caches, t.tw = nil, nil // t.tw: trace ring of the old daemon
 	}
-	i.root, i.zone, i.pools = nil, nil, nil
+	i.root, i.zone, i.pools, i.tr = nil, nil, nil, nil
 	if i.mem != nil {
 		i.mem.detach()
 		i.mem = nil
@@ -176,9 +177,9 @@ func (i *Instance) reattach(oldPID int, devs []reopen) (err error) {
 				i.live, i.liveFD = nil, -1
 			}
 			for _, t := range i.threads {
-				t.caches = nil
+				t.caches, t.tw = nil, nil
 			}
-			i.root, i.zone, i.pools = nil, nil, nil
+			i.root, i.zone, i.pools, i.tr = nil, nil, nil, nil
 			i.mem.detach()
 			i.mem = nil
 		}
@@ -186,6 +187,7 @@ func (i *Instance) reattach(oldPID int, devs []reopen) (err error) {
 	if err = i.bindRoot(); err != nil {
 		return err
 	}
+	i.attachTrace() // the new daemon's trace area, if any (trace.go)
 	if err = i.register(); err != nil {
 		return err
 	}
