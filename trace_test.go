@@ -2,29 +2,10 @@ package marsio
 
 import (
 	"testing"
-	"unsafe"
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/trace"
 )
-
-// goArea lays out a trace area in Go memory (the daemon's memzone is not
-// there yet) with the daemon's 1 ring and 2 per app.
-func goArea(t testing.TB) *trace.Area {
-	t.Helper()
-	n := trace.Size(abiMaxVdevs, 1+2*4, 256)
-	buf := make([]uint64, (n+64)/8)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*8)
-	off := (64 - int(uintptr(unsafe.Pointer(&b[0]))%64)) % 64
-	a, err := trace.Init(b[off:off+n], abiMaxVdevs, 1+2*4, 256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SetRoles(1, 2); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // TestTraceAppStages: with tracing off nothing is recorded; on, with a
 // 5-tuple filter, the app-tx and app-rx events of the matching packets
@@ -35,8 +16,10 @@ func TestTraceAppStages(t *testing.T) {
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
 	i := attachApp(t, d, "tracer", WithThreads(1))
-	a := goArea(t)
-	i.tr = a
+	a := i.tr
+	if a == nil {
+		t.Fatalf("the daemon published no %s memzone", traceMemzone)
+	}
 	dev, err := i.OpenDevice("vxe0", 1, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -327,6 +327,9 @@ func (d *daemon) setup() error {
 		d.log.Printf("pool %s: %d mbufs, data room %d, ops ring_mp_mc", p.Name, p.Size, p.DataRoom)
 	}
 	r.nr_pools = C.uint32_t(len(d.cfg.Pools))
+	if err := d.setupTrace(); err != nil {
+		return err
+	}
 
 	for i := range d.cfg.Ports {
 		p := &d.cfg.Ports[i]
