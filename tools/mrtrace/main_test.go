@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomarsio/marsio"
+	"github.com/gomarsio/marsio/internal/daemontest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("MRTRACE_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// mrtrace runs the command in a child process (it maps the daemon's
+// memory at the same addresses as this process's marsio instance).
+func mrtrace(t *testing.T, args ...string) (string, error) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MRTRACE_RUN_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+const ringConfig = `
+[eal]
+memory=256
+[pool:MZ0]
+size=4095
+[port:r0]
+devargs=net_ring0
+[vdev:vxe0]
+port=r0
+`
+
+func udp(dport byte) []byte {
+	f := make([]byte, 60)
+	f[12], f[13] = 0x08, 0x00
+	ip := f[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	ip[3] = 46
+	copy(ip[12:], []byte{10, 0, 0, 1})
+	copy(ip[16:], []byte{10, 0, 0, 2})
+	ip[20], ip[21], ip[22], ip[23] = 0x03, 0xe8, 0, dport
+	return f
+}
+
+func TestOnShowOff(t *testing.T) {
+	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
+	pf := "-file-prefix=" + d.Prefix
+	if out, err := mrtrace(t, pf, "on", "-vdev", "vxe0", "-filter", "proto=udp dport=70000"); err == nil || !strings.Contains(out, "dport") {
+		t.Fatalf("bad filter: %v %s", err, out)
+	}
+	if out, err := mrtrace(t, pf, "on", "-vdev", "nope"); err == nil || !strings.Contains(out, "no vdev") {
+		t.Fatalf("unknown vdev: %v %s", err, out)
+	}
+	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := i.Init("traced"); err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	dev, err := i.OpenDevice("vxe0", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Release()
+	roundTrip := func() {
+		bufs := make([]marsio.Buffer, 2)
+		if err := th.Alloc(dev, bufs); err != nil {
+			t.Fatal(err)
+		}
+		bufs[0].SetData(udp(53))
+		bufs[1].SetData(udp(54))
+		th.SendBurst(dev, bufs)
+		got := 0
+		for deadline := time.Now().Add(5 * time.Second); got < 2 && time.Now().Before(deadline); {
+			n, _ := th.RecvBurst(dev, bufs[got:])
+			got += n
+		}
+		th.Free(bufs[:got]...)
+	}
+	if out, err := mrtrace(t, pf, "on", "-vdev", "vxe0", "-filter", "proto=udp dport=53"); err != nil {
+		t.Fatalf("on: %v %s", err, out)
+	}
+	roundTrip()
+	js := filepath.Join(t.TempDir(), "ev.jsonl")
+	out, err := mrtrace(t, pf, "show", "-duration", "300ms", "-json", js)
+	if err != nil {
+		t.Fatalf("show: %v %s", err, out)
+	}
+	t.Logf("mrtrace show:\n%s", out)
+	if strings.Count(out, "app-tx") != 1 || strings.Count(out, "app-rx") != 1 || strings.Contains(out, ":54") {
+		t.Fatalf("want one app-tx and one app-rx event of the dport 53 packet:\n%s", out)
+	}
+	if b, _ := os.ReadFile(js); bytes.Count(b, []byte("\n")) != 2 || !bytes.Contains(b, []byte(`"stage":"app-rx"`)) {
+		t.Fatalf("json lines: %s", b)
+	}
+	if out, err := mrtrace(t, pf, "off", "-vdev", "vxe0"); err != nil {
+		t.Fatalf("off: %v %s", err, out)
+	}
+	roundTrip()
+	if out, _ := mrtrace(t, pf, "show", "-duration", "200ms"); strings.Contains(out, "app-") {
+		t.Fatalf("events while off:\n%s", out)
+	}
+}
