@@ -105,16 +105,17 @@ type PoolStatus struct {
 
 // PortStatus is one port.
 type PortStatus struct {
-	Name    string   `json:"name"`
-	PortID  uint16   `json:"port_id"`
-	Device  string   `json:"device"`
-	MAC     string   `json:"mac"`
-	LinkUp  bool     `json:"link_up"`
-	Rx      Counters `json:"rx"`
-	Tx      Counters `json:"tx"`
-	Missed  uint64   `json:"imissed"`
-	Errors  uint64   `json:"ierrors"`
-	OErrors uint64   `json:"oerrors"`
+	Name     string   `json:"name"`
+	PortID   uint16   `json:"port_id"`
+	Device   string   `json:"device"`
+	MAC      string   `json:"mac"`
+	LinkUp   bool     `json:"link_up"`
+	Rx       Counters `json:"rx"`
+	Tx       Counters `json:"tx"`
+	Missed   uint64   `json:"imissed"`
+	Errors   uint64   `json:"ierrors"`
+	OErrors  uint64   `json:"oerrors"`
+	RxNoMbuf uint64   `json:"rx_nombuf"` // rte_eth_stats.rx_nombuf: no mbuf for a received packet
 }
 
 // StreamStatus is one rx or tx stream of an opened vdev.
@@ -122,6 +123,23 @@ type StreamStatus struct {
 	Daemon Counters `json:"daemon"`
 	App    Counters `json:"app"`
 	Count  uint32   `json:"ring_count"`
+}
+
+// Drops are a vdev's dropped packets by reason (struct mr_drops of the
+// ABI): cumulative over the daemon's lifetime.
+type Drops struct {
+	RxRingFull    uint64 `json:"rx_ring_full"`     // an rx stream ring was full
+	NoMbuf        uint64 `json:"no_mbuf"`          // the port's rx_nombuf
+	NoApp         uint64 `json:"no_app"`           // no application had the vdev open
+	Filtered      uint64 `json:"filtered"`         // refused by a filter (reserved)
+	PortTxRefused uint64 `json:"port_tx_refused"`  // the port's tx burst refused them
+	AppTxRingFull uint64 `json:"app_tx_ring_full"` // the app found a tx ring full
+	Malformed     uint64 `json:"malformed"`        // too short for distribution (reserved)
+}
+
+// Total is the sum over the reasons.
+func (d Drops) Total() uint64 {
+	return d.RxRingFull + d.NoMbuf + d.NoApp + d.Filtered + d.PortTxRefused + d.AppTxRingFull + d.Malformed
 }
 
 // VdevStatus is one vdev.
@@ -133,6 +151,7 @@ type VdevStatus struct {
 	PortRx Counters       `json:"port_rx"`
 	PortTx Counters       `json:"port_tx"`
 	NoApp  Counters       `json:"no_app"`
+	Drops  Drops          `json:"drops"` // by reason, cumulative
 	Rx     []StreamStatus `json:"rx,omitempty"`
 	Tx     []StreamStatus `json:"tx,omitempty"`
 }

@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define MR_ABI_MAGIC 0x4d525a43u /* "MRZC" */
-#define MR_ABI_VERSION 1u
+#define MR_ABI_VERSION 2u
 #define MR_ROOT_MEMZONE "mrzcpd_root"
 #define MR_OWNER_DYNFIELD "mrzcpd_dynfield_owner"
 
@@ -91,6 +91,20 @@ struct mr_counters {
 	uint64_t spare[4];
 } __attribute__((aligned(MR_CACHE_LINE)));
 
+/* Packets dropped by the daemon, one counter per reason (ABI v2), on its
+ * own cache line. W: daemon only. Per vdev (struct mr_vdev_desc.drops),
+ * cumulative over the daemon's lifetime (survives app opens/closes). */
+struct mr_drops {
+	uint64_t rx_ring_full;     /* an rx stream ring was full (sum of the streams' daemon.drops) */
+	uint64_t no_mbuf;          /* rte_eth_stats.rx_nombuf of the vdev's port (copied every status period) */
+	uint64_t no_app;           /* received while no application had the vdev open */
+	uint64_t filtered;         /* refused by a filter (reserved: the daemon has none yet, always 0) */
+	uint64_t port_tx_refused;  /* the port's tx burst refused them (sum of the streams' daemon.drops) */
+	uint64_t app_tx_ring_full; /* the app found a tx ring full (folded in from the streams' app.drops at close) */
+	uint64_t malformed;        /* too short for distribution (reserved: such packets go to stream 0, always 0) */
+	uint64_t spare;
+} __attribute__((aligned(MR_CACHE_LINE)));
+
 /* A pool the daemon created (name starts with "MZ"). */
 struct mr_pool_desc {
 	char name[MR_SYMBOL_MAX];
@@ -119,6 +133,8 @@ struct mr_vdev_desc {
 	struct mr_counters port_tx;
 	/* W: daemon. Received but not delivered: no application has the vdev open. */
 	struct mr_counters no_app;
+	/* W: daemon. Drops by reason (ABI v2); appended last. */
+	struct mr_drops drops;
 } __attribute__((aligned(MR_CACHE_LINE)));
 
 /* An application slot. W: daemon (the app only reads it). */

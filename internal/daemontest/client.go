@@ -20,7 +20,7 @@ import (
 // daemon's tests check every value here against the C header (cgo), so a
 // change of the header that is not followed here fails there.
 const (
-	ABIVersion = 1
+	ABIVersion = 2
 	SymbolMax  = 64
 
 	SizeofRegisterReq   = 256
@@ -47,7 +47,7 @@ const (
 	OffRootVdevs         = 1280
 	SizeofPoolDesc       = 128
 	OffPoolDescMempool   = 64
-	SizeofVdevDesc       = 320
+	SizeofVdevDesc       = 384
 	OffAppZoneCaches     = 16
 	OffAppZoneStride     = 24
 	OffInstanceNrRx      = 12

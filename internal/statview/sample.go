@@ -34,7 +34,8 @@ func Sample(step int) (*monit.Daemon, []*monit.App) {
 	}
 	v := monit.VdevStatus{Devsym: "vxe0", Port: "p0", State: "open", App: "flowcount",
 		PortRx: monit.Counters{Pkts: total, Bytes: total * size}, PortTx: monit.Counters{Pkts: total / 2, Bytes: total / 2 * size},
-		NoApp: monit.Counters{Pkts: 1000, Bytes: 1000 * size, Drops: 1000}}
+		NoApp: monit.Counters{Pkts: 1000, Bytes: 1000 * size, Drops: 1000},
+		Drops: monit.Drops{NoApp: 1000, RxRingFull: 12, AppTxRingFull: 3}}
 	app := &monit.App{General: monit.AppGeneral{Appsym: "flowcount", Pid: 4343, Slot: 0,
 		GCfgfile: d.General.GCfgfile, AppCfgfile: filepath.Join("/opt/tsg/mrzcpd/etc", "mrapp.flowcount.conf"),
 		StartTime: SampleStart + 5e9, UpdateTime: now - 2e8, NrThreads: 2}}

@@ -105,7 +105,7 @@ func Rows(s *Snapshot) []Row {
 		if p.LinkUp {
 			link = "link up"
 		}
-		add("mrzcpd", "port "+p.Name, "rx", fmt.Sprintf("%s, %s, imissed %d, ierrors %d", link, driver(p.Device), p.Missed, p.Errors), p.Rx)
+		add("mrzcpd", "port "+p.Name, "rx", fmt.Sprintf("%s, %s, imissed %d, ierrors %d, rx_nombuf %d", link, driver(p.Device), p.Missed, p.Errors, p.RxNoMbuf), p.Rx)
 		add("mrzcpd", "port "+p.Name, "tx", fmt.Sprintf("oerrors %d", p.OErrors), p.Tx)
 	}
 	for _, v := range d.Vdevs {
@@ -117,6 +117,10 @@ func Rows(s *Snapshot) []Row {
 		add("mrzcpd", "vdev "+v.Devsym, "tx", "", v.PortTx)
 		if v.NoApp != (monit.Counters{}) || v.State != "open" {
 			add("mrzcpd", "vdev "+v.Devsym, "no-app", "dropped: no app had it open", v.NoApp)
+		}
+		if dr := v.Drops; dr != (monit.Drops{}) {
+			add("mrzcpd", "vdev "+v.Devsym, "drops", fmt.Sprintf("ring-full %d, no-mbuf %d, no-app %d, filtered %d, port-tx %d, app-tx %d, malformed %d",
+				dr.RxRingFull, dr.NoMbuf, dr.NoApp, dr.Filtered, dr.PortTxRefused, dr.AppTxRingFull, dr.Malformed), monit.Counters{Drops: dr.Total()})
 		}
 		for i, st := range v.Rx {
 			name := fmt.Sprintf("%s rx[%d]", v.Devsym, i)

@@ -7,7 +7,7 @@ const (
 	// MR_ABI_MAGIC is C's MR_ABI_MAGIC in gen/abi.
 	MR_ABI_MAGIC = 0x4d525a43
 	// MR_ABI_VERSION is C's MR_ABI_VERSION in gen/abi.
-	MR_ABI_VERSION = 1
+	MR_ABI_VERSION = 2
 	// MR_APP_ACTIVE is C's MR_APP_ACTIVE in gen/abi.
 	MR_APP_ACTIVE = 1
 	// MR_APP_FREE is C's MR_APP_FREE in gen/abi.

@@ -95,6 +95,39 @@ type Counters struct {
 }
 
 const (
+	// SizeofDrops is sizeof(struct mr_drops).
+	SizeofDrops = 64
+	// OffsetofDropsRxRingFull is offsetof(struct mr_drops, rx_ring_full).
+	OffsetofDropsRxRingFull = 0
+	// OffsetofDropsNoMbuf is offsetof(struct mr_drops, no_mbuf).
+	OffsetofDropsNoMbuf = 8
+	// OffsetofDropsNoApp is offsetof(struct mr_drops, no_app).
+	OffsetofDropsNoApp = 16
+	// OffsetofDropsFiltered is offsetof(struct mr_drops, filtered).
+	OffsetofDropsFiltered = 24
+	// OffsetofDropsPortTxRefused is offsetof(struct mr_drops, port_tx_refused).
+	OffsetofDropsPortTxRefused = 32
+	// OffsetofDropsAppTxRingFull is offsetof(struct mr_drops, app_tx_ring_full).
+	OffsetofDropsAppTxRingFull = 40
+	// OffsetofDropsMalformed is offsetof(struct mr_drops, malformed).
+	OffsetofDropsMalformed = 48
+	// OffsetofDropsSpare is offsetof(struct mr_drops, spare).
+	OffsetofDropsSpare = 56
+)
+
+// Drops mirrors struct mr_drops (64 bytes) from gen/abi/mrzcpd_abi.h.
+type Drops struct {
+	RxRingFull    uint64
+	NoMbuf        uint64
+	NoApp         uint64
+	Filtered      uint64
+	PortTxRefused uint64
+	AppTxRingFull uint64
+	Malformed     uint64
+	Spare         uint64
+}
+
+const (
 	// SizeofMsgDeregisterReq is sizeof(struct mr_msg_deregister_req).
 	SizeofMsgDeregisterReq = 16
 	// OffsetofMsgDeregisterReqSlot is offsetof(struct mr_msg_deregister_req, slot).
@@ -334,7 +367,7 @@ type PoolDesc struct {
 
 const (
 	// SizeofRoot is sizeof(struct mr_root).
-	SizeofRoot = 32000
+	SizeofRoot = 34048
 	// OffsetofRootMagic is offsetof(struct mr_root, magic).
 	OffsetofRootMagic = 0
 	// OffsetofRootAbiVersion is offsetof(struct mr_root, abi_version).
@@ -366,10 +399,10 @@ const (
 	// OffsetofRootVdevs is offsetof(struct mr_root, vdevs).
 	OffsetofRootVdevs = 1280
 	// OffsetofRootApps is offsetof(struct mr_root, apps).
-	OffsetofRootApps = 11520
+	OffsetofRootApps = 13568
 )
 
-// Root mirrors struct mr_root (32000 bytes) from gen/abi/mrzcpd_abi.h.
+// Root mirrors struct mr_root (34048 bytes) from gen/abi/mrzcpd_abi.h.
 type Root struct {
 	Magic               uint32
 	AbiVersion          uint32
@@ -440,7 +473,7 @@ type TxStream struct {
 
 const (
 	// SizeofVdevDesc is sizeof(struct mr_vdev_desc).
-	SizeofVdevDesc = 320
+	SizeofVdevDesc = 384
 	// OffsetofVdevDescDevsym is offsetof(struct mr_vdev_desc, devsym).
 	OffsetofVdevDescDevsym = 0
 	// OffsetofVdevDescPortId is offsetof(struct mr_vdev_desc, port_id).
@@ -469,9 +502,11 @@ const (
 	OffsetofVdevDescPortTx = 192
 	// OffsetofVdevDescNoApp is offsetof(struct mr_vdev_desc, no_app).
 	OffsetofVdevDescNoApp = 256
+	// OffsetofVdevDescDrops is offsetof(struct mr_vdev_desc, drops).
+	OffsetofVdevDescDrops = 320
 )
 
-// VdevDesc mirrors struct mr_vdev_desc (320 bytes) from gen/abi/mrzcpd_abi.h.
+// VdevDesc mirrors struct mr_vdev_desc (384 bytes) from gen/abi/mrzcpd_abi.h.
 type VdevDesc struct {
 	Devsym      [64]byte
 	PortId      uint16
@@ -489,6 +524,7 @@ type VdevDesc struct {
 	PortRx      Counters
 	PortTx      Counters
 	NoApp       Counters
+	Drops       Drops
 }
 
 const (

@@ -454,6 +454,9 @@ func (d *daemon) closeVdev(v *vdevState, st *C.struct_mr_reclaim_stats) {
 	v.desc.state = vdevIdle
 	v.desc.owner_slot = 0
 	d.quiesce()
+	// The app's tx ring-full drops live in the instance: fold them into
+	// the vdev's cumulative counter before it goes away.
+	v.desc.drops.app_tx_ring_full += C.uint64_t(appTxDrops(v.inst))
 	C.mr_vdev_instance_free(v.inst, st)
 	if old != nil {
 		C.free(unsafe.Pointer(old.efds))

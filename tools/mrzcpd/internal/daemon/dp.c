@@ -430,6 +430,7 @@ void mr_drop_noapp(struct mr_vdev_desc *d, struct rte_mbuf **pkts, uint16_t n)
 	d->no_app.pkts += n;
 	d->no_app.bytes += bytes;
 	d->no_app.drops += n;
+	d->drops.no_app += n;
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -475,6 +476,7 @@ void mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_
 				OWNER(sorted[start + i]) = 0;
 			rte_pktmbuf_free_bulk(&sorted[start + done], k - done);
 			rx->daemon.drops += k - done;
+			d->drops.rx_ring_full += k - done;
 		}
 		if (done > 0) {
 			/* Wake-up without loss: enqueue (above), full fence, load
@@ -517,6 +519,7 @@ uint32_t mr_tx_drain(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, uint16
 			rte_pktmbuf_free_bulk(&objs[sent], n - sent);
 			tx->daemon.drops += n - sent;
 			d->port_tx.drops += n - sent;
+			d->drops.port_tx_refused += n - sent;
 			bytes -= dbytes;
 		}
 		tx->daemon.pkts += sent;

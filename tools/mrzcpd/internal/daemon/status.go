@@ -16,6 +16,26 @@ func counters(c *C.struct_mr_counters) monit.Counters {
 	return monit.Counters{Pkts: uint64(c.pkts), Bytes: uint64(c.bytes), Drops: uint64(c.drops), Events: uint64(c.events)}
 }
 
+// appTxDrops sums the app-written tx ring-full drops of an open instance.
+func appTxDrops(inst *C.struct_mr_vdev_instance) uint64 {
+	var n uint64
+	if inst == nil {
+		return 0
+	}
+	for i := 0; i < int(inst.nr_txstream); i++ {
+		n += uint64(inst.tx[i].app.drops)
+	}
+	return n
+}
+
+// drops is a vdev's mr_drops for the status file; appTx adds the drops of
+// the instance open now (folded into the counter only at close).
+func drops(c *C.struct_mr_drops, appTx uint64) monit.Drops {
+	return monit.Drops{RxRingFull: uint64(c.rx_ring_full), NoMbuf: uint64(c.no_mbuf), NoApp: uint64(c.no_app),
+		Filtered: uint64(c.filtered), PortTxRefused: uint64(c.port_tx_refused),
+		AppTxRingFull: uint64(c.app_tx_ring_full) + appTx, Malformed: uint64(c.malformed)}
+}
+
 // status builds mrmonit.daemon; it also beats the root's heartbeat.
 func (d *daemon) status() *monit.Daemon {
 	d.root.heartbeat_ns = C.uint64_t(C.mr_now_monotonic())
@@ -37,6 +57,12 @@ func (d *daemon) status() *monit.Daemon {
 			ps.Rx = monit.Counters{Pkts: uint64(st.ipackets), Bytes: uint64(st.ibytes)}
 			ps.Tx = monit.Counters{Pkts: uint64(st.opackets), Bytes: uint64(st.obytes)}
 			ps.Missed, ps.Errors, ps.OErrors = uint64(st.imissed), uint64(st.ierrors), uint64(st.oerrors)
+			ps.RxNoMbuf = uint64(st.rx_nombuf)
+			for _, v := range d.vdevs {
+				if v.port == p {
+					v.desc.drops.no_mbuf = st.rx_nombuf
+				}
+			}
 		}
 		s.Ports = append(s.Ports, ps)
 	}
@@ -48,6 +74,11 @@ func (d *daemon) status() *monit.Daemon {
 		if !v.port.started {
 			vs.State = "port failed: " + v.port.err.Error()
 		}
+		var appTx uint64
+		if v.owner >= 0 && v.inst != nil {
+			appTx = appTxDrops(v.inst)
+		}
+		vs.Drops = drops(&v.desc.drops, appTx)
 		if v.owner >= 0 && v.inst != nil {
 			vs.State = "open"
 			vs.App = d.apps[v.owner].appsym
