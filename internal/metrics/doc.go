@@ -20,7 +20,7 @@
 // as a new drop reason, is one more row):
 //
 //	gomarsio_port_{rx,tx}_{packets,bytes}_total{port,vdev}
-//	gomarsio_vdev_dropped_packets_total{port,vdev,reason}   no_app, port_tx_refused
+//	gomarsio_vdev_dropped_packets_total{port,vdev,reason}   no_app, port_tx_refused, rx_ring_full, no_mbuf, filtered, app_tx_ring_full, malformed
 //	gomarsio_vdev_dropped_bytes_total{port,vdev,reason}     no_app
 //	gomarsio_rx_stream_{delivered,received}_{packets,bytes}_total{port,vdev,app,stream}
 //	gomarsio_rx_stream_{wakeups,sleeps}_total{port,vdev,app,stream}

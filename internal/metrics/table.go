@@ -55,8 +55,15 @@ var counterRows = []counterRow{
 	{scopeVdev, "gomarsio_port_rx_bytes_total", "", abi.OffsetofVdevDescPortRx + bytes, "Bytes received from the port of the vdev."},
 	{scopeVdev, "gomarsio_port_tx_packets_total", "", abi.OffsetofVdevDescPortTx + pkts, "Packets the port accepted for transmission."},
 	{scopeVdev, "gomarsio_port_tx_bytes_total", "", abi.OffsetofVdevDescPortTx + bytes, "Bytes the port accepted for transmission."},
-	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "no_app", abi.OffsetofVdevDescNoApp + drops, "Packets the daemon dropped per vdev, by reason (no_app: received while no application had the vdev open; port_tx_refused: refused by the port's tx burst, the sum over the tx streams)."},
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "no_app", abi.OffsetofVdevDescNoApp + drops, "Packets the daemon dropped per vdev, by reason (no_app: received while no application had the vdev open; port_tx_refused: refused by the port's tx burst, the sum over the tx streams; rx_ring_full: an rx stream ring was full; no_mbuf: the port's rx_nombuf, updated every status period; filtered, malformed: reserved, 0; app_tx_ring_full: the app found a tx ring full, folded in when the vdev closes)."},
 	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "port_tx_refused", abi.OffsetofVdevDescPortTx + drops, ""},
+	// struct mr_drops (ABI v2), W: daemon: the other reasons, cumulative
+	// per vdev (no_app and port_tx_refused above are the same counts).
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "rx_ring_full", abi.OffsetofVdevDescDrops + abi.OffsetofDropsRxRingFull, ""},
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "no_mbuf", abi.OffsetofVdevDescDrops + abi.OffsetofDropsNoMbuf, ""},
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "filtered", abi.OffsetofVdevDescDrops + abi.OffsetofDropsFiltered, ""},
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "app_tx_ring_full", abi.OffsetofVdevDescDrops + abi.OffsetofDropsAppTxRingFull, ""},
+	{scopeVdev, "gomarsio_vdev_dropped_packets_total", "malformed", abi.OffsetofVdevDescDrops + abi.OffsetofDropsMalformed, ""},
 	{scopeVdev, "gomarsio_vdev_dropped_bytes_total", "no_app", abi.OffsetofVdevDescNoApp + bytes, "Bytes the daemon dropped per vdev, by reason (only no_app counts bytes)."},
 
 	// Per rx stream (struct mr_rx_stream of an open vdev instance).
