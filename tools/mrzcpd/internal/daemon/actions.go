@@ -30,19 +30,30 @@ type request struct {
 }
 
 // mrGoAction is the rte_mp action callback for every mrzcpd message (EAL's
-// mp handle thread calls it through dp.c). It always replies.
+// mp handle thread calls it through dp.c). It copies the request out of
+// EAL's buffers and queues it for the control goroutine (ctlqueue.go), so
+// EAL's thread is free to read the secondaries' replies to the memory syncs
+// that serving it may start. Every request is answered.
 //
 //export mrGoAction
 func mrGoAction(msg *C.struct_rte_mp_msg, peer *C.char) C.int {
 	d := current.Load()
-	r := &request{msg: msg, peer: peer, name: C.GoString(&msg.name[0])}
-	for i := 0; i < int(msg.num_fds) && i < mpMaxFds; i++ {
-		r.fds = append(r.fds, int(msg.fds[i]))
-	}
-	if d == nil || d.stopping.Load() {
+	r := newRequest(msg, peer)
+	if d == nil || d.stopping.Load() || !d.ctl.push(r) {
 		r.closeFds()
 		r.replyStatus(mrENOTREG, "mrzcpd is shutting down")
+		r.free()
 		return 0
+	}
+	return 0
+}
+
+// serve runs one control request on the control goroutine. It always replies.
+func (d *daemon) serve(r *request) {
+	if d.stopping.Load() {
+		r.closeFds()
+		r.replyStatus(mrENOTREG, "mrzcpd is shutting down")
+		return
 	}
 	switch r.name {
 	case msgRegister:
@@ -59,7 +70,6 @@ func mrGoAction(msg *C.struct_rte_mp_msg, peer *C.char) C.int {
 		r.closeFds()
 		r.replyStatus(mrEINVAL, "unknown action "+r.name)
 	}
-	return 0
 }
 
 func (r *request) closeFds() {

@@ -115,6 +115,7 @@ type daemon struct {
 	start    time.Time
 	stopping atomic.Bool
 	group    *appGroup // [service] app_group; nil = root only
+	ctl      ctlQueue  // control requests, served off EAL's mp thread
 
 	mu       sync.Mutex
 	apps     [maxApps]*appState
@@ -394,6 +395,7 @@ func (d *daemon) setup() error {
 	if ret := C.mr_pdump_init(); ret != 0 {
 		d.log.Printf("warning: rte_pdump_init: %s (dpdk-dumpcap will not work)", C.GoString(C.mr_strerror_last()))
 	}
+	d.ctl.start(d)
 	if ret := C.mr_actions_register(); ret != 0 {
 		return fmt.Errorf("rte_mp_action_register: %v", unix.Errno(-ret))
 	}
@@ -432,6 +434,7 @@ func dpdkVersionNum() uint32 {
 func (d *daemon) shutdown() {
 	d.stopping.Store(true)
 	C.mr_actions_unregister()
+	d.ctl.stop()
 	d.mu.Lock()
 	for _, a := range d.apps {
 		if a != nil && !a.done {
