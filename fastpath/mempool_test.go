@@ -2,10 +2,13 @@ package fastpath
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 
 	"github.com/gomarsio/marsio/internal/dpdkref"
 )
@@ -51,107 +54,127 @@ func newPool(t *testing.T, n, cache uint32, ops string) uintptr {
 // and refills all happen often.
 func TestMempoolTwinDPDK(t *testing.T) {
 	requireDPDK(t)
-	for _, ops := range []string{"ring_mp_mc", "ring_sp_sc", "ring_mt_hts", "ring_mt_rts"} {
-		for _, csize := range []uint32{0, 1, 32, 256, 512} {
-			const n = 2047
-			a, b, c := newPool(t, n, 0, ops), newPool(t, n, 0, ops), newPool(t, n, 0, ops)
-			if got := dpdkref.PoolOpsName(a); got != ops {
-				t.Fatalf("pool ops %q, want %q", got, ops)
-			}
-			ia, ib, ic := poolIndex(t, a), poolIndex(t, b), poolIndex(t, c)
-			mb, err := MempoolAt(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mc, err := MempoolAt(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ca uintptr
-			var cb, cc Cache
-			if csize > 0 {
-				ca = dpdkref.CacheCreate(csize)
-				defer dpdkref.CacheFree(ca)
-				if cb, err = NewCache(csize); err != nil {
-					t.Fatal(err)
-				}
-				if cc, err = NewCache(csize); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := CacheAt(ca); err != nil {
-					t.Fatalf("CacheAt on rte_mempool_cache_create: %v", err)
-				}
-			}
-			var heldA, heldB, heldC []uintptr
-			rng := rand.New(rand.NewPCG(uint64(csize), 3))
-			for step := 0; step < 3000; step++ {
-				k := 1 + rng.IntN(700)
-				if rng.IntN(2) == 0 {
-					k = rng.IntN(41)
-					if k == 0 && csize == 0 {
-						// A get of 0 without a cache fails in DPDK (the ring
-						// driver's dequeue of 0 is -ENOBUFS); ours succeeds.
-						k = 1
-					}
-				}
-				if rng.IntN(2) == 0 {
-					oa, ob, oc := make([]uintptr, k), make([]uintptr, k), make([]uintptr, k)
-					ra := dpdkref.MempoolGet(a, oa, ca)
-					eb := mb.GetBulk(ob, cb)
-					ec := mempoolGetGo(cc.p, unsafe.SliceData(oc), len(oc), &mc)
-					if (ra == 0) != (eb == nil) || (eb == nil) != (ec == nil) {
-						t.Fatalf("%s cache %d step %d get %d: C %d, Go %v, twin %v", ops, csize, step, k, ra, eb, ec)
-					}
-					if eb != nil {
-						if !errors.Is(eb, ErrNoBufs) || !errors.Is(ec, ErrNoBufs) {
-							t.Fatal(eb, ec)
-						}
-						continue
-					}
-					for i := range oa {
-						if ia[oa[i]] != ib[ob[i]] || ib[ob[i]] != ic[oc[i]] {
-							t.Fatalf("%s cache %d step %d: object %d differs: %d vs %d vs %d", ops, csize, step, i, ia[oa[i]], ib[ob[i]], ic[oc[i]])
-						}
-					}
-					heldA, heldB, heldC = append(heldA, oa...), append(heldB, ob...), append(heldC, oc...)
-				} else {
-					k = min(k, len(heldA))
-					off := rng.IntN(len(heldA) - k + 1)
-					dpdkref.MempoolPut(a, heldA[off:off+k], ca)
-					mb.PutBulk(heldB[off:off+k], cb)
-					mempoolPutGo(cc.p, unsafe.SliceData(heldC[off:off+k]), k, &mc)
-					heldA = slices.Delete(heldA, off, off+k)
-					heldB = slices.Delete(heldB, off, off+k)
-					heldC = slices.Delete(heldC, off, off+k)
-				}
-				cl := 0
-				if csize > 0 {
-					cca, _ := CacheAt(ca)
-					if cca.Len() != cb.Len() || cb.Len() != cc.Len() {
-						t.Fatalf("step %d: cache len C %d, Go %d, twin %d", step, cca.Len(), cb.Len(), cc.Len())
-					}
-					cl = cb.Len()
-					xa, xb, xc := cca.objs()[:cl], cb.objs()[:cl], cc.objs()[:cl]
-					for i := range xa {
-						if ia[xa[i]] != ib[xb[i]] || ib[xb[i]] != ic[xc[i]] {
-							t.Fatalf("%s cache %d step %d: cache slot %d differs", ops, csize, step, i)
-						}
-					}
-				}
-				if got, want := mb.AvailCount(cb), dpdkref.PoolAvail(a)+cl; got != want || mc.AvailCount(cc) != want {
-					t.Fatalf("step %d: avail Go %d, twin %d, C %d", step, got, mc.AvailCount(cc), want)
-				}
-			}
-			dpdkref.MempoolPut(a, heldA, ca)
-			mb.PutBulk(heldB, cb)
-			mc.PutBulk(heldC, cc)
-			dpdkref.CacheFlush(ca, a)
-			mb.Flush(cb)
-			mc.Flush(cc)
-			if dpdkref.PoolAvail(a) != n || mb.AvailCount() != n || dpdkref.PoolAvail(b) != n || mc.AvailCount() != n {
-				t.Fatalf("pools not full at end: C %d, Go %d, twin %d", dpdkref.PoolAvail(a), mb.AvailCount(), mc.AvailCount())
+	for _, avx := range copyModes(t) {
+		useAVX2 = avx
+		for _, ops := range []string{"ring_mp_mc", "ring_sp_sc", "ring_mt_hts", "ring_mt_rts"} {
+			for _, csize := range []uint32{0, 1, 32, 256, 512} {
+				// A subtest each, so each one's pools are freed when it ends.
+				t.Run(fmt.Sprintf("avx2=%v/%s/cache%d", avx, ops, csize), func(t *testing.T) { testMempoolTwin(t, ops, csize) })
 			}
 		}
+	}
+}
+
+// copyModes returns the settings of useAVX2 to test (false always, true
+// where the CPU has AVX2) and restores the setting when the test ends.
+func copyModes(t *testing.T) []bool {
+	saved := useAVX2
+	t.Cleanup(func() { useAVX2 = saved })
+	if haveAsm && cpu.X86.HasAVX2 {
+		return []bool{false, true}
+	}
+	t.Logf("AVX2 path not tested (assembly %v, AVX2 %v)", haveAsm, cpu.X86.HasAVX2)
+	return []bool{false}
+}
+
+func testMempoolTwin(t *testing.T, ops string, csize uint32) {
+	const n = 2047
+	a, b, c := newPool(t, n, 0, ops), newPool(t, n, 0, ops), newPool(t, n, 0, ops)
+	if got := dpdkref.PoolOpsName(a); got != ops {
+		t.Fatalf("pool ops %q, want %q", got, ops)
+	}
+	ia, ib, ic := poolIndex(t, a), poolIndex(t, b), poolIndex(t, c)
+	mb, err := MempoolAt(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := MempoolAt(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ca uintptr
+	var cb, cc Cache
+	if csize > 0 {
+		ca = dpdkref.CacheCreate(csize)
+		defer dpdkref.CacheFree(ca)
+		if cb, err = NewCache(csize); err != nil {
+			t.Fatal(err)
+		}
+		if cc, err = NewCache(csize); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CacheAt(ca); err != nil {
+			t.Fatalf("CacheAt on rte_mempool_cache_create: %v", err)
+		}
+	}
+	var heldA, heldB, heldC []uintptr
+	rng := rand.New(rand.NewPCG(uint64(csize), 3))
+	for step := 0; step < 3000; step++ {
+		k := 1 + rng.IntN(700)
+		if rng.IntN(2) == 0 {
+			k = rng.IntN(41)
+			if k == 0 && csize == 0 {
+				// A get of 0 without a cache fails in DPDK (the ring
+				// driver's dequeue of 0 is -ENOBUFS); ours succeeds.
+				k = 1
+			}
+		}
+		if rng.IntN(2) == 0 {
+			oa, ob, oc := make([]uintptr, k), make([]uintptr, k), make([]uintptr, k)
+			ra := dpdkref.MempoolGet(a, oa, ca)
+			eb := mb.GetBulk(ob, cb)
+			ec := mempoolGetGo(cc.p, unsafe.SliceData(oc), len(oc), &mc)
+			if (ra == 0) != (eb == nil) || (eb == nil) != (ec == nil) {
+				t.Fatalf("%s cache %d step %d get %d: C %d, Go %v, twin %v", ops, csize, step, k, ra, eb, ec)
+			}
+			if eb != nil {
+				if !errors.Is(eb, ErrNoBufs) || !errors.Is(ec, ErrNoBufs) {
+					t.Fatal(eb, ec)
+				}
+				continue
+			}
+			for i := range oa {
+				if ia[oa[i]] != ib[ob[i]] || ib[ob[i]] != ic[oc[i]] {
+					t.Fatalf("%s cache %d step %d: object %d differs: %d vs %d vs %d", ops, csize, step, i, ia[oa[i]], ib[ob[i]], ic[oc[i]])
+				}
+			}
+			heldA, heldB, heldC = append(heldA, oa...), append(heldB, ob...), append(heldC, oc...)
+		} else {
+			k = min(k, len(heldA))
+			off := rng.IntN(len(heldA) - k + 1)
+			dpdkref.MempoolPut(a, heldA[off:off+k], ca)
+			mb.PutBulk(heldB[off:off+k], cb)
+			mempoolPutGo(cc.p, unsafe.SliceData(heldC[off:off+k]), k, &mc)
+			heldA = slices.Delete(heldA, off, off+k)
+			heldB = slices.Delete(heldB, off, off+k)
+			heldC = slices.Delete(heldC, off, off+k)
+		}
+		cl := 0
+		if csize > 0 {
+			cca, _ := CacheAt(ca)
+			if cca.Len() != cb.Len() || cb.Len() != cc.Len() {
+				t.Fatalf("step %d: cache len C %d, Go %d, twin %d", step, cca.Len(), cb.Len(), cc.Len())
+			}
+			cl = cb.Len()
+			xa, xb, xc := cca.objs()[:cl], cb.objs()[:cl], cc.objs()[:cl]
+			for i := range xa {
+				if ia[xa[i]] != ib[xb[i]] || ib[xb[i]] != ic[xc[i]] {
+					t.Fatalf("%s cache %d step %d: cache slot %d differs", ops, csize, step, i)
+				}
+			}
+		}
+		if got, want := mb.AvailCount(cb), dpdkref.PoolAvail(a)+cl; got != want || mc.AvailCount(cc) != want {
+			t.Fatalf("step %d: avail Go %d, twin %d, C %d", step, got, mc.AvailCount(cc), want)
+		}
+	}
+	dpdkref.MempoolPut(a, heldA, ca)
+	mb.PutBulk(heldB, cb)
+	mc.PutBulk(heldC, cc)
+	dpdkref.CacheFlush(ca, a)
+	mb.Flush(cb)
+	mc.Flush(cc)
+	if dpdkref.PoolAvail(a) != n || mb.AvailCount() != n || dpdkref.PoolAvail(b) != n || mc.AvailCount() != n {
+		t.Fatalf("pools not full at end: C %d, Go %d, twin %d", dpdkref.PoolAvail(a), mb.AvailCount(), mc.AvailCount())
 	}
 }
 
@@ -159,6 +182,13 @@ func TestMempoolTwinDPDK(t *testing.T) {
 // twins for every request size 0..40 at every cache fill level around the
 // hit and flush thresholds (no C needed: rings made by RingInit).
 func TestMempoolCacheKernels(t *testing.T) {
+	for _, avx := range copyModes(t) {
+		useAVX2 = avx
+		testCacheKernels(t)
+	}
+}
+
+func testCacheKernels(t *testing.T) {
 	const csize = 32 // flushthresh 48
 	mem := mmapMem(t, 2*(CacheMemSize+64))
 	for fill := 0; fill <= 48; fill++ {

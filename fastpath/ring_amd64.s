@@ -266,13 +266,37 @@ copy_done:
 
 // func spEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·spEnqueueBulk8(SB), NOSPLIT, $0-28
-	MOVL $(const_kSingle|const_kFixed), FLAGS
 	CMPQ n+16(FP), $1
 	JNE  speb_many
-	JMP  enqSP1<>(SB)
+	// One element, SP: falls through on an MT/ST ring with room.
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  speb_many
+	MOVQ objs+8(FP), SI
+	MOVL const_ringProdHead(RING), OLD
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD                    // free_entries == 0
+	JEQ  speb_none
+	MOVQ (SI), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringProdHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
+	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, ret+24(FP)
+	RET
+
+speb_none:
+	MOVL $0, ret+24(FP)
+	RET
 
 speb_many:
-	JMP enq8<>(SB)
+	MOVL $(const_kSingle|const_kFixed), FLAGS
+	JMP  enq8<>(SB)
 
 // func mpEnqueueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·mpEnqueueBulk8(SB), NOSPLIT, $0-28
@@ -291,13 +315,37 @@ TEXT ·enqueueBulk8(SB), NOSPLIT, $0-28
 
 // func spEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·spEnqueueBurst8(SB), NOSPLIT, $0-28
-	MOVL $(const_kSingle), FLAGS
 	CMPQ n+16(FP), $1
 	JNE  spes_many
-	JMP  enqSP1<>(SB)
+	// One element, SP: falls through on an MT/ST ring with room.
+	MOVQ r+0(FP), RING
+	MOVL const_ringProdSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  spes_many
+	MOVQ objs+8(FP), SI
+	MOVL const_ringProdHead(RING), OLD
+	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
+	MOVL const_ringConsTail(RING), AX
+	ADDL const_ringOffCapacity(RING), AX
+	CMPL AX, OLD                    // free_entries == 0
+	JEQ  spes_none
+	MOVQ (SI), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringProdHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
+	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
+	MOVL NEW, const_ringProdTail(RING)
+	MOVL $1, ret+24(FP)
+	RET
+
+spes_none:
+	MOVL $0, ret+24(FP)
+	RET
 
 spes_many:
-	JMP enq8<>(SB)
+	MOVL $(const_kSingle), FLAGS
+	JMP  enq8<>(SB)
 
 // func mpEnqueueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·mpEnqueueBurst8(SB), NOSPLIT, $0-28
@@ -316,13 +364,37 @@ TEXT ·enqueueBurst8(SB), NOSPLIT, $0-28
 
 // func scDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·scDequeueBulk8(SB), NOSPLIT, $0-28
-	MOVL $(const_kSingle|const_kFixed), FLAGS
 	CMPQ n+16(FP), $1
 	JNE  scdb_many
-	JMP  deqSC1<>(SB)
+	// One element, SC (falls through on an MT/ST ring with an entry).
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  scdb_many
+	MOVL const_ringConsHead(RING), OLD
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD                    // entries == 0
+	JEQ  scdb_none
+	MOVQ objs+8(FP), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringConsHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ const_ringHeaderSize(RING)(OLD*8), AX
+	// R1: release store of cons.tail (plain MOV, TSO: not reordered with
+	// the older slot load), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ AX, (SI)
+	MOVL $1, ret+24(FP)
+	RET
+
+scdb_none:
+	MOVL $0, ret+24(FP)
+	RET
 
 scdb_many:
-	JMP deq8<>(SB)
+	MOVL $(const_kSingle|const_kFixed), FLAGS
+	JMP  deq8<>(SB)
 
 // func mcDequeueBulk8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·mcDequeueBulk8(SB), NOSPLIT, $0-28
@@ -341,13 +413,37 @@ TEXT ·dequeueBulk8(SB), NOSPLIT, $0-28
 
 // func scDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·scDequeueBurst8(SB), NOSPLIT, $0-28
-	MOVL $(const_kSingle), FLAGS
 	CMPQ n+16(FP), $1
 	JNE  scds_many
-	JMP  deqSC1<>(SB)
+	// One element, SC (falls through on an MT/ST ring with an entry).
+	MOVQ r+0(FP), RING
+	MOVL const_ringConsSync(RING), AX
+	CMPL AX, $const_syncST
+	JHI  scds_many
+	MOVL const_ringConsHead(RING), OLD
+	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
+	MOVL const_ringProdTail(RING), AX
+	CMPL AX, OLD                    // entries == 0
+	JEQ  scds_none
+	MOVQ objs+8(FP), SI
+	LEAL 1(OLD), NEW
+	MOVL NEW, const_ringConsHead(RING)
+	ANDL const_ringOffMask(RING), OLD
+	MOVQ const_ringHeaderSize(RING)(OLD*8), AX
+	// R1: release store of cons.tail (plain MOV, TSO: not reordered with
+	// the older slot load), pairs with A0.
+	MOVL NEW, const_ringConsTail(RING)
+	MOVQ AX, (SI)
+	MOVL $1, ret+24(FP)
+	RET
+
+scds_none:
+	MOVL $0, ret+24(FP)
+	RET
 
 scds_many:
-	JMP deq8<>(SB)
+	MOVL $(const_kSingle), FLAGS
+	JMP  deq8<>(SB)
 
 // func mcDequeueBurst8(r unsafe.Pointer, objs *uintptr, n int) uint32
 TEXT ·mcDequeueBurst8(SB), NOSPLIT, $0-28
@@ -364,68 +460,6 @@ TEXT ·dequeueBurst8(SB), NOSPLIT, $0-28
 	MOVL $(const_kGeneric), FLAGS
 	JMP  deq8<>(SB)
 
-
-// enqSP1<> is the SP entry points' path for one element (enqueueSP of
-// objs[0], count at ret); anything else goes to enq8<>. FLAGS as set by the
-// entry point.
-TEXT enqSP1<>(SB), NOSPLIT, $0-28
-	MOVQ r+0(FP), RING
-	MOVL const_ringProdSync(RING), AX
-	CMPL AX, $const_syncST
-	JHI  es1_other
-	MOVQ objs+8(FP), SI
-	MOVL const_ringProdHead(RING), OLD
-	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
-	MOVL const_ringConsTail(RING), AX
-	ADDL const_ringOffCapacity(RING), AX
-	CMPL AX, OLD                    // free_entries == 0
-	JEQ  es1_none
-	MOVQ (SI), SI
-	LEAL 1(OLD), NEW
-	MOVL NEW, const_ringProdHead(RING)
-	ANDL const_ringOffMask(RING), OLD
-	MOVQ SI, const_ringHeaderSize(RING)(OLD*8)
-	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
-	MOVL NEW, const_ringProdTail(RING)
-	MOVL $1, ret+24(FP)
-	RET
-
-es1_none:
-	MOVL $0, ret+24(FP)
-	RET
-
-es1_other:
-	JMP enq8<>(SB)
-
-// deqSC1<> is the SC entry points' path for one element (see enqSP1<>).
-TEXT deqSC1<>(SB), NOSPLIT, $0-28
-	MOVQ r+0(FP), RING
-	MOVL const_ringConsSync(RING), AX
-	CMPL AX, $const_syncST
-	JHI  ds1_other
-	MOVL const_ringConsHead(RING), OLD
-	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
-	MOVL const_ringProdTail(RING), AX
-	CMPL AX, OLD                    // entries == 0
-	JEQ  ds1_none
-	MOVQ objs+8(FP), SI
-	LEAL 1(OLD), NEW
-	MOVL NEW, const_ringConsHead(RING)
-	ANDL const_ringOffMask(RING), OLD
-	MOVQ const_ringHeaderSize(RING)(OLD*8), AX
-	// R1: release store of cons.tail (plain MOV, TSO: not reordered with
-	// the older slot load), pairs with A0.
-	MOVL NEW, const_ringConsTail(RING)
-	MOVQ AX, (SI)
-	MOVL $1, ret+24(FP)
-	RET
-
-ds1_none:
-	MOVL $0, ret+24(FP)
-	RET
-
-ds1_other:
-	JMP deq8<>(SB)
 
 // enqMP1b<> is the MP entry points' path for one element: objs[0] to
 // enqMP1<> with the count at ret; HTS/RTS go to enq8<>.
@@ -529,6 +563,42 @@ e8_split:
 	SUBL R12, CX
 
 e8_part:
+	// 32 bytes at a time with AVX2 (useAVX2), else 16 (SSE2).
+	CMPB ·useAVX2(SB), $0
+	JEQ  e8_sse
+	CMPL R12, $16
+	JB   e8_y4
+
+e8_y16:
+	VMOVDQU (R10), Y0
+	VMOVDQU 32(R10), Y1
+	VMOVDQU 64(R10), Y2
+	VMOVDQU 96(R10), Y3
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 64(R11)
+	VMOVDQU Y3, 96(R11)
+	ADDQ    $128, R10
+	ADDQ    $128, R11
+	SUBL    $16, R12
+	CMPL    R12, $16
+	JAE     e8_y16
+
+e8_y4:
+	CMPL    R12, $4
+	JB      e8_yend
+	VMOVDQU (R10), Y0
+	VMOVDQU Y0, (R11)
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	SUBL    $4, R12
+	JMP     e8_y4
+
+e8_yend:
+	VZEROUPPER
+	JMP e8_one
+
+e8_sse:
 	CMPL R12, $4
 	JB   e8_one
 
@@ -703,6 +773,42 @@ d8_split:
 	SUBL R12, CX
 
 d8_part:
+	// 32 bytes at a time with AVX2 (useAVX2), else 16 (SSE2).
+	CMPB ·useAVX2(SB), $0
+	JEQ  d8_sse
+	CMPL R12, $16
+	JB   d8_y4
+
+d8_y16:
+	VMOVDQU (R10), Y0
+	VMOVDQU 32(R10), Y1
+	VMOVDQU 64(R10), Y2
+	VMOVDQU 96(R10), Y3
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 64(R11)
+	VMOVDQU Y3, 96(R11)
+	ADDQ    $128, R10
+	ADDQ    $128, R11
+	SUBL    $16, R12
+	CMPL    R12, $16
+	JAE     d8_y16
+
+d8_y4:
+	CMPL    R12, $4
+	JB      d8_yend
+	VMOVDQU (R10), Y0
+	VMOVDQU Y0, (R11)
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	SUBL    $4, R12
+	JMP     d8_y4
+
+d8_yend:
+	VZEROUPPER
+	JMP d8_one
+
+d8_sse:
 	CMPL R12, $4
 	JB   d8_one
 

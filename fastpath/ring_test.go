@@ -242,12 +242,22 @@ func TestRingTwinGo(t *testing.T) {
 // TestRingTwinDPDK compares both with DPDK's own inline functions on twin memory.
 func TestRingTwinDPDK(t *testing.T) {
 	requireDPDK(t)
-	testRingTwin(t, true)
+	for _, avx := range copyModes(t) {
+		useAVX2 = avx
+		testRingTwin(t, true)
+	}
 }
 
 // TestRingBurstSweep sweeps every burst size 0..size+1 at every start index
 // around the 2^32 wrap: kernel and twin must agree byte for byte.
 func TestRingBurstSweep(t *testing.T) {
+	for _, avx := range copyModes(t) {
+		useAVX2 = avx
+		testRingBurstSweep(t)
+	}
+}
+
+func testRingBurstSweep(t *testing.T) {
 	for _, esize := range []int{4, 8, 16} {
 		for off := uint32(0); off < 40; off++ {
 			start := uint32(0xffffffec) + off
