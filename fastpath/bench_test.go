@@ -22,9 +22,25 @@ func newMemRing(t testing.TB, count, flags uint32) Ring {
 }
 
 // BenchmarkRing measures an enqueue+dequeue pair of a burst, as DPDK's
-// ring_perf_autotest does (ns per pair).
+// ring_perf_autotest does (ns per pair); "single" is the single-object calls.
 func BenchmarkRing(b *testing.B) {
 	for _, mode := range []string{"SPSC", "MPMC"} {
+		b.Run(mode+"/single", func(b *testing.B) {
+			r := newMemRing(b, 1024, 0)
+			b.ReportAllocs()
+			obj := uintptr(1)
+			if mode == "SPSC" {
+				for i := 0; i < b.N; i++ {
+					r.SPEnqueue(obj)
+					obj, _ = r.SCDequeue()
+				}
+			} else {
+				for i := 0; i < b.N; i++ {
+					r.MPEnqueue(obj)
+					obj, _ = r.MCDequeue()
+				}
+			}
+		})
 		for _, burst := range []int{1, 8, 32} {
 			b.Run(fmt.Sprintf("%s/%d", mode, burst), func(b *testing.B) {
 				r := newMemRing(b, 1024, 0)
@@ -104,6 +120,15 @@ func TestNoAllocs(t *testing.T) {
 	check("ring SP/SC", func() { r.SPEnqueueBurst(objs); r.SCDequeueBurst(objs) })
 	check("ring MP/MC bulk", func() { r.MPEnqueueBulk(objs); r.MCDequeueBulk(objs) })
 	check("ring generic", func() { r.EnqueueBurst(objs); r.DequeueBurst(objs) })
+	check("ring one element", func() { r.SPEnqueueBurst(objs[:1]); r.MCDequeueBulk(objs[:1]) })
+	check("ring single", func() {
+		r.SPEnqueue(1)
+		r.SCDequeue()
+		r.MPEnqueue(2)
+		r.MCDequeue()
+		r.Enqueue(3)
+		r.Dequeue()
+	})
 	sz, _ := RingMemSize(64, 16, 0)
 	re, err := RingInit(mmapMem(t, sz), "elem16", 64, 0)
 	if err != nil {
