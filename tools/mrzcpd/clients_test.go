@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
 )
@@ -83,7 +84,11 @@ func TestDumpcap(t *testing.T) {
 			t.Fatalf("captured packet %d: %d bytes, net_null sends 128", i, len(p))
 		}
 	}
-	if st := d.Status(t); st.Vdevs[0].PortRx.Pkts < 64 || st.Vdevs[0].NoApp.Pkts < 64 {
+	// The status file is rewritten every second: wait for one written
+	// after the capture.
+	if st, _ := d.WaitStatus(t, 5*time.Second, func(s *monit.Daemon) bool {
+		return s.Vdevs[0].PortRx.Pkts >= 64 && s.Vdevs[0].NoApp.Pkts >= 64
+	}); st.Vdevs[0].PortRx.Pkts < 64 || st.Vdevs[0].NoApp.Pkts < 64 {
 		t.Errorf("port counters: rx %d, no_app %d", st.Vdevs[0].PortRx.Pkts, st.Vdevs[0].NoApp.Pkts)
 	}
 	if _, err := os.Stat(capFile); err != nil {
