@@ -16,6 +16,8 @@ import "C"
 import (
 	"time"
 	"unsafe"
+
+	"github.com/gomarsio/marsio/fastpath/flowhash"
 )
 
 // Alg selects rte_hash_crc's implementation (rte_hash_crc_set_alg).
@@ -77,3 +79,60 @@ func cbool(b bool) C.int {
 // (CLOCK_THREAD_CPUTIME_ID); lock the goroutine to its thread around a
 // measurement.
 func ThreadCPU() time.Duration { return time.Duration(C.href_thread_cpu_ns()) }
+
+func addrsPtr(addrs []uintptr) *C.uintptr_t {
+	return (*C.uintptr_t)(unsafe.Pointer(unsafe.SliceData(addrs)))
+}
+
+func lensPtr(lens []uint16) *C.uint16_t { return (*C.uint16_t)(unsafe.Pointer(unsafe.SliceData(lens))) }
+
+// HashBurst is the C twin of flowhash's HashBurstAddrs with sym_crc: for
+// each packet (addrs[i], lens[i] bytes; the caller keeps the memory alive
+// and unmoved, e.g. Go heap slices with runtime.KeepAlive) it parses the
+// headers for mode exactly as flowhash does, builds the same symmetric
+// key, and stores rte_hash_crc(key, len, seed) in out[i] (0 when the
+// packet has no key). len(addrs) and len(lens) must be at least len(out).
+func HashBurst(mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uint16, out []uint32) {
+	if len(out) == 0 {
+		return
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	C.href_hash_burst(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), C.uint32_t(seed),
+		(*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))))
+}
+
+// BenchBurst runs HashBurst iters times in a C loop (one cgo call) and
+// returns the elapsed time (thread CPU time when threadCPU is set).
+func BenchBurst(mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uint16, iters int, out []uint32, threadCPU bool) time.Duration {
+	if len(out) == 0 || iters <= 0 {
+		return 0
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	return time.Duration(C.href_bench_burst(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), C.uint32_t(seed),
+		C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU)))
+}
+
+// SoftRSSBurst parses each packet as HashBurst does for mode and stores
+// DPDK's software Toeplitz hash of its tuple (rte_thash.h, addresses and,
+// in a 4-tuple mode, ports, in packet order) with the symmetric RSS key
+// 0x6d5a repeated: rte_softrss_be with the converted key when be is set,
+// else rte_softrss. Packets with no key hash to 0.
+func SoftRSSBurst(mode flowhash.DistMode, be bool, addrs []uintptr, lens []uint16, out []uint32) {
+	if len(out) == 0 {
+		return
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	C.href_softrss_burst(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), cbool(be),
+		(*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))))
+}
+
+// BenchSoftRSS runs SoftRSSBurst's rte_softrss_be form iters times in a C
+// loop and returns the elapsed time.
+func BenchSoftRSS(mode flowhash.DistMode, addrs []uintptr, lens []uint16, iters int, out []uint32, threadCPU bool) time.Duration {
+	if len(out) == 0 || iters <= 0 {
+		return 0
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	return time.Duration(C.href_bench_softrss(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode),
+		C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU)))
+}

@@ -24,4 +24,24 @@ uint64_t href_bench_keys(const uint8_t *keys, const uint32_t *key_lens, uint32_t
 
 uint64_t href_thread_cpu_ns(void);
 
+// href_hash_burst is the C twin of flowhash's HashBurstAddrs (sym_crc):
+// for each of the n packets (address pkts[i], lens[i] bytes) it parses the
+// headers for distribution mode (0..3) exactly as flowhash does, builds the
+// same symmetric key and returns rte_hash_crc(key, len, seed) (0 when the
+// packet has no key).
+void href_hash_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed, uint32_t *out);
+// href_bench_burst runs href_hash_burst iters times and returns the
+// elapsed nanoseconds (clock as in href_bench_keys).
+uint64_t href_bench_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed,
+                          uint64_t iters, uint32_t *out, int thread_cpu);
+
+// href_softrss_burst: the same extraction as href_hash_burst, then DPDK's
+// software Toeplitz hash over the (unordered) tuple with the symmetric RSS
+// key 0x6d5a repeated: rte_softrss_be with the converted key when be is
+// set, else rte_softrss (both give the same value).
+void href_softrss_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, int be, uint32_t *out);
+// href_bench_softrss runs the rte_softrss_be form iters times.
+uint64_t href_bench_softrss(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode,
+                            uint64_t iters, uint32_t *out, int thread_cpu);
+
 #endif
