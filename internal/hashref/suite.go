@@ -16,25 +16,36 @@ type Result struct {
 	Suite string  `json:"suite"`
 	Case  string  `json:"case"`
 	GoNs  float64 `json:"go_ns"` // flowhash, per packet, parsing included
-	CNs   float64 `json:"c_ns"`  // rte_hash_crc, per packet, on the pre-extracted key
+	CNs   float64 `json:"c_ns"`  // the C reference, per packet, parsing included
 	Ratio float64 `json:"ratio"` // GoNs / CNs
 }
 
 // Burst is the burst size the suite hashes.
 const Burst = 32
 
-// keyStride is the spacing of pre-extracted keys for the C loop.
-const keyStride = 64
+// The C references a case compares flowhash with.
+const (
+	// RefCRC is the C twin: the same header parsing and symmetric key in
+	// C, then rte_hash_crc (HashBurst).
+	RefCRC = "crc"
+	// RefSoftRSS is the same parsing in C, then DPDK's software Toeplitz
+	// hash (rte_softrss_be) over the tuple with the symmetric RSS key
+	// (SoftRSSBurst): a second, different-hash reference.
+	RefSoftRSS = "softrss"
+)
 
-// SuiteCase is one traffic mix and distribution mode.
+// SuiteCase is one traffic mix, distribution mode and C reference.
 type SuiteCase struct {
 	Traffic string
 	Mix     []pcapgen.Kind
 	Mode    flowhash.DistMode
+	Ref     string // RefCRC or RefSoftRSS
 }
 
 // SuiteCases returns the hash suite's cases: plain IPv4, plain IPv6 and a
-// mix of every encapsulation, under each distribution mode.
+// mix of every encapsulation, under each distribution mode against the C
+// twin (RefCRC), plus outer_tuple4 against the symmetric software
+// Toeplitz hash (RefSoftRSS).
 func SuiteCases() []SuiteCase {
 	mixes := []struct {
 		name string
@@ -48,25 +59,24 @@ func SuiteCases() []SuiteCase {
 	var cs []SuiteCase
 	for _, m := range mixes {
 		for _, mode := range []flowhash.DistMode{flowhash.DistOuterTuple2, flowhash.DistOuterTuple4, flowhash.DistInnerTuple2, flowhash.DistInnerTuple4} {
-			cs = append(cs, SuiteCase{Traffic: m.name, Mix: m.mix, Mode: mode})
+			cs = append(cs, SuiteCase{Traffic: m.name, Mix: m.mix, Mode: mode, Ref: RefCRC})
 		}
+		cs = append(cs, SuiteCase{Traffic: m.name, Mix: m.mix, Mode: flowhash.DistOuterTuple4, Ref: RefSoftRSS})
 	}
 	return cs
 }
 
 // Case is one case set up for measuring: a burst of Burst generated
-// packets, their addresses and lengths for flowhash, and their keys
-// extracted beforehand for the C loop.
+// packets and their addresses and lengths, which both sides hash.
 type Case struct {
-	Name    string // e.g. "plain4/outer_tuple4/burst32"
-	h       flowhash.Hasher
-	pkts    []pcapgen.Packet
-	addrs   []uintptr
-	lens    []uint16
-	keys    []byte
-	keyLens []uint32
-	goOut   []uint32
-	cOut    []uint32
+	Name  string // e.g. "plain4/outer_tuple4/burst32", "plain4/outer_tuple4/burst32/softrss"
+	h     flowhash.Hasher
+	ref   string
+	pkts  []pcapgen.Packet
+	addrs []uintptr
+	lens  []uint16
+	goOut []uint32
+	cOut  []uint32
 }
 
 // NewCase prepares c.
@@ -79,16 +89,22 @@ func NewCase(c SuiteCase) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	name := fmt.Sprintf("%s/%v/burst%d", c.Traffic, c.Mode, Burst)
+	switch c.Ref {
+	case RefCRC, "":
+	case RefSoftRSS:
+		name += "/softrss"
+	default:
+		return nil, fmt.Errorf("hash suite: unknown reference %q", c.Ref)
+	}
 	cs := &Case{
-		Name: fmt.Sprintf("%s/%v/burst%d", c.Traffic, c.Mode, Burst), h: h, pkts: gp,
+		Name: name, h: h, ref: c.Ref, pkts: gp,
 		addrs: make([]uintptr, Burst), lens: make([]uint16, Burst),
-		keys: make([]byte, Burst*keyStride), keyLens: make([]uint32, Burst),
 		goOut: make([]uint32, Burst), cOut: make([]uint32, Burst),
 	}
 	for i, p := range gp {
 		cs.addrs[i] = uintptr(unsafe.Pointer(unsafe.SliceData(p.Data)))
 		cs.lens[i] = uint16(len(p.Data))
-		cs.keyLens[i] = uint32(copy(cs.keys[i*keyStride:], h.AppendKey(nil, p.Data)))
 	}
 	return cs, nil
 }
@@ -102,27 +118,39 @@ func (c *Case) GoBursts(iters uint64) {
 	runtime.KeepAlive(c.pkts)
 }
 
-// CBursts hashes the burst's pre-extracted keys iters times with
-// rte_hash_crc in a C loop and returns the thread CPU time it took.
+// CBursts hashes the same burst iters times with the case's C reference
+// in a C loop (one cgo call; header parsing included) and returns the
+// thread CPU time it took.
 func (c *Case) CBursts(iters uint64) time.Duration {
-	return BenchKeys(c.keys, c.keyLens, keyStride, 0, int(iters), c.cOut, true)
+	defer runtime.KeepAlive(c.pkts)
+	if c.ref == RefSoftRSS {
+		return BenchSoftRSS(c.h.DistMode(), c.addrs, c.lens, int(iters), c.cOut, true)
+	}
+	return BenchBurst(c.h.DistMode(), c.h.Seed(), c.addrs, c.lens, int(iters), c.cOut, true)
 }
 
 // Check reports an error unless the last GoBursts and CBursts produced the
-// same hashes.
+// same hashes (for the softrss reference: unless CBursts produced
+// rte_softrss's hashes, a different function from flowhash's).
 func (c *Case) Check() error {
-	for i := range c.goOut {
-		if c.goOut[i] != c.cOut[i] {
-			return fmt.Errorf("%s: packet %d: flowhash %#x, rte_hash_crc %#x", c.Name, i, c.goOut[i], c.cOut[i])
+	want := c.goOut
+	if c.ref == RefSoftRSS {
+		want = make([]uint32, len(c.cOut))
+		SoftRSSBurst(c.h.DistMode(), false, c.addrs, c.lens, want)
+		runtime.KeepAlive(c.pkts)
+	}
+	for i := range want {
+		if want[i] != c.cOut[i] {
+			return fmt.Errorf("%s: packet %d: want %#x, C reference %#x", c.Name, i, want[i], c.cOut[i])
 		}
 	}
 	return nil
 }
 
 // RunCase measures one case: flowhash's HashBurstAddrs over a burst of
-// Burst generated packets (header parsing included) against DPDK's
-// rte_hash_crc called once per packet on the same packets' keys, extracted
-// beforehand (no parsing: the C side does strictly less work). Both sides
+// Burst generated packets (header parsing included) against the C
+// reference doing the same work on the same packets (the same parsing and
+// key, then rte_hash_crc; or rte_softrss_be for RefSoftRSS). Both sides
 // run on the calling thread, each for about d, and are timed on thread CPU
 // time (the machine is shared; wall time would count other processes);
 // the best of rounds repetitions of each is kept. Results are per packet.

@@ -18,16 +18,19 @@ import (
 func init() {
 	register(Suite{
 		Name: "hash",
-		Doc:  "flow distribution hash: flowhash burst (parsing included) vs rte_hash_crc per key, plain v4/v6 and mixed tunnels, every distmode",
+		Doc:  "flow distribution hash: flowhash burst vs a C twin (same parsing and key, rte_hash_crc) and vs symmetric rte_softrss, plain v4/v6 and mixed tunnels, every distmode",
 		Run:  runHash,
 	})
 }
 
 // runHash measures, per case, ns per packet of flowhash's HashBurstAddrs
 // over a burst of 32 generated packets (Ethernet parsing and tuple
-// ordering included) against DPDK's rte_hash_crc called once per packet on
-// the same packets' keys extracted beforehand (the C side does strictly
-// less work), and checks both produced the same hashes.
+// ordering included) against a C reference doing the same work on the same
+// packets in the same run: hashref's C twin (the same header parsing and
+// symmetric key, then DPDK's rte_hash_crc with the same seed), and, in the
+// "…/softrss" cases, the same parsing then DPDK's software Toeplitz hash
+// (rte_softrss_be) with the symmetric key 0x6d5a…. It checks the hashes
+// (equal to flowhash's for the twin, to rte_softrss's for softrss).
 func runHash(env *Env) ([]Result, error) {
 	var res []Result
 	for _, sc := range hashref.SuiteCases() {
