@@ -7,11 +7,12 @@
 // put of rte_mempool_do_generic_get/put (DPDK 22.11) in one call each. A
 // miss tail-calls the Go slow path (same signature), so the Go methods stay
 // one inlinable call. The cache belongs to the calling thread: no ordering
-// is involved. Objects are copied 32 bytes at a time with AVX2 where the CPU
-// has it (useAVX2), sixteen per step, else 16 bytes at a time (SSE2, the
-// amd64 baseline), eight per step; a get reverses them (the cache is a
-// stack: dst[i] = cache.objs[len-1-i]): VPERMQ $0x1b reverses four, PSHUFD
-// $0x4e swaps a pair.
+// is involved. Requests of 16 objects or more are copied 32 bytes at a time
+// with AVX2 where the CPU has it (useAVX2), sixteen per step; others, and
+// all without AVX2, 16 bytes at a time (SSE2, the amd64 baseline), eight per
+// step. A get reverses them (the cache is a stack: dst[i] =
+// cache.objs[len-1-i]): VPERMQ $0x1b reverses four, PSHUFD $0x4e swaps a
+// pair.
 
 #define CACHE DI
 #define OBJS SI
@@ -37,7 +38,7 @@ TEXT ·mempoolGet(SB), NOSPLIT, $0-48
 	CMPB ·useAVX2(SB), $0
 	JEQ  get_eight
 	CMPQ N, $16
-	JB   get_y4
+	JB   get_eight
 
 get_y16:
 	SUBQ    $128, SI
@@ -147,7 +148,7 @@ TEXT ·mempoolPut(SB), NOSPLIT, $0-32
 	CMPB ·useAVX2(SB), $0
 	JEQ  put_eight
 	CMPQ N, $16
-	JB   put_y4
+	JB   put_eight
 
 put_y16:
 	VMOVDQU (OBJS), Y0
