@@ -270,8 +270,7 @@ TEXT ·spEnqueueBulk8(SB), NOSPLIT, $0-28
 	JNE  speb_many
 	// One element, SP: falls through on an MT/ST ring with room.
 	MOVQ r+0(FP), RING
-	MOVL const_ringProdSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringProdSync(RING), $const_syncST
 	JHI  speb_many
 	MOVQ objs+8(FP), SI
 	MOVL const_ringProdHead(RING), OLD
@@ -319,8 +318,7 @@ TEXT ·spEnqueueBurst8(SB), NOSPLIT, $0-28
 	JNE  spes_many
 	// One element, SP: falls through on an MT/ST ring with room.
 	MOVQ r+0(FP), RING
-	MOVL const_ringProdSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringProdSync(RING), $const_syncST
 	JHI  spes_many
 	MOVQ objs+8(FP), SI
 	MOVL const_ringProdHead(RING), OLD
@@ -368,8 +366,7 @@ TEXT ·scDequeueBulk8(SB), NOSPLIT, $0-28
 	JNE  scdb_many
 	// One element, SC (falls through on an MT/ST ring with an entry).
 	MOVQ r+0(FP), RING
-	MOVL const_ringConsSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringConsSync(RING), $const_syncST
 	JHI  scdb_many
 	MOVL const_ringConsHead(RING), OLD
 	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
@@ -417,8 +414,7 @@ TEXT ·scDequeueBurst8(SB), NOSPLIT, $0-28
 	JNE  scds_many
 	// One element, SC (falls through on an MT/ST ring with an entry).
 	MOVQ r+0(FP), RING
-	MOVL const_ringConsSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringConsSync(RING), $const_syncST
 	JHI  scds_many
 	MOVL const_ringConsHead(RING), OLD
 	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
@@ -925,8 +921,7 @@ d8_sync_bulk:
 // func spEnqueueOne(r unsafe.Pointer, obj uintptr) uint32
 TEXT ·spEnqueueOne(SB), NOSPLIT, $0-20
 	MOVQ r+0(FP), RING
-	MOVL const_ringProdSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringProdSync(RING), $const_syncST
 	JHI  spe_sync
 	MOVL const_ringProdHead(RING), OLD
 	// A0: acquire load of cons.tail (plain MOV, TSO), pairs with R1.
@@ -1039,8 +1034,7 @@ em_full:
 // func scDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
 TEXT ·scDequeueOne(SB), NOSPLIT, $0-20
 	MOVQ r+0(FP), RING
-	MOVL const_ringConsSync(RING), AX
-	CMPL AX, $const_syncST
+	CMPL const_ringConsSync(RING), $const_syncST
 	JHI  scd_sync
 	MOVL const_ringConsHead(RING), OLD
 	// A1: acquire load of prod.tail (plain MOV, TSO), pairs with R0.
