@@ -267,16 +267,12 @@ express4:
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008
 	JNE     next
-	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
-	TESTW   $0xff3f, CX   // MF or offset
+	TESTW   $0xff3f, 20(rpkt) // MF or offset
 	JNZ     next
-	SHRL    $24, CX       // protocol
-	MOVL    CX, DX
-	SHRL    $6, DX
-	LEAQ    ·portProtos(SB), AX
-	MOVQ    (AX)(DX*8), DX
-	BTQ     CX, DX        // TCP, UDP, SCTP, UDP-Lite
-	JCC     next
+	MOVBLZX 23(rpkt), CX  // protocol
+	LEAQ    ·portProtoBytes(SB), AX
+	CMPB    (AX)(CX*1), $0 // TCP, UDP, SCTP, UDP-Lite: one load, no branch on the protocol
+	JEQ     next
 	TESTQ   $2, mode+24(FP)
 	JNZ     x4inner
 

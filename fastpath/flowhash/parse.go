@@ -291,6 +291,10 @@ var portProtos = [4]uint64{
 	protoSCTP / 64: 1<<(protoSCTP%64) | 1<<(protoUDPLite%64),
 }
 
+// portProtoBytes[p] is 1 for the same protocols as portProtos: the
+// assembly express loop tests the protocol with one byte load.
+var portProtoBytes = [256]uint8{protoTCP: 1, protoUDP: 1, protoSCTP: 1, protoUDPLite: 1}
+
 // hasPorts reports whether L4 protocol proto has 16-bit ports first. A table
 // lookup, not a chain of compares: on mixed traffic the compares mispredict.
 func hasPorts(proto uint8) bool {

@@ -57,3 +57,12 @@ func TestSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestPortProtoTables: the assembly's byte table and hasPorts agree.
+func TestPortProtoTables(t *testing.T) {
+	for p := 0; p < 256; p++ {
+		if (portProtoBytes[p] != 0) != hasPorts(uint8(p)) {
+			t.Fatalf("protocol %d: byte table %d, hasPorts %v", p, portProtoBytes[p], hasPorts(uint8(p)))
+		}
+	}
+}
