@@ -232,36 +232,42 @@ static inline uint32_t hash_one(const uint8_t *p, int n, int mode, uint32_t seed
 	struct iph ip = find_ip(p, n, mode, &ports);
 	if (!(ip.info & IP_OK))
 		return 0;
-	uint8_t key[40] __rte_aligned(8);
+	/* Branch-free ordering (the compiler emits CMOVs): which of two random
+	 * addresses is smaller is a coin toss no branch predictor learns. */
+	uint64_t key[5];
 	uint32_t klen;
 	if (!(ip.info & IP_V6)) {
 		uint32_t a, b;
 		memcpy(&a, p + ip.off + 12, 4);
 		memcpy(&b, p + ip.off + 16, 4);
-		if (rte_be_to_cpu_32(a) > rte_be_to_cpu_32(b)) {
-			uint32_t t = a; a = b; b = t;
-		}
-		memcpy(key, &a, 4);
-		memcpy(key + 4, &b, 4);
+		uint32_t ha = rte_be_to_cpu_32(a), hb = rte_be_to_cpu_32(b);
+		uint32_t lo = ha < hb ? ha : hb, hi = ha ^ hb ^ lo;
+		key[0] = (uint64_t)rte_cpu_to_be_32(hi) << 32 | rte_cpu_to_be_32(lo);
 		klen = 8;
 	} else {
-		const uint8_t *a = p + ip.off + 8, *b = p + ip.off + 24;
-		if (memcmp(a, b, 16) > 0) {
-			const uint8_t *t = a; a = b; b = t;
-		}
-		memcpy(key, a, 16);
-		memcpy(key + 16, b, 16);
+		uint64_t a0, a1, b0, b1;
+		memcpy(&a0, p + ip.off + 8, 8);
+		memcpy(&a1, p + ip.off + 16, 8);
+		memcpy(&b0, p + ip.off + 24, 8);
+		memcpy(&b1, p + ip.off + 32, 8);
+		uint64_t ha0 = rte_be_to_cpu_64(a0), hb0 = rte_be_to_cpu_64(b0);
+		uint64_t ha1 = rte_be_to_cpu_64(a1), hb1 = rte_be_to_cpu_64(b1);
+		uint64_t swap = -(uint64_t)(hb0 < ha0 || (hb0 == ha0 && hb1 < ha1));
+		uint64_t t0 = (a0 ^ b0) & swap, t1 = (a1 ^ b1) & swap;
+		key[0] = a0 ^ t0;
+		key[1] = a1 ^ t1;
+		key[2] = b0 ^ t0;
+		key[3] = b1 ^ t1;
 		klen = 32;
 	}
 	if (ports) {
-		uint16_t sp, dp;
-		memcpy(&sp, p + ip.l4, 2);
-		memcpy(&dp, p + ip.l4 + 2, 2);
-		if (rte_be_to_cpu_16(sp) > rte_be_to_cpu_16(dp)) {
-			uint16_t t = sp; sp = dp; dp = t;
-		}
-		memcpy(key + klen, &sp, 2);
-		memcpy(key + klen + 2, &dp, 2);
+		uint16_t sp = be16(p, ip.l4), dp = be16(p, ip.l4 + 2);
+		uint16_t lo = sp < dp ? sp : dp, hi = sp ^ dp ^ lo;
+		uint32_t pw = (uint32_t)rte_cpu_to_be_16(hi) << 16 | rte_cpu_to_be_16(lo);
+		if (klen == 8)
+			key[1] = pw;
+		else
+			key[4] = pw;
 		klen += 4;
 	}
 	return rte_hash_crc(key, klen, seed);
