@@ -42,6 +42,7 @@
 #define MR_ABI_VERSION 2u
 #define MR_ROOT_MEMZONE "mrzcpd_root"
 #define MR_OWNER_DYNFIELD "mrzcpd_dynfield_owner"
+#define MR_RXTSC_DYNFIELD "mrzcpd_dynfield_rxtsc" /* uint64_t: TSC of the port rx burst */
 
 #define MR_SYMBOL_MAX 64     /* devsym, appsym, pool names (NUL included) */
 #define MR_PATH_MAX 192      /* paths carried in messages */
@@ -53,6 +54,8 @@
 #define MR_MAX_THREADS 64    /* dataplane threads per application */
 #define MR_CACHE_LINE 64
 #define MR_FDS_PER_MSG 8     /* fds per rte_mp message on every DPDK version */
+#define MR_LAT_SUB_BITS 3    /* latency histogram: 2^3 linear sub-buckets per power of two */
+#define MR_LAT_BUCKETS 496   /* (64 - MR_LAT_SUB_BITS + 1) << MR_LAT_SUB_BITS: covers every uint64_t */
 
 /* enum mr_app_state: struct mr_app_slot.state */
 #define MR_APP_FREE 0u
@@ -103,6 +106,21 @@ struct mr_drops {
 	uint64_t app_tx_ring_full; /* the app found a tx ring full (folded in from the streams' app.drops at close) */
 	uint64_t malformed;        /* too short for distribution (reserved: such packets go to stream 0, always 0) */
 	uint64_t spare;
+} __attribute__((aligned(MR_CACHE_LINE)));
+
+/* Port rx to port tx latency of one vdev's packets, in TSC ticks
+ * (mr_root.tsc_hz per second), log2-linear: a value v < 2^MR_LAT_SUB_BITS
+ * counts in bucket v; otherwise, with e = floor(log2 v), in bucket
+ * ((e - MR_LAT_SUB_BITS + 1) << MR_LAT_SUB_BITS) + ((v >> (e - MR_LAT_SUB_BITS)) & (2^MR_LAT_SUB_BITS - 1)).
+ * The daemon stamps every mbuf of a port rx burst with that burst's TSC
+ * (dynfield MR_RXTSC_DYNFIELD) and, when it dequeues an mbuf from an app tx
+ * ring for the port, counts now - stamp here. W: daemon only, cumulative
+ * (readers diff two snapshots). Mbufs the app allocated itself carry a
+ * stale stamp from an earlier rx (or 0: not counted). */
+struct mr_lat_hist {
+	uint64_t count;
+	uint64_t spare[7];
+	uint64_t buckets[MR_LAT_BUCKETS];
 } __attribute__((aligned(MR_CACHE_LINE)));
 
 /* A pool the daemon created (name starts with "MZ"). */
@@ -168,6 +186,11 @@ struct mr_root {
 	struct mr_pool_desc pools[MR_MAX_POOLS];
 	struct mr_vdev_desc vdevs[MR_MAX_VDEVS];
 	struct mr_app_slot apps[MR_MAX_APPS];
+	/* Appended after ABI v2 (the layout above is unchanged). */
+	uint64_t tsc_hz;                /* rte_get_tsc_hz() of the daemon */
+	int32_t rxtsc_dynfield_offset;  /* byte offset of MR_RXTSC_DYNFIELD in struct rte_mbuf, -1: off */
+	uint32_t lat_pad;
+	struct mr_lat_hist lat[MR_MAX_VDEVS]; /* per vdev, index as vdevs[] */
 } __attribute__((aligned(MR_CACHE_LINE)));
 
 /* Per registered application, memzone "mrapp_<slot>": header, then

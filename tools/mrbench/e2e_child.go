@@ -43,6 +43,7 @@ type e2eSpec struct {
 type e2ePhase struct {
 	Burst int          `json:"burst"`
 	Stats e2eref.Stats `json:"stats"`
+	GC    *e2eGC       `json:"gc,omitempty"` // Go child: collector activity during warm-up and phase
 }
 
 func init() {
@@ -66,7 +67,9 @@ func e2eChild(specJSON string) error {
 	enc := json.NewEncoder(os.Stdout)
 	emit := func(b int, st e2eref.Stats) error { return enc.Encode(e2ePhase{Burst: b, Stats: st}) }
 	if sp.Impl == implGo {
-		return e2eGoApp(&sp, emit)
+		return e2eGoApp(&sp, func(b int, st e2eref.Stats, gc e2eGC) error {
+			return enc.Encode(e2ePhase{Burst: b, Stats: st, GC: &gc})
+		})
 	}
 	if err := e2eref.InitEAL(sp.Prefix, sp.CPU); err != nil {
 		return err
@@ -107,7 +110,7 @@ func e2eChild(specJSON string) error {
 // e2eGoApp is implementation (a): an application on package marsio (pure-Go
 // attach, RecvBurst / SendBurst), with the same touch, idle sleep and
 // timing as the others (e2eref.Phase).
-func e2eGoApp(sp *e2eSpec, emit func(int, e2eref.Stats) error) (err error) {
+func e2eGoApp(sp *e2eSpec, emit func(int, e2eref.Stats, e2eGC) error) (err error) {
 	inst, err := marsio.New(marsio.WithStatusDir(sp.StatusDir), marsio.WithFilePrefix(sp.Prefix),
 		marsio.WithThreads(1), marsio.WithCPUs(sp.CPU))
 	if err != nil {
@@ -128,11 +131,13 @@ func e2eGoApp(sp *e2eSpec, emit func(int, e2eref.Stats) error) (err error) {
 	e2eref.SetTimerSlack()
 	bufs := make([]marsio.Buffer, e2eref.MaxBurst)
 	for _, b := range sp.Bursts {
+		c0, _, cy0 := gcSnap()
 		st, err := e2eGoLoop(t, dev, bufs[:max(1, min(b, len(bufs)))], sp)
 		if err != nil {
 			return err
 		}
-		if err := emit(b, st); err != nil {
+		c1, buckets, cy1 := gcSnap()
+		if err := emit(b, st, gcDiff(c0, cy0, c1, buckets, cy1)); err != nil {
 			return err
 		}
 	}

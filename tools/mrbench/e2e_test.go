@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
+	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
 // TestE2E runs the e2e suite briefly against a real mrzcpd: every
@@ -38,13 +39,43 @@ func TestE2E(t *testing.T) {
 		if r.Suite != "e2e" || r.GoNs <= 0 || r.CNs <= 0 || r.Ratio <= 0 || r.GoMpps <= 0 || r.CMpps <= 0 {
 			t.Errorf("result %+v: want positive figures", r)
 		}
+		if r.LatP50 <= 0 || r.LatP50 > r.LatP99 || r.LatP99 > r.LatP999 || r.LatP999 > r.LatMax ||
+			r.CLatP50 <= 0 || r.CLatP50 > r.CLatMax {
+			t.Errorf("result %+v: want ordered positive latency percentiles", r)
+		}
 	}
-	for _, want := range []string{"go marsio", "c secondary", "cgo per burst", "cgo per packet", "µs/sleep"} {
+	for _, want := range []string{"go marsio", "c secondary", "cgo per burst", "cgo per packet", "µs/sleep", "lat p50 µs", "GC pauses"} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("progress lacks %q", want)
 		}
 	}
 	if left := testenv.HugepageFiles(fmt.Sprintf("gmbench_e2e_%d", os.Getpid())); len(left) > 0 {
 		t.Errorf("hugepage files left behind: %v", left[:min(len(left), 5)])
+	}
+}
+
+// TestLatBuckets: the Go mirror of the daemon's bucket function (lat.h) and
+// the bucket bounds used for percentiles agree: every value lies within its
+// bucket, the bound is within 12.5% above it.
+func TestLatBuckets(t *testing.T) {
+	for _, v := range []uint64{0, 1, 7, 8, 9, 15, 16, 17, 100, 1000, 4095, 4096, 123456789, 1<<63 + 12345, ^uint64(0)} {
+		b := latBucketOf(v)
+		if b >= abi.MR_LAT_BUCKETS {
+			t.Fatalf("value %d: bucket %d of %d", v, b, abi.MR_LAT_BUCKETS)
+		}
+		up := latBucketUpper(b)
+		if up < v || (b > 0 && latBucketUpper(b-1) >= v) || float64(up-v) > float64(v)/8 {
+			t.Errorf("value %d: bucket %d, upper %d (previous %d)", v, b, up, latBucketUpper(max(b, 1)-1))
+		}
+	}
+	if got := latBucketOf(^uint64(0)); got != abi.MR_LAT_BUCKETS-1 {
+		t.Errorf("max uint64 in bucket %d, want the last (%d)", got, abi.MR_LAT_BUCKETS-1)
+	}
+	before, after := make([]uint64, abi.MR_LAT_BUCKETS), make([]uint64, abi.MR_LAT_BUCKETS)
+	after[latBucketOf(1000)] = 990
+	after[latBucketOf(100000)] = 10
+	l := latDiff(before, after, 1e9) // 1 GHz: ticks are ns
+	if l.Count != 1000 || l.P50 < 1000 || l.P50 > 1125 || l.P99 != l.P50 || l.P999 < 100000 || l.MaxNs < 100000 || l.MaxNs > 112500 {
+		t.Errorf("latDiff: %+v", l)
 	}
 }

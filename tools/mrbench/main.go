@@ -44,6 +44,19 @@ type Result struct {
 	// Extra fields some suites add (e2e: go_mpps, c_mpps).
 	GoMpps float64 `json:"go_mpps,omitempty"`
 	CMpps  float64 `json:"c_mpps,omitempty"`
+	// e2e: daemon port rx → port tx latency of the row's implementation
+	// and of the C reference (ns; log2-linear histogram bucket bounds), and
+	// the Go app's GC stop-the-world pauses during the run.
+	LatP50       float64 `json:"lat_p50_ns,omitempty"`
+	LatP99       float64 `json:"lat_p99_ns,omitempty"`
+	LatP999      float64 `json:"lat_p999_ns,omitempty"`
+	LatMax       float64 `json:"lat_max_ns,omitempty"`
+	CLatP50      float64 `json:"c_lat_p50_ns,omitempty"`
+	CLatP99      float64 `json:"c_lat_p99_ns,omitempty"`
+	CLatP999     float64 `json:"c_lat_p999_ns,omitempty"`
+	CLatMax      float64 `json:"c_lat_max_ns,omitempty"`
+	GCPauses     uint64  `json:"gc_pauses,omitempty"`
+	GCPauseMaxNs float64 `json:"gc_pause_max_ns,omitempty"`
 }
 
 // Env is what a suite gets: the measurement settings and a progress writer.

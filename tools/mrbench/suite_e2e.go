@@ -56,6 +56,8 @@ type e2eSample struct {
 	wallMpps float64 // packets per second of wall time
 	idle     float64 // share of the wall time the loop spent in idle sleeps
 	st       e2eref.Stats
+	lat      e2eLat // daemon port rx → port tx, during warm-up and phase
+	gc       *e2eGC // Go child only
 }
 
 // runE2E starts one mrzcpd for the whole suite (its worker on CPU 0 unless
@@ -93,6 +95,13 @@ func runE2E(env *Env) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	lat, err := openE2ELat(d.prefix, "vxe0")
+	if err != nil {
+		progress("no latency figures: %v", err)
+		lat = nil
+	} else {
+		defer lat.close()
+	}
 	dur := max(2*env.Min, e2eMinDur)
 	spec := e2eSpec{Prefix: d.prefix, StatusDir: d.runDir, Devsym: "vxe0", CPU: appCPU,
 		Bursts: e2eBursts, Warm: 100 * time.Millisecond, Dur: dur, Sleep: 20 * time.Microsecond}
@@ -108,7 +117,7 @@ func runE2E(env *Env) ([]Result, error) {
 			sp := spec
 			sp.Impl = im.id
 			sp.Appsym = "mrbench_" + strings.ReplaceAll(im.id, "-", "_")
-			phases, err := runE2EChild(self, &sp, d, env.Progress)
+			phases, lats, err := runE2EChild(self, &sp, d, lat, env.Progress)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", im.label, err)
 			}
@@ -116,8 +125,9 @@ func runE2E(env *Env) ([]Result, error) {
 				best[im.id] = map[int]*e2eSample{}
 			}
 			var line []string
-			for _, ph := range phases {
+			for k, ph := range phases {
 				s := newE2ESample(ph.Stats)
+				s.lat, s.gc = lats[k], ph.GC
 				line = append(line, fmt.Sprintf("b%d %.1f ns/pkt %.2f Mpps wall", ph.Burst, s.busyNs, s.wallMpps))
 				if b := best[im.id][ph.Burst]; b == nil || (s.busyNs > 0 && s.busyNs < b.busyNs) {
 					best[im.id][ph.Burst] = &s
@@ -139,6 +149,11 @@ func runE2E(env *Env) ([]Result, error) {
 			}
 			r := result("e2e", fmt.Sprintf("%s, burst %d (ns/packet)", im.label, b), g.busyNs, c.busyNs)
 			r.GoMpps, r.CMpps = mppsOf(g.busyNs), mppsOf(c.busyNs)
+			r.LatP50, r.LatP99, r.LatP999, r.LatMax = g.lat.P50, g.lat.P99, g.lat.P999, g.lat.MaxNs
+			r.CLatP50, r.CLatP99, r.CLatP999, r.CLatMax = c.lat.P50, c.lat.P99, c.lat.P999, c.lat.MaxNs
+			if g.gc != nil {
+				r.GCPauses, r.GCPauseMaxNs = g.gc.Pauses, g.gc.MaxNs
+			}
 			res = append(res, r)
 		}
 	}
@@ -167,10 +182,14 @@ func newE2ESample(st e2eref.Stats) e2eSample {
 
 // runE2EChild runs one implementation in a fresh process and returns its
 // phases (one per burst size).
-func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, progress io.Writer) ([]e2ePhase, error) {
+//
+// With lat set, each phase also gets the latency histogram's difference
+// between the previous phase line (or the child's start) and its own: the
+// phase's warm-up and measurement (the first one also the attach).
+func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, lat *e2eLatReader, progress io.Writer) ([]e2ePhase, []e2eLat, error) {
 	js, err := json.Marshal(sp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd := exec.Command(self)
 	if dir := os.Getenv(e2ePerfEnv); dir != "" {
@@ -182,23 +201,34 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, progress io.Writer) ([]
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var prev []uint64
+	if lat != nil {
+		prev = lat.snapshot()
+	}
 	waited, err := startPinned(cmd, sp.CPU)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var phases []e2ePhase
+	var lats []e2eLat
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		var ph e2ePhase
 		if err := json.Unmarshal(sc.Bytes(), &ph); err != nil {
 			cmd.Process.Kill()
 			<-waited
-			return nil, fmt.Errorf("child output %q: %w", sc.Text(), err)
+			return nil, nil, fmt.Errorf("child output %q: %w", sc.Text(), err)
 		}
 		phases = append(phases, ph)
+		var l e2eLat
+		if lat != nil {
+			cur := lat.snapshot()
+			l, prev = latDiff(prev, cur, lat.tscHz), cur
+		}
+		lats = append(lats, l)
 	}
 	for _, l := range strings.Split(stderr.String(), "\n") {
 		if strings.HasPrefix(l, "e2e: ") {
@@ -206,12 +236,12 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, progress io.Writer) ([]
 		}
 	}
 	if err := <-waited; err != nil {
-		return nil, fmt.Errorf("child: %w\n%s\nmrzcpd log:\n%s", err, tailLines(stderr.String(), 20), tailLines(d.log.String(), 20))
+		return nil, nil, fmt.Errorf("child: %w\n%s\nmrzcpd log:\n%s", err, tailLines(stderr.String(), 20), tailLines(d.log.String(), 20))
 	}
 	if len(phases) != len(sp.Bursts) {
-		return nil, fmt.Errorf("child measured %d of %d burst sizes\n%s", len(phases), len(sp.Bursts), stderr.String())
+		return nil, nil, fmt.Errorf("child measured %d of %d burst sizes\n%s", len(phases), len(sp.Bursts), stderr.String())
 	}
-	return phases, nil
+	return phases, lats, nil
 }
 
 // printE2ETable prints every implementation side by side: CPU ns per packet
@@ -220,7 +250,7 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, progress io.Writer) ([]
 // daemon), and the ratio to the C reference.
 func printE2ETable(env *Env, best map[string]map[int]*e2eSample) {
 	tw := tabwriter.NewWriter(env.Progress, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "e2e\tburst\tns/pkt (CPU)\tMpps/core\tns/pkt incl. sleeps\tMpps wall\tidle\tµs/sleep\ttx drops\tvs c\t\n")
+	fmt.Fprintf(tw, "e2e\tburst\tns/pkt (CPU)\tMpps/core\tns/pkt incl. sleeps\tMpps wall\tidle\tµs/sleep\ttx drops\tvs c\tlat p50 µs\tp99\tp99.9\tmax\tGC pauses\t\n")
 	for _, b := range e2eBursts {
 		c := best[implC][b]
 		for _, im := range e2eImpls {
@@ -236,8 +266,13 @@ func printE2ETable(env *Env, best map[string]map[int]*e2eSample) {
 			if s.st.Sleeps > 0 {
 				perSleep = float64(s.st.SleepWall) / float64(s.st.Sleeps) / 1e3
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%.0f\t%d\t%s\t\n", im.label, b, s.busyNs, mppsOf(s.busyNs),
-				s.cpuNs, s.wallMpps, 100*s.idle, perSleep, s.st.TxDrops, ratio)
+			gc := "-"
+			if s.gc != nil {
+				gc = fmt.Sprintf("%d (max %.0f µs)", s.gc.Pauses, s.gc.MaxNs/1e3)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%.0f\t%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t\n", im.label, b, s.busyNs, mppsOf(s.busyNs),
+				s.cpuNs, s.wallMpps, 100*s.idle, perSleep, s.st.TxDrops, ratio,
+				s.lat.P50/1e3, s.lat.P99/1e3, s.lat.P999/1e3, s.lat.MaxNs/1e3, gc)
 		}
 	}
 	tw.Flush()

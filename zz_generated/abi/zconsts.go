@@ -46,6 +46,10 @@ const (
 	MR_HASH_SYM_CRC = 0
 	// MR_HASH_SYM_XXHASH is C's MR_HASH_SYM_XXHASH in gen/abi.
 	MR_HASH_SYM_XXHASH = 1
+	// MR_LAT_BUCKETS is C's MR_LAT_BUCKETS in gen/abi.
+	MR_LAT_BUCKETS = 496
+	// MR_LAT_SUB_BITS is C's MR_LAT_SUB_BITS in gen/abi.
+	MR_LAT_SUB_BITS = 3
 	// MR_MAX_APPS is C's MR_MAX_APPS in gen/abi.
 	MR_MAX_APPS = 64
 	// MR_MAX_POOLS is C's MR_MAX_POOLS in gen/abi.
@@ -74,6 +78,8 @@ const (
 	MR_PATH_MAX = 192
 	// MR_ROOT_MEMZONE is C's MR_ROOT_MEMZONE in gen/abi.
 	MR_ROOT_MEMZONE = "mrzcpd_root"
+	// MR_RXTSC_DYNFIELD is C's MR_RXTSC_DYNFIELD in gen/abi.
+	MR_RXTSC_DYNFIELD = "mrzcpd_dynfield_rxtsc"
 	// MR_STRERR_MAX is C's MR_STRERR_MAX in gen/abi.
 	MR_STRERR_MAX = 128
 	// MR_SYMBOL_MAX is C's MR_SYMBOL_MAX in gen/abi.

@@ -128,6 +128,24 @@ type Drops struct {
 }
 
 const (
+	// SizeofLatHist is sizeof(struct mr_lat_hist).
+	SizeofLatHist = 4032
+	// OffsetofLatHistCount is offsetof(struct mr_lat_hist, count).
+	OffsetofLatHistCount = 0
+	// OffsetofLatHistSpare is offsetof(struct mr_lat_hist, spare).
+	OffsetofLatHistSpare = 8
+	// OffsetofLatHistBuckets is offsetof(struct mr_lat_hist, buckets).
+	OffsetofLatHistBuckets = 64
+)
+
+// LatHist mirrors struct mr_lat_hist (4032 bytes) from gen/abi/mrzcpd_abi.h.
+type LatHist struct {
+	Count   uint64
+	Spare   [7]uint64
+	Buckets [496]uint64
+}
+
+const (
 	// SizeofMsgDeregisterReq is sizeof(struct mr_msg_deregister_req).
 	SizeofMsgDeregisterReq = 16
 	// OffsetofMsgDeregisterReqSlot is offsetof(struct mr_msg_deregister_req, slot).
@@ -367,7 +385,7 @@ type PoolDesc struct {
 
 const (
 	// SizeofRoot is sizeof(struct mr_root).
-	SizeofRoot = 34048
+	SizeofRoot = 163136
 	// OffsetofRootMagic is offsetof(struct mr_root, magic).
 	OffsetofRootMagic = 0
 	// OffsetofRootAbiVersion is offsetof(struct mr_root, abi_version).
@@ -400,9 +418,17 @@ const (
 	OffsetofRootVdevs = 1280
 	// OffsetofRootApps is offsetof(struct mr_root, apps).
 	OffsetofRootApps = 13568
+	// OffsetofRootTscHz is offsetof(struct mr_root, tsc_hz).
+	OffsetofRootTscHz = 34048
+	// OffsetofRootRxtscDynfieldOffset is offsetof(struct mr_root, rxtsc_dynfield_offset).
+	OffsetofRootRxtscDynfieldOffset = 34056
+	// OffsetofRootLatPad is offsetof(struct mr_root, lat_pad).
+	OffsetofRootLatPad = 34060
+	// OffsetofRootLat is offsetof(struct mr_root, lat).
+	OffsetofRootLat = 34112
 )
 
-// Root mirrors struct mr_root (34048 bytes) from gen/abi/mrzcpd_abi.h.
+// Root mirrors struct mr_root (163136 bytes) from gen/abi/mrzcpd_abi.h.
 type Root struct {
 	Magic               uint32
 	AbiVersion          uint32
@@ -421,6 +447,11 @@ type Root struct {
 	Pools               [8]PoolDesc
 	Vdevs               [32]VdevDesc
 	Apps                [64]AppSlot
+	TscHz               uint64
+	RxtscDynfieldOffset int32
+	LatPad              uint32
+	_                   [48]byte
+	Lat                 [32]LatHist
 }
 
 const (

@@ -19,6 +19,7 @@
 #include <rte_version.h>
 
 #include "dp.h"
+#include "lat.h"
 #include "_cgo_export.h"
 
 static struct mr_root *g_root;
@@ -67,6 +68,7 @@ struct mr_root *mr_root_create(void)
 		return NULL;
 	memset(mz->addr, 0, sizeof(struct mr_root));
 	g_root = mz->addr;
+	mr_lat_register(g_root); /* failure: rxtsc_dynfield_offset -1, no latency histogram */
 	return g_root;
 }
 
@@ -413,6 +415,7 @@ uint16_t mr_rx(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uintptr_t *add
 	       uint16_t n)
 {
 	uint16_t nb = rte_eth_rx_burst(port, q, pkts, n);
+	mr_lat_stamp(pkts, nb);
 	for (uint16_t i = 0; i < nb; i++) {
 		addrs[i] = (uintptr_t)rte_pktmbuf_mtod(pkts[i], void *);
 		lens[i] = pkts[i]->data_len;
@@ -511,6 +514,7 @@ uint32_t mr_tx_drain(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, uint16
 			OWNER(objs[i]) = 0; /* the daemon holds it from here on */
 			bytes += objs[i]->pkt_len;
 		}
+		mr_lat_count(&g_root->lat[d - g_root->vdevs], objs, n);
 		uint16_t sent = rte_eth_tx_burst(port, q, objs, n);
 		if (sent < n) {
 			uint64_t dbytes = 0;
