@@ -2,11 +2,15 @@ package marsio
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gomarsio/marsio/internal/daemontest"
+	"github.com/gomarsio/marsio/shm"
 )
 
 // reattachConfig: a net_pcap port replaying one pcap forever (traffic
@@ -139,6 +143,129 @@ func TestReattach(t *testing.T) {
 	stop.Store(true)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if err := i.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReattachOtherABI: the daemon that appears after a restart has
+// another ABI version (a real mrzcpd whose root the test patches before its
+// status file is published to the app). The callback gets one ErrVersion
+// naming both versions, the app keeps retrying (calls return
+// ErrDaemonGone, nothing crashes), and a daemon of the right version that
+// appears afterwards is taken (generation 2).
+func TestReattachOtherABI(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	frames := [][]byte{udpFrame([4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 1000, 2000, 64)}
+	files := map[string][]byte{"in.pcap": pcapFile(t, frames)}
+	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
+	events := make(chan error, 16)
+	gens := make(chan int, 16)
+	i := attachApp(t, d, "chimera", WithReattach(true), WithReattachCallback(func(gen int, err error) {
+		gens <- gen
+		events <- err
+	}))
+	dev, err := i.OpenDevice("vxe0", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Kill()
+	th, err := i.ThreadInit()
+	if err != nil && !errors.Is(err, ErrDaemonGone) {
+		t.Fatal(err)
+	}
+	bufs := make([]Buffer, 8)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if th == nil {
+			break
+		}
+		if _, err := th.RecvBurst(dev, bufs); errors.Is(err, ErrDaemonGone) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no ErrDaemonGone after kill -9")
+		}
+	}
+
+	// The other-version daemon: its own run dir (the app does not see it
+	// yet), root patched, then its status file copied where the app looks.
+	d2 := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files, Prefix: d.Prefix})
+	h, err := shm.Attach(shm.Options{FilePrefix: d.Prefix, NoIPC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mz, err := h.Memzone(abiRootMemzone)
+	if err != nil {
+		h.Detach()
+		t.Fatal(err)
+	}
+	atomic.StoreUint32(&(*abiRoot)(ptrAt(mz.Addr)).AbiVersion, abiVersion+7)
+	if err := h.Detach(); err != nil { // before the app maps the same addresses
+		t.Fatal(err)
+	}
+	st, err := os.ReadFile(d2.StatusPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := d.StatusPath() + ".tmp"
+	if err := os.WriteFile(tmp, st, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, d.StatusPath()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-events:
+		if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprint(abiVersion+7)) {
+			t.Fatalf("callback error %v, want ErrVersion naming version %d", err, abiVersion+7)
+		}
+		t.Logf("callback (generation %d): %v", <-gens, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback for the other-version daemon")
+	}
+	// Still retrying, still failing the same way: no new callback (same
+	// error), calls keep returning ErrDaemonGone.
+	time.Sleep(3 * reattachMaxBackoff)
+	select {
+	case err := <-events:
+		t.Fatalf("second callback %v (same error should be reported once)", err)
+	default:
+	}
+	if th != nil {
+		if _, err := th.RecvBurst(dev, bufs); !errors.Is(err, ErrDaemonGone) {
+			t.Fatalf("RecvBurst while the daemon has another version: %v, want ErrDaemonGone", err)
+		}
+	}
+	if g := i.Generation(); g != 1 {
+		t.Fatalf("generation %d while only a wrong-version daemon runs", g)
+	}
+
+	// A daemon of our version replaces it.
+	if err := d2.Stop(); err != nil {
+		t.Logf("stop the other-version daemon: %v", err)
+	}
+	d3 := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files, RunDir: d.RunDir, Prefix: d.Prefix})
+	for {
+		select {
+		case err := <-events:
+			gen := <-gens
+			if err != nil {
+				t.Logf("callback while the right daemon starts (generation %d): %v", gen, err)
+				continue
+			}
+			if gen != 2 {
+				t.Fatalf("generation %d, want 2", gen)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no re-attach to daemon %d", d3.Pid())
+		}
+		break
+	}
+	if nd, ok := i.Device("vxe0"); !ok || nd.RxStreams() != 1 {
+		t.Fatalf("device after re-attach: %v %v", nd, ok)
 	}
 	if err := i.Close(); err != nil {
 		t.Fatal(err)
