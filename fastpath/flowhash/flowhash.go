@@ -245,20 +245,31 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 	h.hashKeys(&keys[0], n, &out[0])
 }
 
-// hashSlow hashes the packets of the slow mask with the Go parser, one key
-// at a time (a key array would cost more to zero than the few slow packets
-// of a burst cost to hash).
+// hashSlow hashes the packets of the slow mask with the Go parser, up to
+// 8 keys per kernel call (a small key array: cheap to zero, and the kernel
+// overlaps the keys' CRC chains; one call per key cost more on tunnelled
+// traffic, where most of a burst is slow).
 //
 //go:noinline
 func (h Hasher) hashSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
 	n := len(out) // bits at or above n are never set
 	ps := unsafe.Slice(ptrs, n)
 	ls := unsafe.Slice(lens, n)
-	var k key
-	for ; slow != 0; slow &= slow - 1 {
-		i := bits.TrailingZeros64(slow)
-		extract(ps[i], int(ls[i]), h.dist, &k)
-		h.hashKeys(&k, 1, &out[i])
+	var ks [8]key
+	var idx [8]uint8
+	var hs [8]uint32
+	for slow != 0 {
+		m := 0
+		for ; slow != 0 && m < len(ks); slow &= slow - 1 {
+			i := bits.TrailingZeros64(slow)
+			extract(ps[i], int(ls[i]), h.dist, &ks[m])
+			idx[m] = uint8(i)
+			m++
+		}
+		h.hashKeys(&ks[0], m, &hs[0])
+		for j := range m {
+			out[idx[j]] = hs[j]
+		}
 	}
 }
 
