@@ -40,11 +40,19 @@ func run(args []string, out io.Writer) error {
 	burst := fs.Int("burst", 32, "receive burst size")
 	top := fs.Int("top", 5, "flows to show")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
+	reattach := fs.Bool("reattach", true, "survive daemon restarts (re-attach, reopen the device)")
 	opts := marsio.FlagOptions(fs, "marsio.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	inst, err := marsio.New(append([]marsio.Option{marsio.WithThreads(*threads)}, opts()...)...)
+	inst, err := marsio.New(append([]marsio.Option{marsio.WithThreads(*threads), marsio.WithReattach(*reattach),
+		marsio.WithReattachCallback(func(gen int, err error) {
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "flowcount: re-attach (generation %d): %v\n", gen, err)
+				return
+			}
+			fmt.Fprintf(os.Stderr, "flowcount: re-attached to a restarted daemon (generation %d)\n", gen)
+		})}, opts()...)...)
 	if err != nil {
 		return err
 	}
@@ -162,7 +170,10 @@ func count(ctx context.Context, inst *marsio.Instance, dev *marsio.Device, burst
 	for ctx.Err() == nil {
 		n, err := t.RecvBurst(dev, bufs)
 		if err != nil {
-			return err
+			if err := restarted(err, inst, &dev); err != nil {
+				return err
+			}
+			continue
 		}
 		for _, b := range bufs[:n] {
 			k := parse(b.Data())
@@ -176,17 +187,40 @@ func count(ctx context.Context, inst *marsio.Instance, dev *marsio.Device, burst
 		}
 		if n > 0 {
 			if err := t.Free(bufs[:n]...); err != nil {
-				return err
+				if err := restarted(err, inst, &dev); err != nil {
+					return err
+				}
 			}
 		} else if err := t.PollWait(ctx, 200*time.Millisecond, dev); err != nil &&
 			!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+			if err := restarted(err, inst, &dev); err != nil {
+				return err
+			}
 		}
 		if time.Since(last) > 200*time.Millisecond {
 			reports <- tab
 			tab, last = table{}, time.Now()
 		}
 	}
+	return nil
+}
+
+// restarted handles a dataplane error after a daemon restart (WithReattach):
+// while the daemon is down (ErrDaemonGone) it waits (buffers received before
+// are gone with the daemon: drop them); once the instance has re-attached,
+// the old *Device handle returns ErrClosed and it looks the reopened device
+// up by name. Other errors are returned.
+func restarted(err error, inst *marsio.Instance, dev **marsio.Device) error {
+	switch {
+	case errors.Is(err, marsio.ErrDaemonGone):
+	case errors.Is(err, marsio.ErrClosed):
+		if nd, ok := inst.Device((*dev).Name()); ok {
+			*dev = nd
+		}
+	default:
+		return err
+	}
+	time.Sleep(time.Millisecond)
 	return nil
 }
 

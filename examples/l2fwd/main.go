@@ -35,11 +35,13 @@ func run(args []string) error {
 	threads := fs.Int("threads", 1, "dataplane threads (streams per device)")
 	burst := fs.Int("burst", 32, "burst size")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
+	reattach := fs.Bool("reattach", true, "survive daemon restarts (re-attach, reopen the devices)")
 	opts := marsio.FlagOptions(fs, "marsio.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	inst, err := marsio.New(append([]marsio.Option{marsio.WithThreads(*threads)}, opts()...)...)
+	inst, err := marsio.New(append([]marsio.Option{marsio.WithThreads(*threads), marsio.WithReattach(*reattach),
+		marsio.WithReattachCallback(reattached)}, opts()...)...)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,15 @@ loop:
 	return nil
 }
 
+// reattached reports the re-attach attempts after a daemon restart.
+func reattached(gen int, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "l2fwd: re-attach (generation %d): %v\n", gen, err)
+		return
+	}
+	fmt.Printf("l2fwd: re-attached to a restarted daemon (generation %d)\n", gen)
+}
+
 // forward is one dataplane thread: a → b and b → a with MACs swapped.
 func forward(ctx context.Context, inst *marsio.Instance, a, b *marsio.Device, burst int, fwd *atomic.Uint64) error {
 	t, err := inst.ThreadInit()
@@ -109,29 +120,57 @@ func forward(ctx context.Context, inst *marsio.Instance, a, b *marsio.Device, bu
 	bufs := make([]marsio.Buffer, burst)
 	for ctx.Err() == nil {
 		total := 0
+		var ferr error
 		for _, dir := range [2][2]*marsio.Device{{a, b}, {b, a}} {
 			n, err := t.RecvBurst(dir[0], bufs)
 			if err != nil {
-				return err
+				ferr = err
+				break
 			}
 			for _, buf := range bufs[:n] {
 				swapMAC(buf.Data())
 			}
 			if n > 0 {
 				if _, err := t.SendBurst(dir[1], bufs[:n]); err != nil {
-					return err
+					ferr = err // after ErrDaemonGone the buffers are gone with the daemon: drop them
+					break
 				}
 			}
 			total += n
 		}
 		fwd.Add(uint64(total))
-		if total == 0 {
-			err := t.PollWait(ctx, 100*time.Millisecond, a, b)
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		if ferr == nil && total == 0 {
+			ferr = t.PollWait(ctx, 100*time.Millisecond, a, b)
+			if errors.Is(ferr, context.Canceled) || errors.Is(ferr, context.DeadlineExceeded) {
+				ferr = nil
+			}
+		}
+		if ferr != nil {
+			if err := restarted(ferr, inst, &a, &b); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
+}
+
+// restarted handles a dataplane error after a daemon restart (WithReattach):
+// while the daemon is down (ErrDaemonGone) it waits; once the instance has
+// re-attached, the old *Device handles return ErrClosed and it looks the
+// reopened devices up by name. Other errors are returned.
+func restarted(err error, inst *marsio.Instance, devs ...**marsio.Device) error {
+	switch {
+	case errors.Is(err, marsio.ErrDaemonGone):
+	case errors.Is(err, marsio.ErrClosed):
+		for _, d := range devs {
+			if nd, ok := inst.Device((*d).Name()); ok {
+				*d = nd
+			}
+		}
+	default:
+		return err
+	}
+	time.Sleep(time.Millisecond)
 	return nil
 }
 
