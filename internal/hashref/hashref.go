@@ -1,7 +1,11 @@
 // Package hashref is the test-and-benchmark-only reference for the flow
 // hash: it runs DPDK 22.11's own inline rte_hash_crc (rte_hash_crc.h)
 // through cgo, so tests prove fastpath/flowhash's CRC core equals it bit for
-// bit and tools/mrbench measures both in the same run. It needs no EAL.
+// bit and tools/mrbench measures both in the same run. It also holds the
+// C twin of flowhash (HashBurst: the same header parsing and symmetric key
+// in C, then rte_hash_crc), the fair C reference of the hash suite, and
+// DPDK's software Toeplitz hash with a symmetric key (SoftRSSBurst). It
+// needs no EAL.
 //
 // Only tests and tools/mrbench import this package; the library never does.
 package hashref
