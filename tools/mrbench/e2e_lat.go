@@ -1,29 +1,98 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/bits"
+	"os"
+	"os/exec"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"github.com/gomarsio/marsio/shm"
 	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
+// e2eLatEnv, set to "<file prefix> <devsym>", makes mrbench a latency
+// reader child: it attaches to the daemon (pure Go: the parent cannot, its
+// dpdkref EAL holds the same addresses) and answers each line on stdin with
+// a JSON line: the vdev's histogram buckets.
+const e2eLatEnv = "MRBENCH_E2E_LAT"
+
+func init() {
+	arg := os.Getenv(e2eLatEnv)
+	if arg == "" {
+		return
+	}
+	prefix, devsym, _ := strings.Cut(arg, " ")
+	l, err := attachE2ELat(prefix, devsym)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mrbench e2e latency reader:", err)
+		os.Exit(1)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.Encode(l.tscHz)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if enc.Encode(l.snapshot()) != nil {
+			break
+		}
+	}
+	l.h.Detach()
+	os.Exit(0)
+}
+
 // e2eLatReader reads the daemon's port rx → port tx latency histogram of
-// one vdev (struct mr_lat_hist in the root memzone) through a pure-Go,
-// read-only attach of the daemon's memory.
+// one vdev (struct mr_lat_hist in the root memzone), in the reader child
+// (h, hist) or, in the parent, through that child (cmd, in, out).
 type e2eLatReader struct {
 	h     *shm.Handle
 	hist  *abi.LatHist
 	tscHz uint64
+
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
 }
 
-// openE2ELat attaches to the daemon behind prefix and finds devsym's
-// histogram.
+// openE2ELat starts the reader child for devsym of the daemon behind prefix.
 func openE2ELat(prefix, devsym string) (*e2eLatReader, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	l := &e2eLatReader{cmd: exec.Command(self)}
+	l.cmd.Env = append(os.Environ(), e2eLatEnv+"="+prefix+" "+devsym)
+	var stderr syncBuf
+	l.cmd.Stderr = &stderr
+	l.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if l.in, err = l.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := l.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.cmd.Start(); err != nil {
+		return nil, err
+	}
+	l.out = json.NewDecoder(out)
+	if err := l.out.Decode(&l.tscHz); err != nil {
+		l.close()
+		return nil, fmt.Errorf("latency reader: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return l, nil
+}
+
+// attachE2ELat attaches to the daemon behind prefix and finds devsym's
+// histogram (reader child).
+func attachE2ELat(prefix, devsym string) (*e2eLatReader, error) {
 	h, err := shm.Attach(shm.Options{FilePrefix: prefix, NoIPC: true})
 	if err != nil {
 		return nil, fmt.Errorf("attach to the daemon's memory: %w", err)
@@ -53,8 +122,19 @@ func openE2ELat(prefix, devsym string) (*e2eLatReader, error) {
 }
 
 // snapshot copies the histogram's buckets (the daemon writes them without
-// synchronisation: a snapshot may miss the increments of one burst).
+// synchronisation: a snapshot may miss the increments of one burst). In
+// the parent it asks the reader child (nil when that failed).
 func (l *e2eLatReader) snapshot() []uint64 {
+	if l.cmd != nil {
+		var b []uint64
+		if _, err := io.WriteString(l.in, "snap\n"); err != nil {
+			return nil
+		}
+		if err := l.out.Decode(&b); err != nil || len(b) != abi.MR_LAT_BUCKETS {
+			return nil
+		}
+		return b
+	}
 	out := make([]uint64, abi.MR_LAT_BUCKETS)
 	for i := range out {
 		out[i] = atomic.LoadUint64(&l.hist.Buckets[i])
@@ -62,7 +142,11 @@ func (l *e2eLatReader) snapshot() []uint64 {
 	return out
 }
 
-func (l *e2eLatReader) close() { l.h.Detach() }
+// close ends the reader child.
+func (l *e2eLatReader) close() {
+	l.in.Close()
+	l.cmd.Wait()
+}
 
 // e2eLat are latency percentiles of a run, in nanoseconds (bucket upper
 // bounds: log2-linear buckets, within 12.5%).
@@ -95,6 +179,9 @@ func latBucketOf(v uint64) int {
 // latDiff turns two snapshots into percentiles.
 func latDiff(before, after []uint64, tscHz uint64) e2eLat {
 	var l e2eLat
+	if len(before) != len(after) {
+		return l
+	}
 	d := make([]uint64, len(after))
 	for i := range after {
 		if after[i] > before[i] {
