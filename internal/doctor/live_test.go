@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
+	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
 // livePrefix is a --file-prefix of this test process that testenv.Main's
@@ -113,7 +114,7 @@ func TestLiveMrzcpd(t *testing.T) {
 	expect(t, rs, "daemon", OK, fmt.Sprintf("mrzcpd pid %d", d.Pid()), "--file-prefix "+d.Prefix)
 	expect(t, rs, "primary", OK, fmt.Sprintf("pid %d holds", d.Pid()))
 	expect(t, rs, "dpdk-version", OK)
-	expect(t, rs, "abi-version", OK, "mrzcpd_root at", "magic ok, ABI version 1 = this build's")
+	expect(t, rs, "abi-version", OK, "mrzcpd_root at", fmt.Sprintf("magic ok, ABI version %d = this build's", abi.MR_ABI_VERSION))
 	expect(t, rs, "permissions", OK)
 	expect(t, rs, "address-ranges", OK)
 	if Failed(rs) {
