@@ -13,9 +13,10 @@ const (
 	DropRingFull // a stream ring was full
 	DropNoBuffer // no mbuf
 	DropUnresolv // send helper: next hop unresolved
+	DropTxRefuse // the port's tx queue refused it
 )
 
-var reasonNames = [...]string{"", "no-app", "ring-full", "no-buffer", "unresolved"}
+var reasonNames = [...]string{"", "no-app", "ring-full", "no-buffer", "unresolved", "tx-refused"}
 
 func reasonName(r uint8) string {
 	if int(r) < len(reasonNames) {

@@ -162,6 +162,10 @@ func (a *Area) AppRing(slot, thread int) int {
 	return r
 }
 
+// DaemonRings returns the number of rings of the daemon's workers (rings
+// 0..DaemonRings()-1).
+func (a *Area) DaemonRings() int { return a.dRings }
+
 // Bytes returns the area's memory (for tests and tools that copy it).
 func (a *Area) Bytes() []byte { return unsafe.Slice((*byte)(a.base), a.size) }
 
@@ -260,8 +264,19 @@ func (a *Area) Writer(r int) (*Writer, error) {
 // whether an event was recorded.
 func (w *Writer) Trace(c *Control, stage Stage, reason uint8, port, vdev, stream uint16, frame []byte, hash uint32) bool {
 	var t Tuple
-	ParseTuple(frame, &t)
-	if !c.f.match(&t) {
+	if !w.Select(c, frame, &t) {
+		return false
+	}
+	return w.Record(stage, reason, port, vdev, stream, uint32(len(frame)), hash, &t)
+}
+
+// Select parses frame's 5-tuple into t and reports whether c's filter
+// matches it and the sampling rate selects it. A writer that records
+// several stages of one packet (the daemon: port-rx then dist) selects
+// once and calls Record per stage, so sampling keeps whole packets.
+func (w *Writer) Select(c *Control, frame []byte, t *Tuple) bool {
+	ParseTuple(frame, t)
+	if !c.f.match(t) {
 		return false
 	}
 	if s := atomic.LoadUint32(&c.sample); s > 1 {
@@ -271,13 +286,19 @@ func (w *Writer) Trace(c *Control, stage Stage, reason uint8, port, vdev, stream
 		}
 		w.seen = 0
 	}
+	return true
+}
+
+// Record writes one event for a packet Select chose (tuple t, length n).
+// It never blocks: a full ring counts a lost event and returns false.
+func (w *Writer) Record(stage Stage, reason uint8, port, vdev, stream uint16, n uint32, hash uint32, t *Tuple) bool {
 	if w.head-atomic.LoadUint64(w.r.tail()) >= w.size {
 		atomic.AddUint64(w.r.lost(), 1)
 		return false
 	}
 	rec := w.r.rec(w.head, w.size)
 	*rec = Record{Time: time.Now().UnixNano(), Stage: stage, Reason: reason, Port: port, Vdev: vdev, Stream: stream,
-		Len: uint32(len(frame)), Hash: hash, Tuple: t}
+		Len: n, Hash: hash, Tuple: *t}
 	w.head++
 	atomic.StoreUint64(&w.r.head, w.head) // release: the record before the index
 	return true

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"time"
 	"unsafe"
 
@@ -153,21 +154,35 @@ func show(a *trace.Area, stdout io.Writer, duration time.Duration, jsonPath stri
 	}
 	lost := make([]uint64, a.Rings())
 	var recs []trace.Record
+	var ring []int
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		// One poll of every ring, shown in time order: a packet's
+		// daemon and application events interleave (port-rx, dist,
+		// app-rx, app-tx, port-tx).
+		recs, ring = recs[:0], ring[:0]
 		for r := 0; r < a.Rings(); r++ {
-			recs = a.Read(r, recs[:0])
-			for k := range recs {
-				fmt.Fprintf(stdout, "ring %d %s\n", r, recs[k].String())
-				if js != nil {
-					b, _ := json.Marshal(&recs[k])
-					js.Write(append(b, '\n'))
-				}
+			n := len(recs)
+			recs = a.Read(r, recs)
+			for range recs[n:] {
+				ring = append(ring, r)
 			}
 			if l := a.Lost(r); l != lost[r] {
 				fmt.Fprintf(stdout, "ring %d: %d events lost (ring full)\n", r, l-lost[r])
 				lost[r] = l
+			}
+		}
+		idx := make([]int, len(recs))
+		for k := range idx {
+			idx[k] = k
+		}
+		sort.SliceStable(idx, func(x, y int) bool { return recs[idx[x]].Time < recs[idx[y]].Time })
+		for _, k := range idx {
+			fmt.Fprintf(stdout, "ring %d %s\n", ring[k], recs[k].String())
+			if js != nil {
+				b, _ := json.Marshal(&recs[k])
+				js.Write(append(b, '\n'))
 			}
 		}
 		select {

@@ -114,8 +114,9 @@ type daemon struct {
 	rtDir    string
 	start    time.Time
 	stopping atomic.Bool
-	group    *appGroup // [service] app_group; nil = root only
-	ctl      ctlQueue  // control requests, served off EAL's mp thread
+	group    *appGroup   // [service] app_group; nil = root only
+	ctl      ctlQueue    // control requests, served off EAL's mp thread
+	trace    daemonTrace // the data-path trace area (trace.go)
 
 	mu       sync.Mutex
 	apps     [maxApps]*appState

@@ -164,6 +164,7 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 	lens := unsafe.Slice((*uint16)(unsafe.Pointer(clens)), maxBurst)
 	streams := unsafe.Slice((*uint32)(unsafe.Pointer(cstreams)), maxBurst)
 	hashes := make([]uint32, maxBurst)
+	mbufs := unsafe.Slice((*uintptr)(unsafe.Pointer(pkts)), maxBurst)
 	h := d.hasher
 	idle := 0
 	for !w.stop.Load() {
@@ -181,17 +182,30 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 				work += n
 				act := v.active.Load()
 				if act == nil {
+					if tc := d.traceOn(v); tc != nil {
+						d.traceRx(w, v, tc, addrs[:n], lens[:n], nil, nil)
+					}
 					C.mr_drop_noapp(v.desc, pkts, C.uint16_t(n))
 					continue
 				}
 				h.HashBurstAddrs(addrs[:n], lens[:n], hashes[:n])
 				for i, x := range hashes[:n] {
 					streams[i] = flowhash.Distribute(x, act.nrx)
+					// hash.rss = the flow hash (Buffer.Hash, trace events):
+					// the mbuf's first cache line, which mr_rx just read.
+					*(*uint32)(unsafe.Add(ptrOf(uint64(mbufs[i])), mbufRSSOff)) = x
+				}
+				if tc := d.traceOn(v); tc != nil {
+					d.traceRx(w, v, tc, addrs[:n], lens[:n], hashes[:n], streams[:n])
 				}
 				C.mr_deliver(v.desc, act.inst, pkts, cstreams, C.uint16_t(n), act.efds)
 			}
 			if act := v.active.Load(); act != nil && act.ntx > 0 {
-				work += int(C.mr_tx_drain(v.desc, act.inst, port, 0, C.uint16_t(burst)))
+				if tc := d.traceOn(v); tc != nil {
+					work += d.traceTx(w, v, tc, act, burst, pkts, caddrs, clens, cstreams)
+				} else {
+					work += int(C.mr_tx_drain(v.desc, act.inst, port, 0, C.uint16_t(burst)))
+				}
 			}
 		}
 		w.epoch.Add(1)

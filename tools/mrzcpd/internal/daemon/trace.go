@@ -5,6 +5,13 @@ package daemon
 #include "dp.h"
 #include <string.h>
 #include <rte_memzone.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+#include <stddef.h>
+
+// Offset of the mbuf's hash.rss, which the workers set to the flow hash.
+enum { MR_RSS_OFF = offsetof(struct rte_mbuf, hash) };
 
 // mr_trace_zone reserves and zeroes the data-path trace area.
 static void *mr_trace_zone(const char *name, size_t len)
@@ -15,6 +22,50 @@ static void *mr_trace_zone(const char *name, size_t len)
 		return NULL;
 	memset(mz->addr, 0, len);
 	return mz->addr;
+}
+
+// mr_tx_take dequeues up to burst mbufs of tx stream s (tracing on: the
+// Go worker records them between take and send), untags them and returns
+// their data addresses, lengths and hash.rss.
+static uint16_t mr_tx_take(struct mr_vdev_instance *vi, uint32_t s, struct rte_mbuf **objs,
+			   uintptr_t *addrs, uint16_t *lens, uint32_t *hashes, uint16_t burst)
+{
+	int off = mr_owner_offset();
+	struct rte_ring *r = (void *)(uintptr_t)vi->tx[s].ring;
+	unsigned n = rte_ring_sc_dequeue_burst(r, (void **)objs, burst, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = objs[i];
+		*RTE_MBUF_DYNFIELD(m, off, uint32_t *) = 0; // the daemon holds it from here on
+		addrs[i] = (uintptr_t)rte_pktmbuf_mtod(m, void *);
+		lens[i] = m->data_len;
+		hashes[i] = m->hash.rss;
+	}
+	return n;
+}
+
+// mr_tx_send sends what mr_tx_take took, with mr_tx_drain's accounting;
+// it returns how many the port accepted (the rest are freed).
+static uint16_t mr_tx_send(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, uint32_t s,
+			   uint16_t port, uint16_t q, struct rte_mbuf **objs, uint16_t n)
+{
+	struct mr_tx_stream *tx = &vi->tx[s];
+	uint64_t bytes = 0, dbytes = 0;
+	for (unsigned i = 0; i < n; i++)
+		bytes += objs[i]->pkt_len;
+	uint16_t sent = rte_eth_tx_burst(port, q, objs, n);
+	if (sent < n) {
+		for (unsigned i = sent; i < n; i++)
+			dbytes += objs[i]->pkt_len;
+		rte_pktmbuf_free_bulk(&objs[sent], n - sent);
+		tx->daemon.drops += n - sent;
+		d->port_tx.drops += n - sent;
+		d->drops.port_tx_refused += n - sent;
+	}
+	tx->daemon.pkts += sent;
+	tx->daemon.bytes += bytes - dbytes;
+	d->port_tx.pkts += sent;
+	d->port_tx.bytes += bytes - dbytes;
+	return sent;
 }
 */
 import "C"
@@ -29,8 +80,8 @@ import (
 // The data-path trace area (issue 10, internal/trace): per-vdev controls
 // that tools/mrtrace switches, one event ring per worker, then
 // traceAppThreads rings per application slot (threads beyond that are not
-// traced). The workers do not record events yet; applications do (app-rx,
-// app-tx).
+// traced). Worker i writes ring i: port-rx, dist, port-tx and drop
+// events (traceRx, traceTx); applications write app-rx and app-tx.
 const (
 	traceMemzone    = "mrtrace"
 	traceAppThreads = 8
@@ -55,6 +106,116 @@ func (d *daemon) setupTrace() error {
 	if err != nil {
 		return fmt.Errorf("memzone %s: %w", traceMemzone, err)
 	}
+	d.trace.area = a
+	for v := range d.trace.ctl {
+		d.trace.ctl[v] = a.Control(v)
+	}
+	d.trace.w = make([]*workerTrace, workers)
+	for i := range d.trace.w {
+		tw, err := a.Writer(i)
+		if err != nil {
+			return fmt.Errorf("memzone %s: %w", traceMemzone, err)
+		}
+		d.trace.w[i] = &workerTrace{w: tw}
+	}
 	d.log.Printf("trace area %s: %d KiB, %d rings of %d events (off)", traceMemzone, size>>10, rings, traceRingSize)
 	return nil
+}
+
+// mbufRSSOff is the offset of the mbuf's hash.rss.
+const mbufRSSOff = C.MR_RSS_OFF
+
+// daemonTrace is the daemon's side of the trace area.
+type daemonTrace struct {
+	area *trace.Area
+	ctl  [maxVdevs]*trace.Control // per vdev; nil before setupTrace
+	w    []*workerTrace           // per worker (ring = worker id)
+}
+
+// workerTrace is one worker's writer and traceTx's scratch.
+type workerTrace struct {
+	w   *trace.Writer
+	tup [maxBurst]trace.Tuple // parsed before the send
+	sel [maxBurst]bool
+}
+
+// traceOn returns vdev v's control when its tracing is on (the workers'
+// one branch per burst), else nil.
+func (d *daemon) traceOn(v *vdevState) *trace.Control {
+	if c := d.trace.ctl[v.idx]; c != nil && c.On() {
+		return c
+	}
+	return nil
+}
+
+// frameAt is the n bytes of packet data at addr (C memory).
+func frameAt(addr uintptr, n uint16) []byte {
+	return unsafe.Slice((*byte)(ptrOf(uint64(addr))), int(n))
+}
+
+// traceRx records port-rx then dist (streams != nil) or drop no-app
+// (streams == nil) events for the selected packets of an rx burst of
+// vdev v; hashes are the flow hashes (nil with no app).
+func (d *daemon) traceRx(w *worker, v *vdevState, c *trace.Control, addrs []uintptr, lens []uint16, hashes, streams []uint32) {
+	if w.id >= len(d.trace.w) {
+		return
+	}
+	tw := d.trace.w[w.id].w
+	port, vdev := uint16(v.port.id), uint16(v.idx)
+	var t trace.Tuple
+	for i := range addrs {
+		if !tw.Select(c, frameAt(addrs[i], lens[i]), &t) {
+			continue
+		}
+		var hash uint32
+		if hashes != nil {
+			hash = hashes[i]
+		}
+		tw.Record(trace.PortRx, 0, port, vdev, 0xffff, uint32(lens[i]), hash, &t)
+		if streams == nil {
+			tw.Record(trace.Drop, trace.DropNoApp, port, vdev, 0xffff, uint32(lens[i]), 0, &t)
+		} else {
+			tw.Record(trace.Distribute, 0, port, vdev, uint16(streams[i]), uint32(lens[i]), hash, &t)
+		}
+	}
+}
+
+// traceTx is mr_tx_drain with tracing on for vdev v: per tx stream, take
+// a burst, select and parse it, send, then record port-tx for what the
+// port took and drop tx-refused for the rest. It returns the packets
+// taken. pkts, addrs, lens and hashes are the worker's C scratch arrays.
+func (d *daemon) traceTx(w *worker, v *vdevState, c *trace.Control, act *active, burst int,
+	pkts **C.struct_rte_mbuf, caddrs *C.uintptr_t, clens *C.uint16_t, chashes *C.uint32_t) int {
+	if w.id >= len(d.trace.w) {
+		return int(C.mr_tx_drain(v.desc, act.inst, C.uint16_t(v.port.id), 0, C.uint16_t(burst)))
+	}
+	wt := d.trace.w[w.id]
+	tw := wt.w
+	addrs := unsafe.Slice((*uintptr)(unsafe.Pointer(caddrs)), maxBurst)
+	lens := unsafe.Slice((*uint16)(unsafe.Pointer(clens)), maxBurst)
+	hashes := unsafe.Slice((*uint32)(unsafe.Pointer(chashes)), maxBurst)
+	port, vdev := uint16(v.port.id), uint16(v.idx)
+	total := 0
+	for s := uint32(0); s < act.ntx; s++ {
+		n := int(C.mr_tx_take(act.inst, C.uint32_t(s), pkts, caddrs, clens, chashes, C.uint16_t(burst)))
+		if n == 0 {
+			continue
+		}
+		total += n
+		for i := 0; i < n; i++ {
+			wt.sel[i] = tw.Select(c, frameAt(addrs[i], lens[i]), &wt.tup[i])
+		}
+		sent := int(C.mr_tx_send(v.desc, act.inst, C.uint32_t(s), C.uint16_t(v.port.id), 0, pkts, C.uint16_t(n)))
+		for i := 0; i < n; i++ {
+			if !wt.sel[i] {
+				continue
+			}
+			if i < sent {
+				tw.Record(trace.PortTx, 0, port, vdev, uint16(s), uint32(lens[i]), hashes[i], &wt.tup[i])
+			} else {
+				tw.Record(trace.Drop, trace.DropTxRefuse, port, vdev, uint16(s), uint32(lens[i]), hashes[i], &wt.tup[i])
+			}
+		}
+	}
+	return total
 }
