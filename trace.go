@@ -14,8 +14,8 @@ import (
 // tracing off the cost is one load and one predictable branch per burst;
 // the build tag notrace compiles even that out (traceCompiled false).
 //
-// The daemon side (creating the memzone, port-rx/dist/port-tx/drop events
-// in its workers) and tools/mrtrace are not written yet.
+// The daemon's workers record port-rx, dist, port-tx and drop events in
+// their own rings of the same area (tools/mrzcpd/internal/daemon/trace.go).
 
 // traceMemzone is the trace area's memzone (to be mirrored into gen/abi).
 const traceMemzone = "mrtrace"
