@@ -1,9 +1,10 @@
 // Package trace is the data-path trace of issue 10, as a building block:
 // the shared-memory layout (per-vdev controls and one event ring per
 // writer), the 5-tuple filter with wildcards, sampling, the non-blocking
-// writer and the reader. It works on any byte region: the daemon is to
-// place it in a memzone ("mrtrace", to be mirrored into gen/abi) and the
-// library and tools/mrtrace to attach to it; that wiring is not done yet.
+// writer and the reader. It works on any byte region: the daemon places it
+// in the memzone "mrtrace" and writes port-rx, dist, port-tx and drop
+// events from its workers; the library (app-rx, app-tx) and tools/mrtrace
+// attach to it.
 //
 // # Layout (little-endian, offsets in bytes)
 //
