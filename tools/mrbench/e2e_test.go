@@ -53,7 +53,9 @@ func TestE2E(t *testing.T) {
 		if r.GoNs <= 0 || r.Ratio <= 0 || r.GoMpps < 0 {
 			t.Errorf("result %+v: want positive figures", r)
 		}
-		if r.LatP50 <= 0 || r.LatP50 > r.LatP99 || r.LatP99 > r.LatP999 || r.LatP999 > r.LatMax ||
+		// Latency tails are reported for the Go app and the C reference
+		// (issue 11); the cgo variants' rows may carry none.
+		if (impl == "go marsio" && r.LatP50 <= 0) || r.LatP50 > r.LatP99 || r.LatP99 > r.LatP999 || r.LatP999 > r.LatMax ||
 			r.CLatP50 <= 0 || r.CLatP50 > r.CLatMax {
 			t.Errorf("result %+v: want ordered positive latency percentiles", r)
 		}
