@@ -48,6 +48,18 @@ func (i *Instance) traceControl(index uint32) *trace.Control {
 
 // traceBurst records stage events for bufs (tracing is on for d).
 func (t *Thread) traceBurst(d *Device, bufs []Buffer, stage trace.Stage) {
+	t.traceEvents(d, bufs, stage, trace.DropNone)
+}
+
+// traceDropWords records Drop events with reason for the mbufs at objs
+// (tracing is on for d), before they are freed.
+func (t *Thread) traceDropWords(d *Device, objs []uintptr, reason uint8) {
+	t.traceEvents(d, unsafe.Slice((*Buffer)(unsafe.Pointer(unsafe.SliceData(objs))), len(objs)), trace.Drop, reason)
+}
+
+// traceEvents records one stage event per buffer of bufs that d's filter
+// and sampling select, in this thread's ring.
+func (t *Thread) traceEvents(d *Device, bufs []Buffer, stage trace.Stage, reason uint8) {
 	if t.tw == nil {
 		i := t.inst
 		if i.tr == nil {
@@ -64,6 +76,6 @@ func (t *Thread) traceBurst(d *Device, bufs []Buffer, stage trace.Stage) {
 		t.tw = w
 	}
 	for _, b := range bufs {
-		t.tw.Trace(d.tc, stage, 0, 0xffff, uint16(d.index), uint16(t.id), b.m.Data(), b.m.Hash())
+		t.tw.Trace(d.tc, stage, reason, 0xffff, uint16(d.index), uint16(t.id), b.m.Data(), b.m.Hash())
 	}
 }

@@ -6,17 +6,21 @@ import (
 	"time"
 )
 
-// Drop reasons (Record.Reason with Stage Drop).
+// Drop reasons (Record.Reason with Stage Drop). The first seven follow
+// struct mr_drops of gen/abi/mrzcpd_abi.h, one per drop counter.
 const (
-	DropNone     = iota
-	DropNoApp    // no application has the vdev open
-	DropRingFull // a stream ring was full
-	DropNoBuffer // no mbuf
-	DropUnresolv // send helper: next hop unresolved
-	DropTxRefuse // the port's tx queue refused it
+	DropNone          = iota
+	DropRxRingFull    // the daemon found an app's rx stream ring full
+	DropNoMbuf        // the port had no mbuf for it
+	DropNoApp         // no application has the vdev open
+	DropFiltered      // refused by a filter
+	DropTxRefused     // the port's tx burst refused it
+	DropAppTxRingFull // the application found its tx stream ring full
+	DropMalformed     // too short or malformed
+	DropUnresolved    // send helper: next hop unresolved
 )
 
-var reasonNames = [...]string{"", "no-app", "ring-full", "no-buffer", "unresolved", "tx-refused"}
+var reasonNames = [...]string{"", "rx-ring-full", "no-mbuf", "no-app", "filtered", "tx-refused", "app-tx-ring-full", "malformed", "unresolved"}
 
 func reasonName(r uint8) string {
 	if int(r) < len(reasonNames) {

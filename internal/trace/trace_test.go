@@ -194,7 +194,7 @@ func TestWriterReader(t *testing.T) {
 	if len(recs) != 8 || recs[0].Stage != PortRx || recs[0].Len != uint32(len(frame)) || recs[0].Tuple.Dport != 53 || recs[0].Time == 0 {
 		t.Fatalf("read %d: %+v", len(recs), recs)
 	}
-	if w.Trace(c, Drop, DropRingFull, 0xffff, 1, 3, frame, 1); len(a.Read(0, nil)) != 1 {
+	if w.Trace(c, Drop, DropRxRingFull, 0xffff, 1, 3, frame, 1); len(a.Read(0, nil)) != 1 {
 		t.Fatal("ring not reusable after a read")
 	}
 	line := recs[0].String()

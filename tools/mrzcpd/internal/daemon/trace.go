@@ -213,7 +213,7 @@ func (d *daemon) traceTx(w *worker, v *vdevState, c *trace.Control, act *active,
 			if i < sent {
 				tw.Record(trace.PortTx, 0, port, vdev, uint16(s), uint32(lens[i]), hashes[i], &wt.tup[i])
 			} else {
-				tw.Record(trace.Drop, trace.DropTxRefuse, port, vdev, uint16(s), uint32(lens[i]), hashes[i], &wt.tup[i])
+				tw.Record(trace.Drop, trace.DropTxRefused, port, vdev, uint16(s), uint32(lens[i]), hashes[i], &wt.tup[i])
 			}
 		}
 	}
