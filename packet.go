@@ -98,6 +98,7 @@ func (t *Thread) enqueue(d *Device, s *txStream, objs []uintptr) int {
 		for _, p := range objs[n:] {
 			bytes -= uint64(*(*uint32)(ptrAt(p + mbufPktLen)))
 		}
+		t.traceTxFull(d, objs[n:]) // before the free: the events read the packets
 		t.freeWords(objs[n:])
 		if d.sharedTx {
 			atomic.AddUint64(&c.Drops, uint64(len(objs)-n))
