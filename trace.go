@@ -17,8 +17,8 @@ import (
 // The daemon's workers record port-rx, dist, port-tx and drop events in
 // their own rings of the same area (tools/mrzcpd/internal/daemon/trace.go).
 
-// traceMemzone is the trace area's memzone (to be mirrored into gen/abi).
-const traceMemzone = "mrtrace"
+// traceMemzone is the trace area's memzone (MR_TRACE_MEMZONE).
+const traceMemzone = trace.Memzone
 
 // traceOff is the control of devices without a trace area: always off.
 var traceOff trace.Control

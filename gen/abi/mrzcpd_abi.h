@@ -247,6 +247,122 @@ struct mr_vdev_instance {
 } __attribute__((aligned(MR_CACHE_LINE)));
 
 /*
+ * Data-path trace (memzone MR_TRACE_MEMZONE; docs/TRACE.md). Its own magic
+ * and version (MR_TRACE_VERSION): an app whose trace version differs does
+ * not attach it (no events), everything else keeps working.
+ *
+ * Layout: struct mr_trace_header, then header.nr_vdevs struct
+ * mr_trace_control (index = vdev index), then header.nr_rings rings, each a
+ * struct mr_trace_ring followed by header.ring_size struct mr_trace_record.
+ * Rings [0, daemon_rings) belong to the daemon (worker i writes ring i);
+ * application slot s, thread k writes ring daemon_rings + s*app_threads + k.
+ * Every ring has one writer and one reader (mrtrace).
+ */
+#define MR_TRACE_MEMZONE "mrtrace"
+#define MR_TRACE_MAGIC 0x5254524du /* "MRTR" */
+#define MR_TRACE_VERSION 2u        /* 2: seq in struct mr_trace_control, drop reasons as struct mr_drops */
+#define MR_TRACE_PORT_NONE 0xffffu /* mr_trace_record.port of app stages */
+#define MR_TRACE_ANY_BITS 0xffu    /* mr_trace_filter.src_bits/dst_bits: any address */
+
+/* enum mr_trace_stage: struct mr_trace_record.stage, in the order a packet meets them. */
+#define MR_TRACE_STAGE_PORT_RX 1u /* daemon: received from the port */
+#define MR_TRACE_STAGE_DIST 2u    /* daemon: distributed to an rx stream (record.stream) */
+#define MR_TRACE_STAGE_APP_RX 3u  /* app: dequeued from its rx stream */
+#define MR_TRACE_STAGE_APP_TX 4u  /* app: handed to its tx stream */
+#define MR_TRACE_STAGE_PORT_TX 5u /* daemon: taken by the port's tx burst */
+#define MR_TRACE_STAGE_DROP 6u    /* dropped: record.reason says why */
+
+/* enum mr_trace_reason: struct mr_trace_record.reason of a drop; one per
+ * struct mr_drops counter, in its order, then the library's own. */
+#define MR_TRACE_REASON_RX_RING_FULL 1u     /* daemon: the app's rx stream ring was full */
+#define MR_TRACE_REASON_NO_MBUF 2u          /* the port had no mbuf (no packet: not recorded per packet) */
+#define MR_TRACE_REASON_NO_APP 3u           /* daemon: no application has the vdev open */
+#define MR_TRACE_REASON_FILTERED 4u         /* refused by a filter (reserved, as mr_drops.filtered) */
+#define MR_TRACE_REASON_PORT_TX_REFUSED 5u  /* daemon: the port's tx burst refused it */
+#define MR_TRACE_REASON_APP_TX_RING_FULL 6u /* app: its tx stream ring was full */
+#define MR_TRACE_REASON_MALFORMED 7u        /* too short or malformed (reserved, as mr_drops.malformed) */
+#define MR_TRACE_REASON_UNRESOLVED 8u       /* app send helper: next hop unresolved */
+
+/* mr_trace_filter.flags */
+#define MR_TRACE_F_V6_SRC 1u /* src is an IPv6 prefix (else IPv4 in src[0..4)) */
+#define MR_TRACE_F_V6_DST 2u
+#define MR_TRACE_F_ONEWAY 4u /* match src→dst only (else either direction) */
+
+/* The area header. W: daemon, once, before magic (published). */
+struct mr_trace_header {
+	uint32_t magic;        /* MR_TRACE_MAGIC; published */
+	uint32_t version;      /* MR_TRACE_VERSION */
+	uint32_t nr_vdevs;     /* controls */
+	uint32_t nr_rings;
+	uint32_t ring_size;    /* records per ring, a power of two */
+	uint32_t daemon_rings; /* rings of the daemon's workers */
+	uint32_t app_threads;  /* rings per application slot */
+	uint32_t spare[9];
+} __attribute__((aligned(MR_CACHE_LINE)));
+
+/* A 5-tuple filter: a zero or MR_TRACE_ANY_BITS field is a wildcard. */
+struct mr_trace_filter {
+	uint8_t src[16];   /* prefix address (IPv4 in the first 4 bytes) */
+	uint8_t dst[16];
+	uint16_t sport;    /* 0: any */
+	uint16_t dport;
+	uint8_t src_bits;  /* prefix length, MR_TRACE_ANY_BITS: any */
+	uint8_t dst_bits;
+	uint8_t proto;     /* IP protocol, 0: any */
+	uint8_t flags;     /* MR_TRACE_F_* */
+};
+
+/* One vdev's trace switch. W: the controller (mrtrace); read by every
+ * writer. enable is loaded first by the data path (off: one load and one
+ * branch). filter and sample form a seqlock on seq: the controller makes
+ * seq odd (CAS from even), stores them, then stores seq + 1 (even), all
+ * with atomic stores; a writer loads seq, the fields and seq again, and uses
+ * them only when both loads are equal and even (else it skips that packet). */
+struct mr_trace_control {
+	uint32_t enable;   /* 0: off; published after filter and sample */
+	uint32_t sample;   /* record 1 in sample matching packets (0, 1: all) */
+	uint32_t seq;      /* seqlock over sample and filter */
+	uint32_t spare0;
+	struct mr_trace_filter filter;
+	uint64_t spare1;
+} __attribute__((aligned(MR_CACHE_LINE)));
+
+/* A ring header; its records follow. head: W writer (release store after
+ * the record), tail: W reader (release store after reading), lost: W writer
+ * (atomic add): events dropped because the ring was full (never blocks). */
+struct mr_trace_ring {
+	uint64_t head;
+	uint64_t spare0[3];
+	uint64_t tail;
+	uint64_t lost;
+	uint64_t spare1[2];
+} __attribute__((aligned(MR_CACHE_LINE)));
+
+/* A packet's 5-tuple as parsed by the writer (proto 0: none). */
+struct mr_trace_tuple {
+	uint8_t src[16];   /* IPv4 in the first 4 bytes */
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;
+	uint8_t v6;        /* 1: IPv6 addresses */
+};
+
+/* One event. */
+struct mr_trace_record {
+	int64_t time_ns;   /* CLOCK_REALTIME */
+	uint8_t stage;     /* MR_TRACE_STAGE_* */
+	uint8_t reason;    /* MR_TRACE_REASON_* when stage is MR_TRACE_STAGE_DROP */
+	uint16_t port;     /* port id (daemon stages) or MR_TRACE_PORT_NONE */
+	uint16_t vdev;
+	uint16_t stream;   /* rx/tx stream or app thread; 0xffff: none */
+	uint32_t len;
+	uint32_t hash;     /* flow hash */
+	struct mr_trace_tuple tuple;
+	uint8_t spare[2];
+} __attribute__((aligned(MR_CACHE_LINE)));
+
+/*
  * Control messages (rte_mp, action names below). Payloads travel by value
  * in rte_mp_msg.param (<= 256 bytes on every DPDK version).
  */

@@ -4,20 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
-// Drop reasons (Record.Reason with Stage Drop). The first seven follow
-// struct mr_drops of gen/abi/mrzcpd_abi.h, one per drop counter.
+// Drop reasons (Record.Reason with Stage Drop; MR_TRACE_REASON_*). The
+// first seven follow struct mr_drops of gen/abi/mrzcpd_abi.h, one per drop
+// counter.
 const (
-	DropNone          = iota
-	DropRxRingFull    // the daemon found an app's rx stream ring full
-	DropNoMbuf        // the port had no mbuf for it
-	DropNoApp         // no application has the vdev open
-	DropFiltered      // refused by a filter
-	DropTxRefused     // the port's tx burst refused it
-	DropAppTxRingFull // the application found its tx stream ring full
-	DropMalformed     // too short or malformed
-	DropUnresolved    // send helper: next hop unresolved
+	DropNone          = 0
+	DropRxRingFull    = abi.MR_TRACE_REASON_RX_RING_FULL     // the daemon found an app's rx stream ring full
+	DropNoMbuf        = abi.MR_TRACE_REASON_NO_MBUF          // the port had no mbuf for it
+	DropNoApp         = abi.MR_TRACE_REASON_NO_APP           // no application has the vdev open
+	DropFiltered      = abi.MR_TRACE_REASON_FILTERED         // refused by a filter
+	DropTxRefused     = abi.MR_TRACE_REASON_PORT_TX_REFUSED  // the port's tx burst refused it
+	DropAppTxRingFull = abi.MR_TRACE_REASON_APP_TX_RING_FULL // the application found its tx stream ring full
+	DropMalformed     = abi.MR_TRACE_REASON_MALFORMED        // too short or malformed
+	DropUnresolved    = abi.MR_TRACE_REASON_UNRESOLVED       // send helper: next hop unresolved
 )
 
 var reasonNames = [...]string{"", "rx-ring-full", "no-mbuf", "no-app", "filtered", "tx-refused", "app-tx-ring-full", "malformed", "unresolved"}

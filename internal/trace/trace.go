@@ -8,15 +8,23 @@
 //
 // # Layout (little-endian, offsets in bytes)
 //
+// The C declaration is the ABI header gen/abi/mrzcpd_abi.h (struct
+// mr_trace_header, mr_trace_control, mr_trace_filter, mr_trace_ring,
+// mr_trace_record, mr_trace_tuple and the MR_TRACE_* constants), mirrored
+// in zz_generated/abi. The types here are the Go views of those structs:
+// their sizes are checked against the generated ones at compile time and
+// their field offsets by TestABILayout.
+//
 //	header    0..64      magic "MRTR", version, nr_vdevs, nr_rings, ring_size,
 //	                     daemon_rings, app_threads
 //	controls  64..       nr_vdevs × 64: one per vdev (Control)
 //	rings     …          nr_rings × (64 + ring_size × 64): header + records
 //
 // A Control's enable word is read by every writer before anything else:
-// tracing off costs one load and one predictable branch (Control.On). It
-// is written last when switching on (after filter and sampling rate) and
-// first when switching off.
+// tracing off costs one load and one predictable branch (Control.On). The
+// filter and sampling rate are a seqlock on the control's seq word
+// (Control.Set): a writer never matches a packet against a half-written
+// filter; it keeps a copy per control and re-reads it only when seq moves.
 //
 // Rings 0..daemon_rings-1 belong to the daemon's workers; application slot
 // s, thread k writes ring daemon_rings + s*app_threads + k (AppRing).
@@ -35,19 +43,43 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
-// Layout constants.
+// Layout constants (gen/abi/mrzcpd_abi.h).
 const (
-	Magic      = 0x5254524d // "MRTR"
-	Version    = 1
-	HeaderSize = 64
-	CtlSize    = 64
-	RingHdr    = 64
-	RecordSize = 64
+	Magic      = abi.MR_TRACE_MAGIC   // "MRTR"
+	Version    = abi.MR_TRACE_VERSION // 2: Control.seq, drop reasons as struct mr_drops
+	HeaderSize = abi.SizeofTraceHeader
+	CtlSize    = abi.SizeofTraceControl
+	RingHdr    = abi.SizeofTraceRing
+	RecordSize = abi.SizeofTraceRecord
+	// Memzone is the trace area's memzone in the daemon.
+	Memzone = abi.MR_TRACE_MEMZONE
+	// PortNone is Record.Port of the application's stages.
+	PortNone = abi.MR_TRACE_PORT_NONE
+)
+
+// The Go views must have exactly the C sizes: each line fails to compile
+// (negative array length) when one is larger or smaller than its struct.
+var (
+	_ [unsafe.Sizeof(header{}) - abi.SizeofTraceHeader]byte
+	_ [abi.SizeofTraceHeader - unsafe.Sizeof(header{})]byte
+	_ [unsafe.Sizeof(Control{}) - abi.SizeofTraceControl]byte
+	_ [abi.SizeofTraceControl - unsafe.Sizeof(Control{})]byte
+	_ [unsafe.Sizeof(filterMem{}) - abi.SizeofTraceFilter]byte
+	_ [abi.SizeofTraceFilter - unsafe.Sizeof(filterMem{})]byte
+	_ [unsafe.Sizeof(ringHdr{}) - abi.SizeofTraceRing]byte
+	_ [abi.SizeofTraceRing - unsafe.Sizeof(ringHdr{})]byte
+	_ [unsafe.Sizeof(Record{}) - abi.SizeofTraceRecord]byte
+	_ [abi.SizeofTraceRecord - unsafe.Sizeof(Record{})]byte
+	_ [unsafe.Sizeof(Tuple{}) - abi.SizeofTraceTuple]byte
+	_ [abi.SizeofTraceTuple - unsafe.Sizeof(Tuple{})]byte
 )
 
 // Sentinel errors; test with errors.Is.
@@ -61,14 +93,14 @@ var (
 // Stage is where an event was recorded.
 type Stage uint8
 
-// Stages, in the order a packet meets them.
+// Stages, in the order a packet meets them (MR_TRACE_STAGE_*).
 const (
-	PortRx Stage = iota + 1
-	Distribute
-	AppRx
-	AppTx
-	PortTx
-	Drop
+	PortRx     Stage = abi.MR_TRACE_STAGE_PORT_RX
+	Distribute Stage = abi.MR_TRACE_STAGE_DIST
+	AppRx      Stage = abi.MR_TRACE_STAGE_APP_RX
+	AppTx      Stage = abi.MR_TRACE_STAGE_APP_TX
+	PortTx     Stage = abi.MR_TRACE_STAGE_PORT_TX
+	Drop       Stage = abi.MR_TRACE_STAGE_DROP
 )
 
 var stageNames = [...]string{"", "port-rx", "dist", "app-rx", "app-tx", "port-tx", "drop"}
@@ -189,57 +221,130 @@ func (a *Area) ring(r int) *ringHdr {
 	return (*ringHdr)(unsafe.Add(a.base, off))
 }
 
-// Control is one vdev's trace switch and filter (64 bytes in the area).
+// Control is one vdev's trace switch and filter (struct mr_trace_control,
+// 64 bytes in the area).
 type Control struct {
-	enable uint32 // 0 off; else on
-	sample uint32 // record 1 in sample matching packets (0, 1: all)
-	f      filterMem
-	_      [CtlSize - 8 - unsafe.Sizeof(filterMem{})]byte
+	enable uint32    // 0 off; else on
+	sample uint32    // record 1 in sample matching packets (0, 1: all); under seq
+	seq    uint32    // seqlock over sample and f: odd while Set writes them
+	_      uint32    // spare0
+	f      [5]uint64 // struct mr_trace_filter (filterMem), stored and loaded word by word, atomically
+	_      uint64    // spare1
 }
+
+// filterWords is the number of 8-byte words of struct mr_trace_filter.
+const filterWords = abi.SizeofTraceFilter / 8
 
 // On reports whether tracing is on: the data path's only cost when off.
 func (c *Control) On() bool { return atomic.LoadUint32(&c.enable) != 0 }
 
+// seqStale is how long Set waits for another controller's odd seq before
+// it takes the lock over (that controller died between its two stores).
+const seqStale = 200 * time.Millisecond
+
+// lock takes the seqlock: it makes seq odd (CAS from even) and returns the
+// odd value it holds.
+func (c *Control) lock() uint32 {
+	var since time.Time
+	var held uint32
+	for {
+		s := atomic.LoadUint32(&c.seq)
+		if s&1 == 0 {
+			if atomic.CompareAndSwapUint32(&c.seq, s, s+1) {
+				return s + 1
+			}
+			continue
+		}
+		// Another controller is writing (or died doing it).
+		if since.IsZero() || s != held {
+			since, held = time.Now(), s
+		} else if time.Since(since) > seqStale && atomic.CompareAndSwapUint32(&c.seq, s, s+2) {
+			return s + 2
+		}
+		runtime.Gosched()
+	}
+}
+
 // Set switches tracing on with filter f, recording one in sample matching
-// packets (0 or 1: every one).
+// packets (0 or 1: every one). It may run while writers select packets
+// with the old filter: sample and the filter change under the seqlock, so
+// a writer sees either the old pair or the new one, never a mix; a writer
+// that catches the update in progress skips that packet. enable is stored
+// last.
 func (c *Control) Set(f Filter, sample uint32) {
-	atomic.StoreUint32(&c.enable, 0)
-	c.f = f.mem()
+	s := c.lock()
+	var w [filterWords]uint64
+	*(*filterMem)(unsafe.Pointer(&w)) = f.mem()
+	for i := range w {
+		atomic.StoreUint64(&c.f[i], w[i])
+	}
 	atomic.StoreUint32(&c.sample, sample)
+	atomic.StoreUint32(&c.seq, s+1) // release: even again, the fields above before it
 	atomic.StoreUint32(&c.enable, 1)
 }
 
 // Off switches tracing off.
 func (c *Control) Off() { atomic.StoreUint32(&c.enable, 0) }
 
-// Filter returns the control's current filter and sampling rate.
-func (c *Control) Filter() (Filter, uint32) { return c.f.filter(), atomic.LoadUint32(&c.sample) }
-
-type ringHdr struct {
-	head uint64 // W: the writer
-	_    [56]byte
+// snapshot reads sample and the filter under the seqlock into *fm and
+// *sample, returning the even seq they belong to, or false when Set is
+// writing them (or wrote between the two loads).
+func (c *Control) snapshot(fm *filterMem, sample *uint32) (uint32, bool) {
+	s := atomic.LoadUint32(&c.seq) // acquire: pairs with Set's final seq store
+	if s&1 != 0 {
+		return 0, false
+	}
+	var w [filterWords]uint64
+	for i := range w {
+		w[i] = atomic.LoadUint64(&c.f[i])
+	}
+	smp := atomic.LoadUint32(&c.sample)
+	if atomic.LoadUint32(&c.seq) != s {
+		return 0, false
+	}
+	*fm, *sample = *(*filterMem)(unsafe.Pointer(&w)), smp
+	return s, true
 }
 
-// tail (W: the reader) and lost (W: the writer, atomically) live in the
-// same 64-byte header, 32 bytes after head.
-func (r *ringHdr) tail() *uint64 { return (*uint64)(unsafe.Add(unsafe.Pointer(r), 32)) }
-func (r *ringHdr) lost() *uint64 { return (*uint64)(unsafe.Add(unsafe.Pointer(r), 40)) }
+// Filter returns the control's current filter and sampling rate.
+func (c *Control) Filter() (Filter, uint32) {
+	var fm filterMem
+	var smp uint32
+	for {
+		if _, ok := c.snapshot(&fm, &smp); ok {
+			return fm.filter(), smp
+		}
+		runtime.Gosched()
+	}
+}
+
+// ringHdr is struct mr_trace_ring.
+type ringHdr struct {
+	head  uint64 // W: the writer
+	_     [3]uint64
+	tailW uint64 // W: the reader
+	lostW uint64 // W: the writer, atomically
+	_     [2]uint64
+}
+
+func (r *ringHdr) tail() *uint64 { return &r.tailW }
+func (r *ringHdr) lost() *uint64 { return &r.lostW }
 func (r *ringHdr) rec(i uint64, size uint64) *Record {
 	return (*Record)(unsafe.Add(unsafe.Pointer(r), RingHdr+(i&(size-1))*RecordSize))
 }
 
-// Record is one event (64 bytes in the ring).
+// Record is one event (struct mr_trace_record, 64 bytes in the ring).
 type Record struct {
 	Time   int64 // ns, wall clock
 	Stage  Stage
 	Reason uint8  // drop reason (Stage Drop)
-	Port   uint16 // port id (daemon stages) or 0xffff
+	Port   uint16 // port id (daemon stages) or PortNone
 	Vdev   uint16
 	Stream uint16
 	Len    uint32
 	Hash   uint32
 	Tuple  Tuple // 5-tuple when the packet has one (Tuple.Proto != 0)
-	_      [RecordSize - 24 - unsafe.Sizeof(Tuple{})]byte
+	_      [2]byte
 }
 
 // Writer is one ring's producer; use it from one goroutine only.
@@ -248,6 +353,12 @@ type Writer struct {
 	size uint64
 	head uint64
 	seen uint32 // matching packets since the last sampled one
+	// The last control's filter and sampling rate, valid while its seq
+	// stays cseq (Control.snapshot): re-read only after a Set.
+	ctl     *Control
+	cseq    uint32
+	csample uint32
+	cf      filterMem
 }
 
 // Writer returns the producer of ring r.
@@ -276,17 +387,36 @@ func (w *Writer) Trace(c *Control, stage Stage, reason uint8, port, vdev, stream
 // several stages of one packet (the daemon: port-rx then dist) selects
 // once and calls Record per stage, so sampling keeps whole packets.
 func (w *Writer) Select(c *Control, frame []byte, t *Tuple) bool {
+	if !w.load(c) {
+		*t = Tuple{}
+		return false // Set is changing the filter: skip this packet
+	}
 	ParseTuple(frame, t)
-	if !c.f.match(t) {
+	if !w.cf.match(t) {
 		return false
 	}
-	if s := atomic.LoadUint32(&c.sample); s > 1 {
+	if s := w.csample; s > 1 {
 		w.seen++
 		if w.seen < s {
 			return false
 		}
 		w.seen = 0
 	}
+	return true
+}
+
+// load makes w.cf and w.csample c's current filter and sampling rate: one
+// load of seq when they have not changed since the last call.
+func (w *Writer) load(c *Control) bool {
+	if w.ctl == c && atomic.LoadUint32(&c.seq) == w.cseq {
+		return true
+	}
+	s, ok := c.snapshot(&w.cf, &w.csample)
+	if !ok {
+		w.ctl = nil
+		return false
+	}
+	w.ctl, w.cseq = c, s
 	return true
 }
 

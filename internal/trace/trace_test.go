@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
 func area(t testing.TB, nv, nr, rs int) *Area {
@@ -297,5 +299,131 @@ func BenchmarkOn(b *testing.B) {
 		if k++; k&511 == 0 {
 			recs = a.Read(0, recs[:0])
 		}
+	}
+}
+
+// TestABILayout checks every field of the Go views against the offsets
+// gen mirrored from gen/abi/mrzcpd_abi.h (the sizes are checked at
+// compile time in trace.go).
+func TestABILayout(t *testing.T) {
+	var h header
+	var c Control
+	var fm filterMem
+	var r ringHdr
+	var rec Record
+	var tu Tuple
+	for _, x := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"header.magic", unsafe.Offsetof(h.Magic), abi.OffsetofTraceHeaderMagic},
+		{"header.version", unsafe.Offsetof(h.Version), abi.OffsetofTraceHeaderVersion},
+		{"header.nr_vdevs", unsafe.Offsetof(h.NrVdevs), abi.OffsetofTraceHeaderNrVdevs},
+		{"header.nr_rings", unsafe.Offsetof(h.NrRings), abi.OffsetofTraceHeaderNrRings},
+		{"header.ring_size", unsafe.Offsetof(h.RingSize), abi.OffsetofTraceHeaderRingSize},
+		{"header.daemon_rings", unsafe.Offsetof(h.DaemonRings), abi.OffsetofTraceHeaderDaemonRings},
+		{"header.app_threads", unsafe.Offsetof(h.AppThreads), abi.OffsetofTraceHeaderAppThreads},
+		{"control.enable", unsafe.Offsetof(c.enable), abi.OffsetofTraceControlEnable},
+		{"control.sample", unsafe.Offsetof(c.sample), abi.OffsetofTraceControlSample},
+		{"control.seq", unsafe.Offsetof(c.seq), abi.OffsetofTraceControlSeq},
+		{"control.filter", unsafe.Offsetof(c.f), abi.OffsetofTraceControlFilter},
+		{"filter.src", unsafe.Offsetof(fm.src), abi.OffsetofTraceFilterSrc},
+		{"filter.dst", unsafe.Offsetof(fm.dst), abi.OffsetofTraceFilterDst},
+		{"filter.sport", unsafe.Offsetof(fm.sport), abi.OffsetofTraceFilterSport},
+		{"filter.dport", unsafe.Offsetof(fm.dport), abi.OffsetofTraceFilterDport},
+		{"filter.src_bits", unsafe.Offsetof(fm.srcBits), abi.OffsetofTraceFilterSrcBits},
+		{"filter.dst_bits", unsafe.Offsetof(fm.dstBits), abi.OffsetofTraceFilterDstBits},
+		{"filter.proto", unsafe.Offsetof(fm.proto), abi.OffsetofTraceFilterProto},
+		{"filter.flags", unsafe.Offsetof(fm.flags), abi.OffsetofTraceFilterFlags},
+		{"ring.head", unsafe.Offsetof(r.head), abi.OffsetofTraceRingHead},
+		{"ring.tail", unsafe.Offsetof(r.tailW), abi.OffsetofTraceRingTail},
+		{"ring.lost", unsafe.Offsetof(r.lostW), abi.OffsetofTraceRingLost},
+		{"record.time_ns", unsafe.Offsetof(rec.Time), abi.OffsetofTraceRecordTimeNs},
+		{"record.stage", unsafe.Offsetof(rec.Stage), abi.OffsetofTraceRecordStage},
+		{"record.reason", unsafe.Offsetof(rec.Reason), abi.OffsetofTraceRecordReason},
+		{"record.port", unsafe.Offsetof(rec.Port), abi.OffsetofTraceRecordPort},
+		{"record.vdev", unsafe.Offsetof(rec.Vdev), abi.OffsetofTraceRecordVdev},
+		{"record.stream", unsafe.Offsetof(rec.Stream), abi.OffsetofTraceRecordStream},
+		{"record.len", unsafe.Offsetof(rec.Len), abi.OffsetofTraceRecordLen},
+		{"record.hash", unsafe.Offsetof(rec.Hash), abi.OffsetofTraceRecordHash},
+		{"record.tuple", unsafe.Offsetof(rec.Tuple), abi.OffsetofTraceRecordTuple},
+		{"tuple.src", unsafe.Offsetof(tu.Src), abi.OffsetofTraceTupleSrc},
+		{"tuple.dst", unsafe.Offsetof(tu.Dst), abi.OffsetofTraceTupleDst},
+		{"tuple.sport", unsafe.Offsetof(tu.Sport), abi.OffsetofTraceTupleSport},
+		{"tuple.dport", unsafe.Offsetof(tu.Dport), abi.OffsetofTraceTupleDport},
+		{"tuple.proto", unsafe.Offsetof(tu.Proto), abi.OffsetofTraceTupleProto},
+		{"tuple.v6", unsafe.Offsetof(tu.V6), abi.OffsetofTraceTupleV6},
+	} {
+		if x.got != x.want {
+			t.Errorf("%s: Go offset %d, C offset %d", x.name, x.got, x.want)
+		}
+	}
+	if fV6Src != abi.MR_TRACE_F_V6_SRC || fV6Dst != abi.MR_TRACE_F_V6_DST || fOneWay != abi.MR_TRACE_F_ONEWAY {
+		t.Errorf("filter flags %d %d %d, C %d %d %d", fV6Src, fV6Dst, fOneWay, abi.MR_TRACE_F_V6_SRC, abi.MR_TRACE_F_V6_DST, abi.MR_TRACE_F_ONEWAY)
+	}
+	if Filter.mem(Filter{}).srcBits != abi.MR_TRACE_ANY_BITS {
+		t.Errorf("any-address bits %d, C %d", Filter.mem(Filter{}).srcBits, abi.MR_TRACE_ANY_BITS)
+	}
+	if len(reasonNames) != abi.MR_TRACE_REASON_UNRESOLVED+1 || len(stageNames) != abi.MR_TRACE_STAGE_DROP+1 {
+		t.Errorf("%d reason names, %d stage names", len(reasonNames), len(stageNames))
+	}
+}
+
+// TestSetAtomic switches a control between two filters (each with its
+// own sampling rate) while writers select packets: every snapshot a
+// writer takes must be exactly one of the two, and packets must be
+// chosen by that one alone.
+func TestSetAtomic(t *testing.T) {
+	a := area(t, 1, 1, 64)
+	c := a.Control(0)
+	fa, _ := ParseFilter("proto=udp src=10.1.2.3/32 dst=192.168.0.0/16 sport=1111 dport=53")
+	fb, _ := ParseFilter("proto=tcp src=fd00::1:2:3/128 dst=2001:db8::/32 sport=2222 dport=80 dir=oneway")
+	ma, mb := fa.mem(), fb.mem()
+	const sa, sb = 1, 3
+	c.Set(fa, sa)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var updates int
+	wg.Add(1)
+	go func() { // the controller
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if updates&1 == 0 {
+				c.Set(fb, sb)
+			} else {
+				c.Set(fa, sa)
+			}
+			updates++
+		}
+	}()
+	var fails, snaps, skips int
+	for range 2 {
+		w, _ := a.Writer(0)
+		for k := 0; k < 200000; k++ {
+			if !w.load(c) {
+				skips++
+				continue
+			}
+			snaps++
+			if (w.cf != ma || w.csample != sa) && (w.cf != mb || w.csample != sb) {
+				if fails++; fails < 5 {
+					t.Errorf("torn snapshot: filter %+v sample %d", w.cf, w.csample)
+				}
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if updates < 100 {
+		t.Logf("only %d updates during the run", updates)
+	}
+	t.Logf("%d updates, %d snapshots, %d skipped (update in progress), %d torn", updates, snaps, skips, fails)
+	if got, smp := c.Filter(); (got != fa || smp != sa) && (got != fb || smp != sb) {
+		t.Errorf("Filter() = %+v %d", got, smp)
 	}
 }

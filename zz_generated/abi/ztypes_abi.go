@@ -482,6 +482,189 @@ type RxStream struct {
 }
 
 const (
+	// SizeofTraceControl is sizeof(struct mr_trace_control).
+	SizeofTraceControl = 64
+	// OffsetofTraceControlEnable is offsetof(struct mr_trace_control, enable).
+	OffsetofTraceControlEnable = 0
+	// OffsetofTraceControlSample is offsetof(struct mr_trace_control, sample).
+	OffsetofTraceControlSample = 4
+	// OffsetofTraceControlSeq is offsetof(struct mr_trace_control, seq).
+	OffsetofTraceControlSeq = 8
+	// OffsetofTraceControlSpare0 is offsetof(struct mr_trace_control, spare0).
+	OffsetofTraceControlSpare0 = 12
+	// OffsetofTraceControlFilter is offsetof(struct mr_trace_control, filter).
+	OffsetofTraceControlFilter = 16
+	// OffsetofTraceControlSpare1 is offsetof(struct mr_trace_control, spare1).
+	OffsetofTraceControlSpare1 = 56
+)
+
+// TraceControl mirrors struct mr_trace_control (64 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceControl struct {
+	Enable uint32
+	Sample uint32
+	Seq    uint32
+	Spare0 uint32
+	Filter TraceFilter
+	Spare1 uint64
+}
+
+const (
+	// SizeofTraceFilter is sizeof(struct mr_trace_filter).
+	SizeofTraceFilter = 40
+	// OffsetofTraceFilterSrc is offsetof(struct mr_trace_filter, src).
+	OffsetofTraceFilterSrc = 0
+	// OffsetofTraceFilterDst is offsetof(struct mr_trace_filter, dst).
+	OffsetofTraceFilterDst = 16
+	// OffsetofTraceFilterSport is offsetof(struct mr_trace_filter, sport).
+	OffsetofTraceFilterSport = 32
+	// OffsetofTraceFilterDport is offsetof(struct mr_trace_filter, dport).
+	OffsetofTraceFilterDport = 34
+	// OffsetofTraceFilterSrcBits is offsetof(struct mr_trace_filter, src_bits).
+	OffsetofTraceFilterSrcBits = 36
+	// OffsetofTraceFilterDstBits is offsetof(struct mr_trace_filter, dst_bits).
+	OffsetofTraceFilterDstBits = 37
+	// OffsetofTraceFilterProto is offsetof(struct mr_trace_filter, proto).
+	OffsetofTraceFilterProto = 38
+	// OffsetofTraceFilterFlags is offsetof(struct mr_trace_filter, flags).
+	OffsetofTraceFilterFlags = 39
+)
+
+// TraceFilter mirrors struct mr_trace_filter (40 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceFilter struct {
+	Src     [16]uint8
+	Dst     [16]uint8
+	Sport   uint16
+	Dport   uint16
+	SrcBits uint8
+	DstBits uint8
+	Proto   uint8
+	Flags   uint8
+}
+
+const (
+	// SizeofTraceHeader is sizeof(struct mr_trace_header).
+	SizeofTraceHeader = 64
+	// OffsetofTraceHeaderMagic is offsetof(struct mr_trace_header, magic).
+	OffsetofTraceHeaderMagic = 0
+	// OffsetofTraceHeaderVersion is offsetof(struct mr_trace_header, version).
+	OffsetofTraceHeaderVersion = 4
+	// OffsetofTraceHeaderNrVdevs is offsetof(struct mr_trace_header, nr_vdevs).
+	OffsetofTraceHeaderNrVdevs = 8
+	// OffsetofTraceHeaderNrRings is offsetof(struct mr_trace_header, nr_rings).
+	OffsetofTraceHeaderNrRings = 12
+	// OffsetofTraceHeaderRingSize is offsetof(struct mr_trace_header, ring_size).
+	OffsetofTraceHeaderRingSize = 16
+	// OffsetofTraceHeaderDaemonRings is offsetof(struct mr_trace_header, daemon_rings).
+	OffsetofTraceHeaderDaemonRings = 20
+	// OffsetofTraceHeaderAppThreads is offsetof(struct mr_trace_header, app_threads).
+	OffsetofTraceHeaderAppThreads = 24
+	// OffsetofTraceHeaderSpare is offsetof(struct mr_trace_header, spare).
+	OffsetofTraceHeaderSpare = 28
+)
+
+// TraceHeader mirrors struct mr_trace_header (64 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceHeader struct {
+	Magic       uint32
+	Version     uint32
+	NrVdevs     uint32
+	NrRings     uint32
+	RingSize    uint32
+	DaemonRings uint32
+	AppThreads  uint32
+	Spare       [9]uint32
+}
+
+const (
+	// SizeofTraceRecord is sizeof(struct mr_trace_record).
+	SizeofTraceRecord = 64
+	// OffsetofTraceRecordTimeNs is offsetof(struct mr_trace_record, time_ns).
+	OffsetofTraceRecordTimeNs = 0
+	// OffsetofTraceRecordStage is offsetof(struct mr_trace_record, stage).
+	OffsetofTraceRecordStage = 8
+	// OffsetofTraceRecordReason is offsetof(struct mr_trace_record, reason).
+	OffsetofTraceRecordReason = 9
+	// OffsetofTraceRecordPort is offsetof(struct mr_trace_record, port).
+	OffsetofTraceRecordPort = 10
+	// OffsetofTraceRecordVdev is offsetof(struct mr_trace_record, vdev).
+	OffsetofTraceRecordVdev = 12
+	// OffsetofTraceRecordStream is offsetof(struct mr_trace_record, stream).
+	OffsetofTraceRecordStream = 14
+	// OffsetofTraceRecordLen is offsetof(struct mr_trace_record, len).
+	OffsetofTraceRecordLen = 16
+	// OffsetofTraceRecordHash is offsetof(struct mr_trace_record, hash).
+	OffsetofTraceRecordHash = 20
+	// OffsetofTraceRecordTuple is offsetof(struct mr_trace_record, tuple).
+	OffsetofTraceRecordTuple = 24
+	// OffsetofTraceRecordSpare is offsetof(struct mr_trace_record, spare).
+	OffsetofTraceRecordSpare = 62
+)
+
+// TraceRecord mirrors struct mr_trace_record (64 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceRecord struct {
+	TimeNs int64
+	Stage  uint8
+	Reason uint8
+	Port   uint16
+	Vdev   uint16
+	Stream uint16
+	Len    uint32
+	Hash   uint32
+	Tuple  TraceTuple
+	Spare  [2]uint8
+}
+
+const (
+	// SizeofTraceRing is sizeof(struct mr_trace_ring).
+	SizeofTraceRing = 64
+	// OffsetofTraceRingHead is offsetof(struct mr_trace_ring, head).
+	OffsetofTraceRingHead = 0
+	// OffsetofTraceRingSpare0 is offsetof(struct mr_trace_ring, spare0).
+	OffsetofTraceRingSpare0 = 8
+	// OffsetofTraceRingTail is offsetof(struct mr_trace_ring, tail).
+	OffsetofTraceRingTail = 32
+	// OffsetofTraceRingLost is offsetof(struct mr_trace_ring, lost).
+	OffsetofTraceRingLost = 40
+	// OffsetofTraceRingSpare1 is offsetof(struct mr_trace_ring, spare1).
+	OffsetofTraceRingSpare1 = 48
+)
+
+// TraceRing mirrors struct mr_trace_ring (64 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceRing struct {
+	Head   uint64
+	Spare0 [3]uint64
+	Tail   uint64
+	Lost   uint64
+	Spare1 [2]uint64
+}
+
+const (
+	// SizeofTraceTuple is sizeof(struct mr_trace_tuple).
+	SizeofTraceTuple = 38
+	// OffsetofTraceTupleSrc is offsetof(struct mr_trace_tuple, src).
+	OffsetofTraceTupleSrc = 0
+	// OffsetofTraceTupleDst is offsetof(struct mr_trace_tuple, dst).
+	OffsetofTraceTupleDst = 16
+	// OffsetofTraceTupleSport is offsetof(struct mr_trace_tuple, sport).
+	OffsetofTraceTupleSport = 32
+	// OffsetofTraceTupleDport is offsetof(struct mr_trace_tuple, dport).
+	OffsetofTraceTupleDport = 34
+	// OffsetofTraceTupleProto is offsetof(struct mr_trace_tuple, proto).
+	OffsetofTraceTupleProto = 36
+	// OffsetofTraceTupleV6 is offsetof(struct mr_trace_tuple, v6).
+	OffsetofTraceTupleV6 = 37
+)
+
+// TraceTuple mirrors struct mr_trace_tuple (38 bytes) from gen/abi/mrzcpd_abi.h.
+type TraceTuple struct {
+	Src   [16]uint8
+	Dst   [16]uint8
+	Sport uint16
+	Dport uint16
+	Proto uint8
+	V6    uint8
+}
+
+const (
 	// SizeofTxStream is sizeof(struct mr_tx_stream).
 	SizeofTxStream = 192
 	// OffsetofTxStreamRing is offsetof(struct mr_tx_stream, ring).

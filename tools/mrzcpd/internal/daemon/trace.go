@@ -83,7 +83,7 @@ import (
 // traced). Worker i writes ring i: port-rx, dist, port-tx and drop
 // events (traceRx, traceTx); applications write app-rx and app-tx.
 const (
-	traceMemzone    = "mrtrace"
+	traceMemzone    = trace.Memzone
 	traceAppThreads = 8
 	traceRingSize   = 256
 )
