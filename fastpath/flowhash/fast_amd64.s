@@ -2,15 +2,18 @@
 
 #include "textflag.h"
 
-// Registers of fastCRCSSE42.
-#define rptrs SI
-#define rlens R8
-#define routp DI
-#define ridx R9
-#define rpkt R10
-#define rplen R11
+// Registers of fastCRCSSE42. The three arrays are addressed from their
+// ends with a negative index running up to 0 (one INCQ/JNZ per packet).
+#define rptrs SI // &ptrs[n]
+#define rlens R8 // &lens[n]
+#define routp DI // &out[n]
+#define ridx R9  // i - n
+#define rpkt R10 // the packet, then the header being parsed
+#define rplen R11 // general code: bytes from rpkt on; express loops: &portProtoBytes
+#define rtab R11
 #define rcrc R12
-#define rpw R13
+#define rpw R13  // general code: tunnels may be opened (before PORTS), then the port word
+#define rseed R14
 
 // Little-endian views of big-endian wire constants.
 #define ET_VLAN $0x0081
@@ -18,6 +21,7 @@
 #define ET_9100 $0x0091
 #define ET_IPV4 $0x0008
 #define ET_IPV6 $0xDD86
+#define ET_TEB $0x5865
 #define PORT_VXLAN $0xB512
 #define PORT_GTPU $0x6808
 
@@ -32,18 +36,18 @@
 	JEQ  taglabel \
 	JMP  nextlabel
 
-// TUNNEL(slowlabel, nextlabel): in an inner mode, jump to slowlabel when
-// the L4 protocol CX (header at rpkt+AX) opens a tunnel: IP-in-IP (4, 41),
-// GRE (47), or UDP to port 4789 or 2152. The Go parser then handles it.
-// Clobbers DX.
-#define TUNNEL(slowlabel, nextlabel) \
-	TESTQ $2, mode+24(FP) \
+// TUNNEL(tunnellabel, nextlabel): when tunnels may be opened (rpw != 0: an
+// inner mode, outer header), jump to tunnellabel when the L4 protocol CX
+// (header at rpkt+AX) opens a tunnel: IP-in-IP (4, 41), GRE (47), or UDP to
+// port 4789 or 2152 (when the port is inside the packet). Clobbers DX.
+#define TUNNEL(tunnellabel, nextlabel) \
+	TESTL rpw, rpw \
 	JZ    nextlabel \
 	CMPL  CX, $64 \
 	JAE   nextlabel \
 	MOVQ  $(1<<4|1<<41|1<<47), DX \
 	BTQ   CX, DX \
-	JCS   slowlabel \
+	JCS   tunnellabel \
 	CMPL  CX, $17 \
 	JNE   nextlabel \
 	LEAL  4(AX), DX \
@@ -51,9 +55,9 @@
 	JA    nextlabel \
 	MOVWLZX 2(rpkt)(AX*1), DX \
 	CMPW  DX, PORT_VXLAN \
-	JEQ   slowlabel \
+	JEQ   tunnellabel \
 	CMPW  DX, PORT_GTPU \
-	JEQ   slowlabel
+	JEQ   tunnellabel
 
 // PORTS(nextlabel, highlabel, havelabel): in a 4-tuple mode, when the L4
 // protocol CX has ports (TCP 6, UDP 17, SCTP 132, UDP-Lite 136: the same set
@@ -92,38 +96,198 @@ havelabel: \
 	MOVL  DX, rpw \
 	MOVL  $1, BX
 
+// ADDR4(p): AX = the two IPv4 addresses at p+26 (untagged Ethernet) in
+// wire order, smaller first. The order is decided on big-endian loads of
+// each address (MOVBE, no byte swapping in the ALU), the 8 raw bytes are
+// rotated by a CMOV. Clobbers BX, CX, DX.
+#define ADDR4 \
+	MOVBELL 26(rpkt), BX \
+	MOVBELL 30(rpkt), CX \
+	MOVQ    26(rpkt), AX \
+	RORXQ   $32, AX, DX \
+	CMPL    BX, CX \
+	CMOVQHI DX, AX
+
+// PORTS4: DX = the two ports at p+34 in wire order, smaller first. The
+// 16-bit compare reads the source port as the low half of a big-endian
+// load at 32, the destination port as that of one at 34. Clobbers BX, CX.
+#define PORTS4 \
+	MOVBELL 32(rpkt), BX \
+	MOVBELL 34(rpkt), CX \
+	MOVL    34(rpkt), DX \
+	CMPW    BX, CX \
+	RORXL   $16, DX, BX \
+	CMOVLHI BX, DX
+
 // func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
 // The whole-burst fast path of sym_crc. mode: bit 0 ports (4-tuple), bit 1
 // inner. For each packet that is Ethernet, at most two VLAN tags (TPID
-// 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 without extension
-// headers (and, in an inner mode, not a tunnel), it parses the tuple,
+// 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 (with at most 8
+// extension headers), and in an inner mode its IP-in-IP, GRE, NVGRE,
+// VXLAN or GTP-U tunnel and inner packet (same rules), it parses the tuple,
 // orders it branch-free (CMOV), CRCs the key straight from registers or
-// packet memory and writes out[i]. Every other packet is left to the Go
-// parser: its bit is set in slow and out[i] is not written. n <= 64.
-// Consecutive packets are independent, so the out-of-order core keeps
-// several packets' CRC chains in flight.
+// packet memory and writes out[i]. Every other packet (a third VLAN tag,
+// anything truncated or malformed on the way, where the Go parser decides
+// what is hashed) is left to the Go parser: its bit is set in slow and
+// out[i] is not written. n <= 64. Consecutive packets are independent, so
+// the out-of-order core keeps several packets' CRC chains in flight.
+//
+// Needs SSE4.2 (CRC32), BMI2 (RORX), MOVBE and POPCNT.
 TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
+	MOVQ n+16(FP), ridx
 	MOVQ ptrs+0(FP), rptrs
 	MOVQ lens+8(FP), rlens
 	MOVQ out+40(FP), routp
+	LEAQ (rptrs)(ridx*8), rptrs
+	LEAQ (rlens)(ridx*2), rlens
+	LEAQ (routp)(ridx*4), routp
+	MOVL seed+32(FP), rseed
 	MOVQ $0, slow+48(FP)
-	XORQ ridx, ridx
-	CMPQ ridx, n+16(FP)
-	JGE  done
+	NEGQ ridx
+	JZ   done
 
-	// Every packet first tries the express loops below, which take only
-	// untagged IPv4 with a 20-byte header (most traffic; in an inner mode
-	// also not a tunnel) and hand any other packet to the general code at
-	// next, which comes back here.
+	// Every packet first tries the express loop of the mode, which takes
+	// only untagged IPv4 with a 20-byte header (most traffic; in an inner
+	// mode also not a tunnel) and hands any other packet to the general
+	// code at next, which comes back here.
 top:
-	TESTQ $1, mode+24(FP)
-	JNZ   express4
-	JMP   express2
+	LEAQ  ·portProtoBytes(SB), rtab
+	MOVQ  mode+24(FP), AX
+	CMPQ  AX, $1
+	JEQ   x4o
+	JB    x2o
+	CMPQ  AX, $2
+	JEQ   x2i
+	JMP   x4i
 
+	// x2o: outer_tuple2. Untagged IPv4 (EtherType 0x0800, version 4,
+	// IHL 5; fragments too: the key is the addresses either way).
+x2o:
+	CMPW    (rlens)(ridx*2), $34
+	JB      next
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVL    12(rpkt), AX
+	ANDL    $0xffffff, AX
+	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
+	JNE     next
+	ADDR4
+	MOVL    rseed, rcrc
+	CRC32Q  AX, rcrc
+	MOVL    rcrc, (routp)(ridx*4)
+	INCQ    ridx
+	JNZ     x2o
+	RET
+
+	// x2i: inner_tuple2. As x2o, but a packet that is not a fragment and
+	// whose protocol is IP-in-IP or GRE, or UDP to 4789/2152, goes to the
+	// general code (tunnels).
+x2i:
+	CMPW    (rlens)(ridx*2), $34
+	JB      next
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVL    12(rpkt), AX
+	ANDL    $0xffffff, AX
+	CMPL    AX, $0x450008
+	JNE     next
+	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
+	TESTW   $0xff3f, CX
+	JNZ     x2ihash
+	SHRL    $24, CX
+	CMPL    CX, $64
+	JAE     x2ihash
+	MOVQ    $(1<<4|1<<41|1<<47), DX
+	BTQ     CX, DX
+	JCS     next
+	CMPL    CX, $17
+	JNE     x2ihash
+	CMPW    (rlens)(ridx*2), $38
+	JB      x2ihash
+	MOVWLZX 36(rpkt), DX  // UDP destination port
+	CMPW    DX, PORT_VXLAN
+	JEQ     next
+	CMPW    DX, PORT_GTPU
+	JEQ     next
+
+x2ihash:
+	ADDR4
+	MOVL    rseed, rcrc
+	CRC32Q  AX, rcrc
+	MOVL    rcrc, (routp)(ridx*4)
+	INCQ    ridx
+	JNZ     x2i
+	RET
+
+	// x4o: outer_tuple4. Untagged IPv4 with a 20-byte header, not a
+	// fragment, a protocol with ports (portProtoBytes), ports inside the
+	// packet.
+x4o:
+	CMPW    (rlens)(ridx*2), $38
+	JB      next
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVL    12(rpkt), AX
+	ANDL    $0xffffff, AX
+	CMPL    AX, $0x450008
+	JNE     next
+	TESTW   $0xff3f, 20(rpkt) // MF or offset
+	JNZ     next
+	MOVBLZX 23(rpkt), CX  // protocol
+	CMPB    (rtab)(CX*1), $0 // TCP, UDP, SCTP, UDP-Lite: one load, no branch on the protocol
+	JEQ     next
+	ADDR4
+	PORTS4
+	MOVL    rseed, rcrc
+	CRC32Q  AX, rcrc
+	CRC32L  DX, rcrc
+	MOVL    rcrc, (routp)(ridx*4)
+	INCQ    ridx
+	JNZ     x4o
+	RET
+
+	// x4i: inner_tuple4. As x4o; of the protocols with ports only UDP to
+	// 4789/2152 is a tunnel (for the general code).
+x4i:
+	CMPW    (rlens)(ridx*2), $38
+	JB      next
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVL    12(rpkt), AX
+	ANDL    $0xffffff, AX
+	CMPL    AX, $0x450008
+	JNE     next
+	TESTW   $0xff3f, 20(rpkt)
+	JNZ     next
+	MOVBLZX 23(rpkt), CX
+	CMPB    (rtab)(CX*1), $0
+	JEQ     next
+	CMPL    CX, $17
+	JNE     x4ihash
+	MOVWLZX 36(rpkt), DX
+	CMPW    DX, PORT_VXLAN
+	JEQ     next
+	CMPW    DX, PORT_GTPU
+	JEQ     next
+
+x4ihash:
+	ADDR4
+	PORTS4
+	MOVL    rseed, rcrc
+	CRC32Q  AX, rcrc
+	CRC32L  DX, rcrc
+	MOVL    rcrc, (routp)(ridx*4)
+	INCQ    ridx
+	JNZ     x4i
+	RET
+
+	// The general code: one packet, from its Ethernet header.
 next:
 	MOVQ    (rptrs)(ridx*8), rpkt
 	MOVWLZX (rlens)(ridx*2), rplen
+	MOVQ    mode+24(FP), rpw
+	ANDL    $2, rpw
+
+	// l2: an Ethernet frame at rpkt, rplen bytes (also a VXLAN or NVGRE
+	// payload).
+l2:
 	CMPL    rplen, $34
 	JB      slow
 	MOVWLZX 12(rpkt), AX
@@ -145,13 +309,19 @@ tag2:
 	JB      slow
 
 l3:
-	ADDQ $14, rpkt  // rpkt: the IP header; rplen: bytes from there (>= 20)
+	ADDQ $14, rpkt  // rpkt: the IP header; rplen: bytes from there
 	SUBL $14, rplen
-	XORL BX, BX    // BX: the key has ports
 	CMPW AX, ET_IPV4
-	JNE  ipv6
+	JEQ  ip4
+	CMPW AX, ET_IPV6
+	JEQ  ip6
+	JMP  slow
 
-	// IPv4.
+	// ip4: an IPv4 header at rpkt, rplen bytes.
+ip4:
+	CMPL    rplen, $20
+	JB      slow
+	XORL    BX, BX          // BX: the key has ports
 	MOVBLZX (rpkt), AX
 	MOVL    AX, DX
 	ANDL    $0xf0, DX
@@ -164,7 +334,7 @@ l3:
 	MOVBLZX 9(rpkt), CX      // CX: protocol
 	TESTW   $0xff3f, 6(rpkt) // MF or fragment offset: addresses only
 	JNZ     v4addr
-	TUNNEL(slow, v4ports)
+	TUNNEL(tunnel, v4ports)
 
 v4ports:
 	PORTS(v4addr, v4high, v4have)
@@ -177,7 +347,7 @@ v4addr:
 	CMPQ    AX, DX
 	CMOVQHI DX, AX       // min<<32 | max
 	BSWAPQ  AX           // wire order: min, max
-	MOVL    seed+32(FP), rcrc
+	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	TESTL   BX, BX
 	JZ      store
@@ -186,151 +356,40 @@ v4addr:
 store:
 	MOVL rcrc, (routp)(ridx*4)
 	INCQ ridx
-	CMPQ ridx, n+16(FP)
-	JLT  top
+	JNZ  top
 
 done:
 	RET
 
 slow:
-	MOVQ $1, AX
 	MOVQ ridx, CX
+	ADDQ n+16(FP), CX // i
+	MOVQ $1, AX
 	SHLQ CX, AX
 	ORQ  AX, slow+48(FP)
 	INCQ ridx
-	CMPQ ridx, n+16(FP)
-	JLT  top
+	JNZ  top
 	RET
 
-	// express2: outer_tuple2 and inner_tuple2. Untagged IPv4 (EtherType 0x0800, version 4,
-	// IHL 5; fragments too: the key is the addresses either way).
-express2:
-	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVWLZX (rlens)(ridx*2), rplen
-	CMPL    rplen, $34
-	JB      next
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
-	JNE     next
-	TESTQ   $2, mode+24(FP)
-	JNZ     x2inner
-
-x2addr:
-	MOVQ    26(rpkt), AX  // saddr, daddr
-	BSWAPQ  AX
-	MOVQ    AX, DX
-	ROLQ    $32, DX
-	CMPQ    AX, DX
-	CMOVQHI DX, AX
-	BSWAPQ  AX
-	MOVL    seed+32(FP), rcrc
-	CRC32Q  AX, rcrc
-	MOVL    rcrc, (routp)(ridx*4)
-	INCQ    ridx
-	CMPQ    ridx, n+16(FP)
-	JLT     express2
-	RET
-
-	// x2inner: inner_tuple2. A fragment is never opened; IP-in-IP, GRE
-	// and UDP to 4789/2152 (when the port is inside the packet) are
-	// tunnels for the general code; the rest hash like outer_tuple2.
-x2inner:
-	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
-	TESTW   $0xff3f, CX
-	JNZ     x2addr
-	SHRL    $24, CX
-	CMPL    CX, $64
-	JAE     x2addr
-	MOVQ    $(1<<4|1<<41|1<<47), DX
-	BTQ     CX, DX
-	JCS     next
-	CMPL    CX, $17
-	JNE     x2addr
-	CMPL    rplen, $38
-	JB      x2addr
-	MOVWLZX 36(rpkt), DX  // UDP destination port
-	CMPW    DX, PORT_VXLAN
-	JEQ     next
-	CMPW    DX, PORT_GTPU
-	JEQ     next
-	JMP     x2addr
-
-	// express4: outer_tuple4 and inner_tuple4. Untagged IPv4 with a 20-byte header, not a
-	// fragment, a protocol with ports (portProtos), ports inside the packet.
-express4:
-	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVWLZX (rlens)(ridx*2), rplen
-	CMPL    rplen, $38
-	JB      next
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008
-	JNE     next
-	TESTW   $0xff3f, 20(rpkt) // MF or offset
-	JNZ     next
-	MOVBLZX 23(rpkt), CX  // protocol
-	LEAQ    ·portProtoBytes(SB), AX
-	CMPB    (AX)(CX*1), $0 // TCP, UDP, SCTP, UDP-Lite: one load, no branch on the protocol
-	JEQ     next
-	TESTQ   $2, mode+24(FP)
-	JNZ     x4inner
-
-x4addr:
-	MOVQ    26(rpkt), AX  // addresses, as in express2
-	BSWAPQ  AX
-	MOVQ    AX, DX
-	ROLQ    $32, DX
-	CMPQ    AX, DX
-	CMOVQHI DX, AX
-	BSWAPQ  AX
-	MOVL    34(rpkt), DX  // ports, as in PORTS
-	BSWAPL  DX
-	MOVL    DX, CX
-	ROLL    $16, CX
-	CMPL    DX, CX
-	CMOVLHI CX, DX
-	BSWAPL  DX
-	MOVL    seed+32(FP), rcrc
-	CRC32Q  AX, rcrc
-	CRC32L  DX, rcrc
-	MOVL    rcrc, (routp)(ridx*4)
-	INCQ    ridx
-	CMPQ    ridx, n+16(FP)
-	JLT     express4
-	RET
-
-	// x4inner: inner_tuple4. Of the protocols with ports only UDP to
-	// 4789/2152 is a tunnel (for the general code).
-x4inner:
-	CMPL    CX, $17
-	JNE     x4addr
-	MOVWLZX 36(rpkt), DX
-	CMPW    DX, PORT_VXLAN
-	JEQ     next
-	CMPW    DX, PORT_GTPU
-	JEQ     next
-	JMP     x4addr
-
-ipv6:
-	CMPW    AX, ET_IPV6
-	JNE     slow
+	// ip6: an IPv6 header at rpkt, rplen bytes.
+ip6:
 	CMPL    rplen, $40
 	JB      slow
+	XORL    BX, BX
 	MOVBLZX (rpkt), AX
 	ANDL    $0xf0, AX
 	CMPL    AX, $0x60
 	JNE     slow
 	MOVBLZX 6(rpkt), CX // next header
+	MOVL    $40, AX
 	CMPL    CX, $64
 	JAE     v6l4
 	MOVQ    $(1<<0|1<<43|1<<44|1<<60), DX
 	BTQ     CX, DX
-	JCS     slow       // extension headers: the Go parser
+	JCS     v6ext
 
 v6l4:
-	MOVL $40, AX
-	TUNNEL(slow, v6ports)
+	TUNNEL(tunnel, v6ports)
 
 v6ports:
 	PORTS(v6addr, v6high, v6have)
@@ -353,7 +412,7 @@ v6addr:
 	CMOVQHI  rcrc, AX
 	CMOVQHI  rpkt, rcrc
 	MOVQ     rcrc, DX
-	MOVL     seed+32(FP), rcrc
+	MOVL     rseed, rcrc
 	CRC32Q   (AX), rcrc
 	CRC32Q   8(AX), rcrc
 	CRC32Q   (DX), rcrc
@@ -362,3 +421,145 @@ v6addr:
 	JZ       store
 	CRC32L   rpw, rcrc
 	JMP      store
+
+	// v6ext: the IPv6 extension header CX (0, 43, 44 or 60) at rpkt+AX.
+	// Up to 8 are skipped. A fragment (offset or M), a truncated chain or
+	// too long a chain leave the addresses only (BX is 0).
+v6ext:
+	MOVL $8, rcrc
+
+v6loop:
+	CMPL    CX, $44
+	JEQ     v6frag
+	CMPL    CX, $64
+	JAE     v6l4
+	MOVQ    $(1<<0|1<<43|1<<60), DX
+	BTQ     CX, DX
+	JCC     v6l4
+	LEAL    2(AX), DX
+	CMPL    DX, rplen
+	JA      v6addr
+	MOVBLZX 1(rpkt)(AX*1), DX
+	MOVBLZX (rpkt)(AX*1), CX
+	LEAL    8(AX)(DX*8), AX
+	DECL    rcrc
+	JNZ     v6loop
+	JMP     v6last
+
+v6frag:
+	LEAL    8(AX), DX
+	CMPL    DX, rplen
+	JA      v6addr
+	TESTW   $0xf9ff, 2(rpkt)(AX*1) // offset or M
+	JNZ     v6addr
+	MOVBLZX (rpkt)(AX*1), CX
+	MOVL    DX, AX
+	DECL    rcrc
+	JNZ     v6loop
+
+v6last:
+	CMPL CX, $64
+	JAE  v6l4
+	MOVQ $(1<<0|1<<43|1<<44|1<<60), DX
+	BTQ  CX, DX
+	JCS  v6addr
+	JMP  v6l4
+
+	// tunnel: CX, the L4 protocol of the outer IP header at rpkt, opens
+	// a tunnel whose header is at rpkt+AX. Anything that is not a well-
+	// formed tunnel and inner IP header goes to the Go parser, which
+	// falls back to the outer tuple.
+tunnel:
+	XORL rpw, rpw // one level only
+	CMPL AX, rplen
+	JA   slow
+	ADDQ AX, rpkt // rpkt: the tunnel header
+	SUBL AX, rplen
+	CMPL CX, $4
+	JEQ  ip4
+	CMPL CX, $41
+	JEQ  ip6
+	CMPL CX, $47
+	JEQ  gre
+
+	// UDP to 4789 (VXLAN) or 2152 (GTP-U).
+	CMPL rplen, $8
+	JB   slow
+	CMPW 2(rpkt), PORT_VXLAN
+	JNE  gtpu
+	CMPL rplen, $16
+	JB   slow
+	ADDQ $16, rpkt
+	SUBL $16, rplen
+	JMP  l2
+
+gtpu:
+	ADDQ    $8, rpkt
+	SUBL    $8, rplen
+	CMPL    rplen, $8
+	JB      slow
+	MOVBLZX (rpkt), DX
+	MOVL    DX, CX
+	ANDL    $0xf0, CX
+	CMPL    CX, $0x30   // version 1, PT 1
+	JNE     slow
+	CMPB    1(rpkt), $0xff // G-PDU
+	JNE     slow
+	MOVL    $8, AX
+	TESTL   $7, DX      // E, S or PN
+	JZ      gtpip
+	MOVL    $12, AX
+	CMPL    rplen, $12
+	JB      slow
+	TESTL   $4, DX      // E
+	JZ      gtpip
+	MOVBLZX 11(rpkt), CX // next extension type
+
+gtpext:
+	TESTL   CX, CX
+	JZ      gtpip
+	CMPL    AX, rplen
+	JAE     slow
+	MOVBLZX (rpkt)(AX*1), DX
+	SHLL    $2, DX
+	JZ      slow        // length 0: malformed
+	ADDL    DX, AX
+	CMPL    AX, rplen
+	JA      slow
+	MOVBLZX -1(rpkt)(AX*1), CX
+	JMP     gtpext
+
+gtpip:
+	CMPL    AX, rplen
+	JAE     slow
+	ADDQ    AX, rpkt
+	SUBL    AX, rplen
+	MOVBLZX (rpkt), DX
+	SHRL    $4, DX
+	CMPL    DX, $4
+	JEQ     ip4
+	CMPL    DX, $6
+	JEQ     ip6
+	JMP     slow
+
+gre:
+	CMPL    rplen, $4
+	JB      slow
+	MOVWLZX (rpkt), DX
+	TESTL   $0x0740, DX // routing present, or version != 0
+	JNZ     slow
+	ANDL    $0xb0, DX   // checksum, key, sequence present
+	POPCNTL DX, DX
+	LEAL    4(DX*4), AX
+	MOVWLZX 2(rpkt), CX
+	CMPL    AX, rplen
+	JA      slow
+	ADDQ    AX, rpkt
+	SUBL    AX, rplen
+	CMPW    CX, ET_IPV4
+	JEQ     ip4
+	CMPW    CX, ET_IPV6
+	JEQ     ip6
+	CMPW    CX, ET_TEB
+	JEQ     l2
+	JMP     slow
