@@ -128,3 +128,119 @@ func TestOnShowOff(t *testing.T) {
 		t.Fatalf("events while off:\n%s", out)
 	}
 }
+
+// TestDropReasons fills a vdev's rings and reads the drops in mrtrace's
+// output: a send burst larger than the tx stream ring gives app-tx-ring-full
+// drops (the library), a looped-back burst into an rx stream ring the app
+// does not drain gives rx-ring-full drops (the daemon's delivery). Each
+// reason's event count equals the packets dropped for it; with tracing off
+// the same traffic records nothing.
+func TestDropReasons(t *testing.T) {
+	d := daemontest.Start(t, daemontest.Options{Config: ringConfig + "ring_size=32\n"})
+	pf := "-file-prefix=" + d.Prefix
+	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := i.Init("dropper"); err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	dev, err := i.OpenDevice("vxe0", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Release()
+	// send hands n packets to the tx stream in one burst and returns how
+	// many it took (the rest are app-tx-ring-full drops).
+	send := func(n int) int {
+		t.Helper()
+		bufs := make([]marsio.Buffer, n)
+		if err := th.Alloc(dev, bufs); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bufs {
+			b.SetData(udp(53))
+		}
+		k, err := th.SendBurst(dev, bufs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	// drain receives until the rx stream stays empty for 200 ms.
+	drain := func() int {
+		got := 0
+		bufs := make([]marsio.Buffer, 32)
+		for idle := time.Now(); time.Since(idle) < 200*time.Millisecond; {
+			n, _ := th.RecvBurst(dev, bufs)
+			if n > 0 {
+				th.Free(bufs[:n]...)
+				got += n
+				idle = time.Now()
+			}
+		}
+		return got
+	}
+	// traffic: 48 packets at once into a 32-slot tx ring, then (once the
+	// first ones are looped back into the undrained rx ring) 16 more.
+	traffic := func() (appFull, rxFull int) {
+		t.Helper()
+		k1 := send(48)
+		time.Sleep(200 * time.Millisecond)
+		k2 := send(16)
+		time.Sleep(200 * time.Millisecond)
+		got := drain()
+		appFull = 48 - k1 + 16 - k2
+		rxFull = k1 + k2 - got
+		t.Logf("sent %d+%d of 48+16, received %d", k1, k2, got)
+		return appFull, rxFull
+	}
+	drain()
+	traffic()
+	if out, _ := mrtrace(t, pf, "show", "-duration", "200ms"); strings.Contains(out, " drop ") || strings.Contains(out, "app-tx") {
+		t.Fatalf("events while off:\n%s", out)
+	}
+	if out, err := mrtrace(t, pf, "on", "-vdev", "vxe0", "-filter", "proto=udp dport=53"); err != nil {
+		t.Fatalf("on: %v %s", err, out)
+	}
+	appFull, rxFull := traffic()
+	if appFull == 0 || rxFull == 0 {
+		t.Fatalf("the traffic filled no ring: %d app-tx-ring-full, %d rx-ring-full", appFull, rxFull)
+	}
+	js := filepath.Join(t.TempDir(), "ev.jsonl")
+	out, err := mrtrace(t, pf, "show", "-duration", "300ms", "-json", js)
+	if err != nil {
+		t.Fatalf("show: %v %s", err, out)
+	}
+	if strings.Contains(out, "lost") {
+		t.Logf("mrtrace show:\n%s", out)
+	}
+	if n := strings.Count(out, " reason app-tx-ring-full"); n != appFull {
+		t.Errorf("%d app-tx-ring-full drop events, %d packets dropped:\n%s", n, appFull, out)
+	}
+	if n := strings.Count(out, " reason rx-ring-full"); n != rxFull {
+		t.Errorf("%d rx-ring-full drop events, %d packets dropped:\n%s", n, rxFull, out)
+	}
+	if n := strings.Count(out, " drop "); n != appFull+rxFull {
+		t.Errorf("%d drop events, want %d:\n%s", n, appFull+rxFull, out)
+	}
+	b, _ := os.ReadFile(js)
+	if n := bytes.Count(b, []byte(`"reason":"rx-ring-full"`)); n != rxFull {
+		t.Errorf("json lines: %d rx-ring-full drops, want %d", n, rxFull)
+	}
+	if n := bytes.Count(b, []byte(`"reason":"app-tx-ring-full"`)); n != appFull {
+		t.Errorf("json lines: %d app-tx-ring-full drops, want %d", n, appFull)
+	}
+	if out, err := mrtrace(t, pf, "off", "-vdev", "vxe0"); err != nil {
+		t.Fatalf("off: %v %s", err, out)
+	}
+	traffic()
+	if out, _ := mrtrace(t, pf, "show", "-duration", "200ms"); strings.Contains(out, " drop ") {
+		t.Fatalf("drop events after off:\n%s", out)
+	}
+}

@@ -195,10 +195,13 @@ func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {
 					// the mbuf's first cache line, which mr_rx just read.
 					*(*uint32)(unsafe.Add(ptrOf(uint64(mbufs[i])), mbufRSSOff)) = x
 				}
-				if tc := d.traceOn(v); tc != nil {
+				tc := d.traceOn(v)
+				if tc != nil {
 					d.traceRx(w, v, tc, addrs[:n], lens[:n], hashes[:n], streams[:n])
 				}
-				C.mr_deliver(v.desc, act.inst, pkts, cstreams, C.uint16_t(n), act.efds)
+				if nref := C.mr_deliver(v.desc, act.inst, pkts, cstreams, C.uint16_t(n), act.efds, d.refusedBuf(w, tc)); nref > 0 {
+					d.traceRefused(w, v, int(nref), lens[:n], hashes[:n], streams[:n]) // tracing on only
+				}
 			}
 			if act := v.active.Load(); act != nil && act.ntx > 0 {
 				if tc := d.traceOn(v); tc != nil {

@@ -437,9 +437,10 @@ void mr_drop_noapp(struct mr_vdev_desc *d, struct rte_mbuf **pkts, uint16_t n)
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
-void mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_mbuf **pkts,
-		const uint32_t *streams, uint16_t n, const int *efds)
+uint16_t mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_mbuf **pkts,
+		    const uint32_t *streams, uint16_t n, const int *efds, uint16_t *refused)
 {
+	uint16_t nref = 0;
 	uint16_t cnt[MR_MAX_STREAMS + 1] = {0};
 	struct rte_mbuf *sorted[MR_DP_MAX_BURST];
 	uint32_t nrx = vi->nr_rxstream;
@@ -480,6 +481,16 @@ void mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_
 			rte_pktmbuf_free_bulk(&sorted[start + done], k - done);
 			rx->daemon.drops += k - done;
 			d->drops.rx_ring_full += k - done;
+			if (refused != NULL) {
+				/* Tracing on: name the refused packets by their index
+				 * in pkts. The sort kept arrival order, so they are
+				 * stream s's packets of rank done and later. */
+				unsigned rank = 0;
+				for (uint16_t i = 0; i < n; i++) {
+					if (streams[i] == s && rank++ >= done)
+						refused[nref++] = i;
+				}
+			}
 		}
 		if (done > 0) {
 			/* Wake-up without loss: enqueue (above), full fence, load
@@ -494,6 +505,7 @@ void mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_
 		}
 		start = end;
 	}
+	return nref;
 }
 
 uint32_t mr_tx_drain(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, uint16_t port, uint16_t q,

@@ -76,8 +76,12 @@ void mr_vdev_instance_free(struct mr_vdev_instance *vi, struct mr_reclaim_stats 
 /* Dataplane (one call per burst). */
 uint16_t mr_rx(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uintptr_t *addrs, uint16_t *lens,
 	       uint16_t n);
-void mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_mbuf **pkts,
-		const uint32_t *streams, uint16_t n, const int *efds);
+/* mr_deliver enqueues pkts to the rx streams streams[i]; the ones a full ring
+ * refuses are freed and counted. refused: NULL (tracing off), or room for n
+ * indices into pkts: the refused packets' indices are stored there and their
+ * number returned (0 when refused is NULL). */
+uint16_t mr_deliver(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, struct rte_mbuf **pkts,
+		    const uint32_t *streams, uint16_t n, const int *efds, uint16_t *refused);
 void mr_drop_noapp(struct mr_vdev_desc *d, struct rte_mbuf **pkts, uint16_t n);
 uint32_t mr_tx_drain(struct mr_vdev_desc *d, struct mr_vdev_instance *vi, uint16_t port, uint16_t q,
 		     uint16_t burst);

@@ -13,14 +13,35 @@ package daemon
 // Offset of the mbuf's hash.rss, which the workers set to the flow hash.
 enum { MR_RSS_OFF = offsetof(struct rte_mbuf, hash) };
 
-// mr_trace_zone reserves and zeroes the data-path trace area.
-static void *mr_trace_zone(const char *name, size_t len)
+// mr_trace_size is the bytes of a trace area (gen/abi/mrzcpd_abi.h):
+// header, nvdevs controls, nrings rings of ring_size records.
+static size_t mr_trace_size(uint32_t nvdevs, uint32_t nrings, uint32_t ring_size)
 {
+	return sizeof(struct mr_trace_header) + (size_t)nvdevs * sizeof(struct mr_trace_control) +
+	       (size_t)nrings * (sizeof(struct mr_trace_ring) +
+				 (size_t)ring_size * sizeof(struct mr_trace_record));
+}
+
+// mr_trace_zone reserves and zeroes the data-path trace area (memzone
+// MR_TRACE_MEMZONE), fills its header and publishes it (magic last, release):
+// every control off, every ring empty. ring_size must be a power of two.
+static void *mr_trace_zone(uint32_t nvdevs, uint32_t nrings, uint32_t ring_size,
+			   uint32_t daemon_rings, uint32_t app_threads, size_t *len)
+{
+	*len = mr_trace_size(nvdevs, nrings, ring_size);
 	const struct rte_memzone *mz =
-		rte_memzone_reserve_aligned(name, len, SOCKET_ID_ANY, 0, 64);
+		rte_memzone_reserve_aligned(MR_TRACE_MEMZONE, *len, SOCKET_ID_ANY, 0, MR_CACHE_LINE);
 	if (mz == NULL)
 		return NULL;
-	memset(mz->addr, 0, len);
+	memset(mz->addr, 0, *len);
+	struct mr_trace_header *h = mz->addr;
+	h->version = MR_TRACE_VERSION;
+	h->nr_vdevs = nvdevs;
+	h->nr_rings = nrings;
+	h->ring_size = ring_size;
+	h->daemon_rings = daemon_rings;
+	h->app_threads = app_threads;
+	__atomic_store_n(&h->magic, MR_TRACE_MAGIC, __ATOMIC_RELEASE); // published last
 	return mz->addr;
 }
 
@@ -88,20 +109,22 @@ const (
 	traceRingSize   = 256
 )
 
-// setupTrace creates the trace area (tracing off everywhere).
+// setupTrace creates the trace area (tracing off everywhere): C lays it
+// out with the ABI header's structs, Go attaches its views (trace.Attach
+// checks magic, version and sizes).
 func (d *daemon) setupTrace() error {
 	workers := int(d.cfg.Service.Workers)
 	rings := workers + maxApps*traceAppThreads
-	size := trace.Size(maxVdevs, rings, traceRingSize)
-	name := C.CString(traceMemzone)
-	defer C.free(unsafe.Pointer(name))
-	p := C.mr_trace_zone(name, C.size_t(size))
+	var csize C.size_t
+	p := C.mr_trace_zone(maxVdevs, C.uint32_t(rings), traceRingSize, C.uint32_t(workers), traceAppThreads, &csize)
+	size := int(csize)
 	if p == nil {
 		return fmt.Errorf("memzone %s (%d bytes): %s", traceMemzone, size, C.GoString(C.mr_strerror_last()))
 	}
-	a, err := trace.Init(unsafe.Slice((*byte)(p), size), maxVdevs, rings, traceRingSize)
-	if err == nil {
-		err = a.SetRoles(workers, traceAppThreads)
+	a, err := trace.Attach(unsafe.Slice((*byte)(p), size))
+	if err == nil && (a.Vdevs() != maxVdevs || a.Rings() != rings || a.DaemonRings() != workers || size != trace.Size(maxVdevs, rings, traceRingSize)) {
+		err = fmt.Errorf("%w: C laid out %d bytes, %d vdevs, %d rings (%d daemon); Go expects %d bytes, %d, %d (%d)",
+			trace.ErrLayout, size, a.Vdevs(), a.Rings(), a.DaemonRings(), trace.Size(maxVdevs, rings, traceRingSize), maxVdevs, rings, workers)
 	}
 	if err != nil {
 		return fmt.Errorf("memzone %s: %w", traceMemzone, err)
@@ -116,7 +139,7 @@ func (d *daemon) setupTrace() error {
 		if err != nil {
 			return fmt.Errorf("memzone %s: %w", traceMemzone, err)
 		}
-		d.trace.w[i] = &workerTrace{w: tw}
+		d.trace.w[i] = &workerTrace{w: tw, refused: (*C.uint16_t)(C.calloc(maxBurst, 2))}
 	}
 	d.log.Printf("trace area %s: %d KiB, %d rings of %d events (off)", traceMemzone, size>>10, rings, traceRingSize)
 	return nil
@@ -132,11 +155,23 @@ type daemonTrace struct {
 	w    []*workerTrace           // per worker (ring = worker id)
 }
 
-// workerTrace is one worker's writer and traceTx's scratch.
+// workerTrace is one worker's writer and the scratch of traceRx/traceTx:
+// the tuples and selection of the burst in hand (by index), and the C
+// array mr_deliver names the packets a full rx ring refused in.
 type workerTrace struct {
-	w   *trace.Writer
-	tup [maxBurst]trace.Tuple // parsed before the send
-	sel [maxBurst]bool
+	w       *trace.Writer
+	tup     [maxBurst]trace.Tuple // parsed before the send / the delivery
+	sel     [maxBurst]bool
+	refused *C.uint16_t // maxBurst indices (C memory, the worker's lifetime)
+}
+
+// refusedBuf returns worker w's mr_deliver refused array when tracing is
+// on for the burst (c != nil), else nil (mr_deliver then records nothing).
+func (d *daemon) refusedBuf(w *worker, c *trace.Control) *C.uint16_t {
+	if c == nil || w.id >= len(d.trace.w) {
+		return nil
+	}
+	return d.trace.w[w.id].refused
 }
 
 // traceOn returns vdev v's control when its tracing is on (the workers'
@@ -160,22 +195,41 @@ func (d *daemon) traceRx(w *worker, v *vdevState, c *trace.Control, addrs []uint
 	if w.id >= len(d.trace.w) {
 		return
 	}
-	tw := d.trace.w[w.id].w
+	wt := d.trace.w[w.id]
+	tw := wt.w
 	port, vdev := uint16(v.port.id), uint16(v.idx)
-	var t trace.Tuple
 	for i := range addrs {
-		if !tw.Select(c, frameAt(addrs[i], lens[i]), &t) {
+		t := &wt.tup[i]
+		wt.sel[i] = tw.Select(c, frameAt(addrs[i], lens[i]), t)
+		if !wt.sel[i] {
 			continue
 		}
 		var hash uint32
 		if hashes != nil {
 			hash = hashes[i]
 		}
-		tw.Record(trace.PortRx, 0, port, vdev, 0xffff, uint32(lens[i]), hash, &t)
+		tw.Record(trace.PortRx, 0, port, vdev, 0xffff, uint32(lens[i]), hash, t)
 		if streams == nil {
-			tw.Record(trace.Drop, trace.DropNoApp, port, vdev, 0xffff, uint32(lens[i]), 0, &t)
+			tw.Record(trace.Drop, trace.DropNoApp, port, vdev, 0xffff, uint32(lens[i]), 0, t)
 		} else {
-			tw.Record(trace.Distribute, 0, port, vdev, uint16(streams[i]), uint32(lens[i]), hash, &t)
+			tw.Record(trace.Distribute, 0, port, vdev, uint16(streams[i]), uint32(lens[i]), hash, t)
+		}
+	}
+}
+
+// traceRefused records drop rx-ring-full for the packets of the burst
+// traceRx saw that mr_deliver reports refused (nref indices in the
+// worker's refused array); the packets themselves are freed already,
+// traceRx kept their tuples.
+func (d *daemon) traceRefused(w *worker, v *vdevState, nref int, lens []uint16, hashes, streams []uint32) {
+	if w.id >= len(d.trace.w) {
+		return
+	}
+	wt := d.trace.w[w.id]
+	port, vdev := uint16(v.port.id), uint16(v.idx)
+	for _, i := range unsafe.Slice((*uint16)(unsafe.Pointer(wt.refused)), nref) {
+		if int(i) < len(lens) && wt.sel[i] {
+			wt.w.Record(trace.Drop, trace.DropRxRingFull, port, vdev, uint16(streams[i]), uint32(lens[i]), hashes[i], &wt.tup[i])
 		}
 	}
 }
