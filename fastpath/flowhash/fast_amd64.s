@@ -108,16 +108,23 @@ havelabel: \
 	CMPL    BX, CX \
 	CMOVQHI DX, AX
 
-// PORTS4: DX = the two ports at p+34 in wire order, smaller first. The
-// 16-bit compare reads the source port as the low half of a big-endian
-// load at 32, the destination port as that of one at 34. Clobbers BX, CX.
-#define PORTS4 \
-	MOVBELL 32(rpkt), BX \
-	MOVBELL 34(rpkt), CX \
-	MOVL    34(rpkt), DX \
-	CMPW    BX, CX \
-	RORXL   $16, DX, BX \
-	CMOVLHI BX, DX
+// KEY4V: AX = the two IPv4 addresses at p+26 (untagged Ethernet) and DX
+// the two ports at p+34, each pair in wire order, smaller first, built in
+// the vector unit (keeping the integer ALUs for parsing and CRC32): one
+// load of bytes 22..37, two shuffles into host-order lanes [sa, da,
+// sp<<16|dp] and [da, sa, dp<<16|sp], unsigned min and max, a blend
+// taking lane 1 from the max, and a shuffle back to wire order.
+// Needs X12-X14 = kshufBack, kshufA, kshufB. Clobbers X0-X3.
+#define KEY4V \
+	VMOVDQU  22(rpkt), X0 \
+	VPSHUFB  X13, X0, X1 \
+	VPSHUFB  X14, X0, X2 \
+	VPMINUD  X2, X1, X3 \
+	VPMAXUD  X2, X1, X1 \
+	VPBLENDD $2, X1, X3, X3 \
+	VPSHUFB  X12, X3, X3 \
+	VMOVQ    X3, AX \
+	VPEXTRD  $2, X3, DX
 
 // func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
@@ -133,7 +140,7 @@ havelabel: \
 // out[i] is not written. n <= 64. Consecutive packets are independent, so
 // the out-of-order core keeps several packets' CRC chains in flight.
 //
-// Needs SSE4.2 (CRC32), BMI2 (RORX), MOVBE and POPCNT.
+// Needs SSE4.2 (CRC32), AVX2 (VPBLENDD), BMI2 (RORX), MOVBE and POPCNT.
 TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	MOVQ n+16(FP), ridx
 	MOVQ ptrs+0(FP), rptrs
@@ -222,6 +229,11 @@ x2ihash:
 	// fragment, a protocol with ports (portProtoBytes), ports inside the
 	// packet.
 x4o:
+	MOVOU   kshufBack<>(SB), X12
+	MOVOU   kshufA<>(SB), X13
+	MOVOU   kshufB<>(SB), X14
+
+x4oloop:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
@@ -234,19 +246,23 @@ x4o:
 	MOVBLZX 23(rpkt), CX  // protocol
 	CMPB    (rtab)(CX*1), $0 // TCP, UDP, SCTP, UDP-Lite: one load, no branch on the protocol
 	JEQ     next
-	ADDR4
-	PORTS4
+	KEY4V
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	CRC32L  DX, rcrc
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
-	JNZ     x4o
+	JNZ     x4oloop
 	RET
 
 	// x4i: inner_tuple4. As x4o; of the protocols with ports only UDP to
 	// 4789/2152 is a tunnel (for the general code).
 x4i:
+	MOVOU   kshufBack<>(SB), X12
+	MOVOU   kshufA<>(SB), X13
+	MOVOU   kshufB<>(SB), X14
+
+x4iloop:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
@@ -268,14 +284,13 @@ x4i:
 	JEQ     next
 
 x4ihash:
-	ADDR4
-	PORTS4
+	KEY4V
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	CRC32L  DX, rcrc
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
-	JNZ     x4i
+	JNZ     x4iloop
 	RET
 
 	// The general code: one packet, from its Ethernet header.
@@ -563,3 +578,15 @@ gre:
 	CMPW    CX, ET_TEB
 	JEQ     l2
 	JMP     slow
+
+// Shuffle masks of KEY4V (bytes 22..37 of the frame: saddr at 4, daddr at
+// 8, ports at 12; 0x80 zeroes a byte).
+DATA kshufA<>+0(SB)/8, $0x08090a0b04050607
+DATA kshufA<>+8(SB)/8, $0x808080800c0d0e0f
+GLOBL kshufA<>(SB), RODATA|NOPTR, $16
+DATA kshufB<>+0(SB)/8, $0x0405060708090a0b
+DATA kshufB<>+8(SB)/8, $0x808080800e0f0c0d
+GLOBL kshufB<>(SB), RODATA|NOPTR, $16
+DATA kshufBack<>+0(SB)/8, $0x0405060700010203
+DATA kshufBack<>+8(SB)/8, $0x8080808008090a0b
+GLOBL kshufBack<>(SB), RODATA|NOPTR, $16

@@ -183,7 +183,7 @@ func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
 			// are hashed on their own with their full length.
 			lens[i] = uint16(min(len(pkts[i]), 0xffff))
 		}
-		h.hashPtrs(&ptrs[0], &lens[0], n, out)
+		h.hashPtrs(&ptrs[0], &lens[0], n, out[:n])
 		for i := 0; i < n; i++ {
 			if len(pkts[i]) > 0xffff {
 				out[i] = h.Hash(pkts[i])
@@ -199,31 +199,58 @@ func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
 // memory the caller does not otherwise keep alive. It panics if lens or out
 // is shorter than addrs. It does not allocate.
 func (h Hasher) HashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
+	// A burst of at most 64 with sym_crc, the common case, is one call of
+	// the assembly fast path from here (no frame to spill to).
+	if n := len(addrs); n <= burst && n > 0 && h.hash == HashSymCRC {
+		lens, out = lens[:n], out[:n]
+		// The address words are read as pointers: the memory is the
+		// caller's (mapped hugepages), not the Go heap.
+		p := (*unsafe.Pointer)(unsafe.Pointer(&addrs[0]))
+		if slow, ok := fastCRC(p, &lens[0], n, uint64(h.dist), h.seed, &out[0]); ok {
+			if slow != 0 {
+				h.hashSlow(p, &lens[0], slow, out)
+			}
+			return
+		}
+	}
+	h.hashBurstAddrs(addrs, lens, out)
+}
+
+// hashBurstAddrs is HashBurstAddrs for any burst size and mode.
+func (h Hasher) hashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
 	lens = lens[:len(addrs)]
 	out = out[:len(addrs)]
 	for len(addrs) > 0 {
 		n := min(len(addrs), burst)
 		// The address words are read as pointers: the memory is the
 		// caller's (mapped hugepages), not the Go heap.
-		h.hashPtrs((*unsafe.Pointer)(unsafe.Pointer(&addrs[0])), &lens[0], n, out)
+		h.hashPtrs((*unsafe.Pointer)(unsafe.Pointer(&addrs[0])), &lens[0], n, out[:n])
 		addrs, lens, out = addrs[n:], lens[n:], out[n:]
 	}
 }
 
-// hashPtrs hashes the n <= burst packets ptrs[i] of lens[i] bytes into out.
+// hashPtrs hashes the n <= burst packets ptrs[i] of lens[i] bytes into
+// out (len(out) == n). Small and inlined into the burst loops: the common
+// case, sym_crc with the assembly fast path taking every packet, is one
+// call with no stack frame to spill to.
 func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
+	// The fast path's mode bits (0: ports, 1: inner) are DistMode's.
 	if h.hash == HashSymCRC {
-		mode := uint64(h.dist) & 1 // ports
-		if h.dist >= DistInnerTuple2 {
-			mode |= 2
-		}
-		if slow, ok := fastCRC(ptrs, lens, n, mode, h.seed, &out[0]); ok {
+		if slow, ok := fastCRC(ptrs, lens, n, uint64(h.dist), h.seed, &out[0]); ok {
 			if slow != 0 {
-				h.hashSlow(ptrs, lens, slow, out[:n])
+				h.hashSlow(ptrs, lens, slow, out)
 			}
 			return
 		}
 	}
+	h.hashGo(ptrs, lens, n, out)
+}
+
+// hashGo hashes the n packets with the Go parser (sym_xxhash, or no
+// assembly fast path).
+//
+//go:noinline
+func (h Hasher) hashGo(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
 	ps := unsafe.Slice(ptrs, n)
 	ls := unsafe.Slice(lens, n)
 	if h.hash == HashSymXXHash {

@@ -505,7 +505,7 @@ func FuzzHashBurst(f *testing.F) {
 	})
 }
 
-func benchPackets(b *testing.B, mix []pcapgen.Kind) ([][]byte, []uintptr, []uint16) {
+func benchPackets(b testing.TB, mix []pcapgen.Kind) ([][]byte, []uintptr, []uint16) {
 	gp, err := pcapgen.Generate(pcapgen.Config{Seed: 3, Flows: 32, Packets: 32, Mix: mix})
 	if err != nil {
 		b.Fatal(err)

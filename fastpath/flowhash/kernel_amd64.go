@@ -28,9 +28,10 @@ func crcKeys(k *key, n int, seed uint32, out *uint32) {
 func crcKeysSSE42(k *key, n int, seed uint32, out *uint32)
 
 // useFastParse selects the assembly parse-and-CRC fast path for sym_crc
-// (SSE4.2 CRC32, SSE2, BMI2 RORX, MOVBE, POPCNT: every x86-64 since
-// Haswell and Excavator); switched off by tests like useSSE42.
-var useFastParse = cpuid.CPU.Supports(cpuid.SSE42, cpuid.SSE2, cpuid.BMI2, cpuid.MOVBE, cpuid.POPCNT)
+// (SSE4.2 CRC32, AVX2, BMI2 RORX, MOVBE, POPCNT: x86-64-v3, every x86-64
+// since Haswell and Excavator); switched off by tests like useSSE42.
+// Without it, the Go parser and the CRC kernel hash every packet.
+var useFastParse = cpuid.CPU.Supports(cpuid.SSE42, cpuid.AVX, cpuid.AVX2, cpuid.BMI2, cpuid.MOVBE, cpuid.POPCNT)
 
 // fastCRC runs the assembly fast path when enabled; ok is false otherwise.
 func fastCRC(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64, ok bool) {
