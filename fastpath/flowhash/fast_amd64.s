@@ -126,6 +126,38 @@ havelabel: \
 	VMOVQ    X3, AX \
 	VPEXTRD  $2, X3, DX
 
+// V4PORTS(p, faillabel): jump to faillabel unless the frame at p (of at
+// least 38 bytes) is untagged IPv4 with a 20-byte header, not a fragment,
+// and a protocol with ports (portProtoBytes at rtab). Clobbers AX, CX.
+#define V4PORTS(p, faillabel) \
+	MOVL    12(p), AX \
+	ANDL    $0xffffff, AX \
+	CMPL    AX, $0x450008 \
+	JNE     faillabel \
+	TESTW   $0xff3f, 20(p) \
+	JNZ     faillabel \
+	MOVBLZX 23(p), CX \
+	CMPB    (rtab)(CX*1), $0 \
+	JEQ     faillabel
+
+// KEY4V2: KEY4V for two frames at once, rpkt (AX, DX) and R13 (CX, BX),
+// one in each 128-bit half of the YMM registers. Needs Y12-Y14.
+// Clobbers Y0-Y4.
+#define KEY4V2 \
+	VMOVDQU      22(rpkt), X0 \
+	VINSERTI128  $1, 22(R13), Y0, Y0 \
+	VPSHUFB      Y13, Y0, Y1 \
+	VPSHUFB      Y14, Y0, Y2 \
+	VPMINUD      Y2, Y1, Y3 \
+	VPMAXUD      Y2, Y1, Y1 \
+	VPBLENDD     $0x22, Y1, Y3, Y3 \
+	VPSHUFB      Y12, Y3, Y3 \
+	VMOVQ        X3, AX \
+	VPEXTRD      $2, X3, DX \
+	VEXTRACTI128 $1, Y3, X4 \
+	VMOVQ        X4, CX \
+	VPEXTRD      $2, X4, BX
+
 // func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
 // The whole-burst fast path of sym_crc. mode: bit 0 ports (4-tuple), bit 1
@@ -184,6 +216,7 @@ x2o:
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
 	JNZ     x2o
+	VZEROUPPER
 	RET
 
 	// x2i: inner_tuple2. As x2o, but a packet that is not a fragment and
@@ -223,29 +256,50 @@ x2ihash:
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
 	JNZ     x2i
+	VZEROUPPER
 	RET
 
 	// x4o: outer_tuple4. Untagged IPv4 with a 20-byte header, not a
 	// fragment, a protocol with ports (portProtoBytes), ports inside the
 	// packet.
 x4o:
-	MOVOU   kshufBack<>(SB), X12
-	MOVOU   kshufA<>(SB), X13
-	MOVOU   kshufB<>(SB), X14
+	VBROADCASTI128 kshufBack<>(SB), Y12
+	VBROADCASTI128 kshufA<>(SB), Y13
+	VBROADCASTI128 kshufB<>(SB), Y14
 
+	// Two packets per round: their keys share the vector instructions.
 x4oloop:
+	CMPQ    ridx, $-1
+	JEQ     x4o1
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008
-	JNE     next
-	TESTW   $0xff3f, 20(rpkt) // MF or offset
-	JNZ     next
-	MOVBLZX 23(rpkt), CX  // protocol
-	CMPB    (rtab)(CX*1), $0 // TCP, UDP, SCTP, UDP-Lite: one load, no branch on the protocol
-	JEQ     next
+	V4PORTS(rpkt, next)
+	CMPW    2(rlens)(ridx*2), $38
+	JB      x4o1
+	MOVQ    8(rptrs)(ridx*8), R13
+	V4PORTS(R13, x4o1)
+	KEY4V2
+	MOVL    rseed, rcrc
+	CRC32Q  AX, rcrc
+	CRC32L  DX, rcrc
+	MOVL    rcrc, (routp)(ridx*4)
+	MOVL    rseed, AX
+	CRC32Q  CX, AX
+	CRC32L  BX, AX
+	MOVL    AX, 4(routp)(ridx*4)
+	ADDQ    $2, ridx
+	JNZ     x4oloop
+	VZEROUPPER
+	RET
+
+	// x4o1: one packet (the last, or the first of a pair whose second
+	// is not for this loop).
+x4o1:
+	CMPW    (rlens)(ridx*2), $38
+	JB      next
+	MOVQ    (rptrs)(ridx*8), rpkt
+	V4PORTS(rpkt, next)
 	KEY4V
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
@@ -253,14 +307,15 @@ x4oloop:
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
 	JNZ     x4oloop
+	VZEROUPPER
 	RET
 
 	// x4i: inner_tuple4. As x4o; of the protocols with ports only UDP to
 	// 4789/2152 is a tunnel (for the general code).
 x4i:
-	MOVOU   kshufBack<>(SB), X12
-	MOVOU   kshufA<>(SB), X13
-	MOVOU   kshufB<>(SB), X14
+	VMOVDQU kshufBack<>(SB), X12
+	VMOVDQU kshufA<>(SB), X13
+	VMOVDQU kshufB<>(SB), X14
 
 x4iloop:
 	CMPW    (rlens)(ridx*2), $38
@@ -291,6 +346,7 @@ x4ihash:
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
 	JNZ     x4iloop
+	VZEROUPPER
 	RET
 
 	// The general code: one packet, from its Ethernet header.
@@ -374,6 +430,7 @@ store:
 	JNZ  top
 
 done:
+	VZEROUPPER
 	RET
 
 slow:
@@ -384,6 +441,7 @@ slow:
 	ORQ  AX, slow+48(FP)
 	INCQ ridx
 	JNZ  top
+	VZEROUPPER
 	RET
 
 	// ip6: an IPv6 header at rpkt, rplen bytes.
@@ -411,10 +469,9 @@ v6ports:
 
 v6addr:
 	// Order the addresses by their first differing byte (memcmp).
-	MOVOU    8(rpkt), X0
-	MOVOU    24(rpkt), X1
-	PCMPEQB  X1, X0
-	PMOVMSKB X0, DX
+	VMOVDQU   8(rpkt), X0
+	VPCMPEQB  24(rpkt), X0, X0
+	VPMOVMSKB X0, DX
 	XORL     $0x1ffff, DX // bit 16: all equal
 	BSFL     DX, DX
 	ANDL     $15, DX
