@@ -98,20 +98,31 @@
 // # Fast path
 //
 // [Hasher.HashBurst] and [Hasher.HashBurstAddrs] work on up to 64 packets
-// per kernel call and never allocate. For sym_crc on amd64 with SSE4.2 one
-// assembly call (fast_amd64.s) parses and hashes every packet that is
-// Ethernet, at most two VLAN tags, then IPv4 or IPv6 without extension
-// headers (and, in an inner mode, not a tunnel), with shorter express
-// loops for the commonest case (untagged IPv4, 20-byte header): tuple
-// ordering is
-// branch-free (CMOV), the CRC32 instructions run straight on the packet
-// bytes, and consecutive packets' CRC chains overlap in the out-of-order
-// core. It reports the other packets in a mask; those are parsed in Go
-// (parse.go) into fixed-size keys hashed by a second assembly kernel
-// (kernel_amd64.s), which runs four CRC32 chains interleaved when it is
-// given several keys. sym_xxhash
-// and the pure-Go build (-tags purego, or not amd64) parse every packet in
-// Go and use the Go kernels, which are always compiled so tests compare
-// every path in one run. All paths give identical results (tests, fuzzing,
-// and a cgo harness against DPDK's rte_hash_crc in internal/hashref).
+// per kernel call and never allocate. For sym_crc on amd64 with SSE4.2,
+// AVX2, BMI2, MOVBE and POPCNT (x86-64-v3; checked once at start-up with
+// github.com/klauspost/cpuid/v2) one assembly call (fast_amd64.s) parses
+// and hashes every packet that is Ethernet, at most two VLAN tags, then
+// IPv4 or IPv6 (extension headers skipped as above), and in an inner mode
+// opens its IP-in-IP, GRE, NVGRE, VXLAN or GTP-U tunnel (the inner frame
+// of VXLAN and NVGRE with its own VLAN tags). Express loops per mode take
+// the commonest case (untagged IPv4, 20-byte header): the 4-tuple loops
+// order the addresses and ports in the vector unit (shuffles to host
+// order, unsigned min/max, a blend, a shuffle back to wire order; the
+// outer_tuple4 loop two packets at once, one in each YMM half), keeping
+// the integer ALUs for the header tests and CRC32;
+// elsewhere the ordering is branch-free (CMOV), and the CRC32 instructions
+// run straight on registers or packet bytes. Consecutive packets are
+// independent, so the out-of-order core keeps several packets' CRC chains
+// in flight. The call reports in a mask the packets it does not hash
+// (anything malformed or truncated on the way, a third VLAN tag): those,
+// where the rules above decide between the inner tuple, the outer tuple
+// and no key, are parsed in Go (parse.go) into fixed-size keys hashed by a
+// second assembly kernel (kernel_amd64.s), which runs four CRC32 chains
+// interleaved when it is given several keys. sym_xxhash, CPUs without
+// those extensions and the pure-Go build (-tags purego, or not amd64)
+// parse every packet in Go and use the Go kernels, which are always
+// compiled so tests compare every path in one run. All paths give
+// identical results (tests; fuzzing of the assembly against the Go parser
+// and, in internal/hashref, of both against the C twin and DPDK's
+// rte_hash_crc on arbitrary bytes).
 package flowhash

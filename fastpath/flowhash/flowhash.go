@@ -201,17 +201,16 @@ func (h Hasher) HashBurst(pkts [][]byte, out []uint32) {
 func (h Hasher) HashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
 	// A burst of at most 64 with sym_crc, the common case, is one call of
 	// the assembly fast path from here (no frame to spill to).
-	if n := len(addrs); n <= burst && n > 0 && h.hash == HashSymCRC {
+	if n := len(addrs); n <= burst && n > 0 && h.hash == HashSymCRC && haveFastCRC() {
 		lens, out = lens[:n], out[:n]
 		// The address words are read as pointers: the memory is the
 		// caller's (mapped hugepages), not the Go heap.
 		p := (*unsafe.Pointer)(unsafe.Pointer(&addrs[0]))
-		if slow, ok := fastCRC(p, &lens[0], n, uint64(h.dist), h.seed, &out[0]); ok {
-			if slow != 0 {
-				h.hashSlow(p, &lens[0], slow, out)
-			}
-			return
+		// The fast path's mode bits (0: ports, 1: inner) are DistMode's.
+		if slow := fastCRCBurst(p, &lens[0], n, uint64(h.dist), h.seed, &out[0]); slow != 0 {
+			h.hashSlow(p, &lens[0], slow, out)
 		}
+		return
 	}
 	h.hashBurstAddrs(addrs, lens, out)
 }

@@ -41,6 +41,14 @@ func fastCRC(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32
 	return fastCRCSSE42(ptrs, lens, n, mode, seed, out), true
 }
 
+// haveFastCRC reports whether fastCRCBurst may be called.
+func haveFastCRC() bool { return useFastParse }
+
+// fastCRCBurst is the assembly fast path; only when haveFastCRC.
+func fastCRCBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64) {
+	return fastCRCSSE42(ptrs, lens, n, mode, seed, out)
+}
+
 // fastCRCSSE42 hashes the fast-path packets of a burst of n <= 64 and
 // returns the mask of the others (see fast_amd64.s).
 //

@@ -11,3 +11,11 @@ func crcKeys(k *key, n int, seed uint32, out *uint32) { crcKeysGeneric(k, n, see
 func fastCRC(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64, ok bool) {
 	return 0, false
 }
+
+// haveFastCRC is false: there is no fast path in this build.
+func haveFastCRC() bool { return false }
+
+// fastCRCBurst is never called in this build (haveFastCRC is false).
+func fastCRCBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64) {
+	panic("flowhash: no fast path in this build")
+}
