@@ -75,6 +75,7 @@ func (t *Thread) traceEvents(d *Device, bufs []Buffer, stage trace.Stage, reason
 		}
 		t.tw = w
 	}
+	t.tw.Burst()
 	for _, b := range bufs {
 		t.tw.Trace(d.tc, stage, reason, 0xffff, uint16(d.index), uint16(t.id), b.m.Data(), b.m.Hash())
 	}

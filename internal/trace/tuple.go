@@ -290,10 +290,15 @@ func (m *filterMem) match1(src, dst *[16]byte, sport, dport uint16, t *Tuple) bo
 		(m.sport == 0 || m.sport == sport) && (m.dport == 0 || m.dport == dport)
 }
 
+// all reports whether the filter matches every packet (no field set).
+func (m *filterMem) all() bool {
+	return m.proto == 0 && m.srcBits == 0xff && m.dstBits == 0xff && m.sport == 0 && m.dport == 0
+}
+
 // match applies the filter to a parsed tuple: a filter with any field set
 // needs an IP packet.
 func (m *filterMem) match(t *Tuple) bool {
-	if m.proto == 0 && m.srcBits == 0xff && m.dstBits == 0xff && m.sport == 0 && m.dport == 0 {
+	if m.all() {
 		return true
 	}
 	if t.Proto == 0 || m.proto != 0 && m.proto != t.Proto {

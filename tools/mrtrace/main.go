@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // attach finds the trace area and, when needVdev, the index of devsym.
 func attach(h *shm.Handle, devsym string, needVdev bool) (*trace.Area, int, error) {
-	mz, err := h.Memzone("mrtrace")
+	mz, err := h.Memzone(trace.Memzone)
 	if err != nil {
 		return nil, 0, fmt.Errorf("trace area: %w (is the daemon a gomarsio mrzcpd with tracing support?)", err)
 	}

@@ -197,6 +197,7 @@ func (d *daemon) traceRx(w *worker, v *vdevState, c *trace.Control, addrs []uint
 	}
 	wt := d.trace.w[w.id]
 	tw := wt.w
+	tw.Burst() // traceRefused's drops share this burst's timestamp
 	port, vdev := uint16(v.port.id), uint16(v.idx)
 	for i := range addrs {
 		t := &wt.tup[i]
@@ -259,6 +260,7 @@ func (d *daemon) traceTx(w *worker, v *vdevState, c *trace.Control, act *active,
 		for i := 0; i < n; i++ {
 			wt.sel[i] = tw.Select(c, frameAt(addrs[i], lens[i]), &wt.tup[i])
 		}
+		tw.Burst()
 		sent := int(C.mr_tx_send(v.desc, act.inst, C.uint32_t(s), C.uint16_t(v.port.id), 0, pkts, C.uint16_t(n)))
 		for i := 0; i < n; i++ {
 			if !wt.sel[i] {
