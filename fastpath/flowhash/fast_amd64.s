@@ -185,11 +185,14 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	MOVQ $0, slow+48(FP)
 	NEGQ ridx
 	JZ   done
+	VBROADCASTI128 kshufBack<>(SB), Y12 // constants of KEY4V and KEY4V2
+	VBROADCASTI128 kshufA<>(SB), Y13
+	VBROADCASTI128 kshufB<>(SB), Y14
 
 	// Every packet first tries the express loop of the mode, which takes
 	// only untagged IPv4 with a 20-byte header (most traffic; in an inner
-	// mode also not a tunnel) and hands any other packet to the general
-	// code at next, which comes back here.
+	// mode also not a tunnel) and hands any other packet to x6 (untagged
+	// IPv6) or the general code at next, which come back here.
 top:
 	LEAQ  ·portProtoBytes(SB), rtab
 	MOVQ  mode+24(FP), AX
@@ -209,7 +212,7 @@ x2o:
 	MOVL    12(rpkt), AX
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
-	JNE     next
+	JNE     x6
 	ADDR4
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
@@ -229,7 +232,7 @@ x2i:
 	MOVL    12(rpkt), AX
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008
-	JNE     next
+	JNE     x6
 	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
 	TESTW   $0xff3f, CX
 	JNZ     x2ihash
@@ -262,19 +265,14 @@ x2ihash:
 	// x4o: outer_tuple4. Untagged IPv4 with a 20-byte header, not a
 	// fragment, a protocol with ports (portProtoBytes), ports inside the
 	// packet.
-x4o:
-	VBROADCASTI128 kshufBack<>(SB), Y12
-	VBROADCASTI128 kshufA<>(SB), Y13
-	VBROADCASTI128 kshufB<>(SB), Y14
-
 	// Two packets per round: their keys share the vector instructions.
-x4oloop:
+x4o:
 	CMPQ    ridx, $-1
 	JEQ     x4o1
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	V4PORTS(rpkt, next)
+	V4PORTS(rpkt, x6)
 	CMPW    2(rlens)(ridx*2), $38
 	JB      x4o1
 	MOVQ    8(rptrs)(ridx*8), R13
@@ -289,7 +287,7 @@ x4oloop:
 	CRC32L  BX, AX
 	MOVL    AX, 4(routp)(ridx*4)
 	ADDQ    $2, ridx
-	JNZ     x4oloop
+	JNZ     x4o
 	VZEROUPPER
 	RET
 
@@ -299,32 +297,27 @@ x4o1:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	V4PORTS(rpkt, next)
+	V4PORTS(rpkt, x6)
 	KEY4V
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	CRC32L  DX, rcrc
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
-	JNZ     x4oloop
+	JNZ     x4o
 	VZEROUPPER
 	RET
 
 	// x4i: inner_tuple4. As x4o; of the protocols with ports only UDP to
 	// 4789/2152 is a tunnel (for the general code).
 x4i:
-	VMOVDQU kshufBack<>(SB), X12
-	VMOVDQU kshufA<>(SB), X13
-	VMOVDQU kshufB<>(SB), X14
-
-x4iloop:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
 	MOVL    12(rpkt), AX
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008
-	JNE     next
+	JNE     x6
 	TESTW   $0xff3f, 20(rpkt)
 	JNZ     next
 	MOVBLZX 23(rpkt), CX
@@ -345,9 +338,22 @@ x4ihash:
 	CRC32L  DX, rcrc
 	MOVL    rcrc, (routp)(ridx*4)
 	INCQ    ridx
-	JNZ     x4iloop
+	JNZ     x4i
 	VZEROUPPER
 	RET
+
+	// x6: from an express loop (rpkt loaded, at least 34 bytes), a frame
+	// that is not for it: untagged IPv6 goes straight to ip6, the rest
+	// to next.
+x6:
+	CMPW    12(rpkt), ET_IPV6
+	JNE     next
+	MOVWLZX (rlens)(ridx*2), rplen
+	MOVQ    mode+24(FP), rpw
+	ANDL    $2, rpw
+	ADDQ    $14, rpkt
+	SUBL    $14, rplen
+	JMP     ip6
 
 	// The general code: one packet, from its Ethernet header.
 next:
