@@ -269,13 +269,14 @@ x2ihash:
 x4o:
 	CMPQ    ridx, $-1
 	JEQ     x4o1
-	CMPW    (rlens)(ridx*2), $38
+	MOVL    (rlens)(ridx*2), CX // both lengths
+	CMPW    CX, $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	V4PORTS(rpkt, x6)
-	CMPW    2(rlens)(ridx*2), $38
+	CMPL    CX, $(38<<16)
 	JB      x4o1
 	MOVQ    8(rptrs)(ridx*8), R13
+	V4PORTS(rpkt, x6)
 	V4PORTS(R13, x4o1)
 	KEY4V2
 	MOVL    rseed, rcrc
