@@ -350,6 +350,65 @@ x6:
 	CMPW    12(rpkt), ET_IPV6
 	JNE     next
 	MOVWLZX (rlens)(ridx*2), rplen
+
+	// Express IPv6: at least 58 bytes (the ports inside), version 6, a
+	// next header that is neither an extension header nor a tunnel
+	// (v6NextClass), in an inner mode not UDP to 4789/2152.
+	CMPL    rplen, $58
+	JB      x6gen
+	MOVBLZX 14(rpkt), AX
+	ANDL    $0xf0, AX
+	CMPL    AX, $0x60
+	JNE     x6gen
+	MOVBLZX 20(rpkt), CX // next header
+	LEAQ    ·v6NextClass(SB), DX
+	MOVBLZX (DX)(CX*1), rpw // 0 general, 1 no ports, 2 ports
+	TESTL   rpw, rpw
+	JZ      x6gen
+	MOVQ    mode+24(FP), DX
+	TESTQ   $2, DX
+	JZ      x6mode
+	CMPL    CX, $17
+	JNE     x6mode
+	MOVWLZX 56(rpkt), CX // UDP destination port
+	CMPW    CX, PORT_VXLAN
+	JEQ     x6gen
+	CMPW    CX, PORT_GTPU
+	JEQ     x6gen
+
+x6mode:
+	SHRL    $1, rpw      // 1: a protocol with ports (class 2)
+	ANDL    rpw, DX      // and ports wanted (mode bit 0): DX == 1
+	// Order the addresses as 128-bit big-endian numbers: CF = daddr <
+	// saddr, from a subtraction of the low and the high halves.
+	MOVBEQQ 30(rpkt), CX // saddr, low half
+	MOVBEQQ 46(rpkt), AX // daddr, low half
+	SUBQ    CX, AX
+	MOVBEQQ 22(rpkt), CX // saddr, high half
+	MOVBEQQ 38(rpkt), AX // daddr, high half
+	SBBQ    CX, AX
+	LEAQ    22(rpkt), AX // smaller address
+	LEAQ    38(rpkt), BX // larger address
+	MOVQ    AX, CX
+	CMOVQCS BX, AX
+	CMOVQCS CX, BX
+	MOVL    rseed, rcrc
+	CRC32Q  (AX), rcrc
+	CRC32Q  8(AX), rcrc
+	CRC32Q  (BX), rcrc
+	CRC32Q  8(BX), rcrc
+	TESTL   DX, DX
+	JZ      store
+	MOVBELL 52(rpkt), BX // low 16 bits: source port
+	MOVBELL 54(rpkt), CX // low 16 bits: destination port
+	MOVL    54(rpkt), DX
+	CMPW    BX, CX
+	RORXL   $16, DX, BX
+	CMOVLHI BX, DX
+	CRC32L  DX, rcrc
+	JMP     store
+
+x6gen:
 	MOVQ    mode+24(FP), rpw
 	ANDL    $2, rpw
 	ADDQ    $14, rpkt

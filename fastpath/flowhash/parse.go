@@ -295,6 +295,22 @@ var portProtos = [4]uint64{
 // assembly express loop tests the protocol with one byte load.
 var portProtoBytes = [256]uint8{protoTCP: 1, protoUDP: 1, protoSCTP: 1, protoUDPLite: 1}
 
+// v6NextClass[p] classifies an IPv6 next header for the assembly's IPv6
+// express code: 0 for an extension header or a tunnel protocol (the
+// general code), 2 for a protocol with ports (as hasPorts), 1 otherwise.
+var v6NextClass = func() (c [256]uint8) {
+	for p := range c {
+		switch {
+		case isV6Ext(uint8(p)) || p == protoIPIP || p == protoIPv6 || p == protoGRE:
+		case hasPorts(uint8(p)):
+			c[p] = 2
+		default:
+			c[p] = 1
+		}
+	}
+	return c
+}()
+
 // hasPorts reports whether L4 protocol proto has 16-bit ports first. A table
 // lookup, not a chain of compares: on mixed traffic the compares mispredict.
 func hasPorts(proto uint8) bool {

@@ -58,11 +58,22 @@ func TestSpread(t *testing.T) {
 	}
 }
 
-// TestPortProtoTables: the assembly's byte table and hasPorts agree.
+// TestPortProtoTables: the assembly's byte tables agree with hasPorts,
+// isV6Ext and the tunnel protocols.
 func TestPortProtoTables(t *testing.T) {
 	for p := 0; p < 256; p++ {
 		if (portProtoBytes[p] != 0) != hasPorts(uint8(p)) {
 			t.Fatalf("protocol %d: byte table %d, hasPorts %v", p, portProtoBytes[p], hasPorts(uint8(p)))
+		}
+		want := uint8(1)
+		switch p {
+		case protoHopByHop, protoRouting, protoFragment, protoDstOpts, protoIPIP, protoIPv6, protoGRE:
+			want = 0
+		case protoTCP, protoUDP, protoSCTP, protoUDPLite:
+			want = 2
+		}
+		if v6NextClass[p] != want {
+			t.Fatalf("protocol %d: v6NextClass %d, want %d", p, v6NextClass[p], want)
 		}
 	}
 }
