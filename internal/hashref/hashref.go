@@ -12,7 +12,7 @@ package hashref
 
 /*
 #cgo pkg-config: libdpdk
-#cgo CFLAGS: -O3
+#cgo CFLAGS: -O3 -msse4.2
 #include "hashref.h"
 */
 import "C"
