@@ -9,10 +9,11 @@
 #define routp DI // &out[n]
 #define ridx R9  // i - n
 #define rpkt R10 // the packet, then the header being parsed
-#define rplen R11 // general code: bytes from rpkt on; express loops: &portProtoBytes
-#define rtab R11
+#define rplen R11 // general code: bytes from rpkt on
+#define rtab R11  // express loops: &portProtoBytes (reloaded at top)
 #define rcrc R12
-#define rpw R13  // general code: tunnels may be opened (before PORTS), then the port word
+#define rpw R13  // general code: tunnels may be opened (before PORTS), then the port word;
+                 // outer_tuple4 express loop: the second packet of a pair
 #define rseed R14
 
 // Little-endian views of big-endian wire constants.
@@ -96,7 +97,7 @@ havelabel: \
 	MOVL  DX, rpw \
 	MOVL  $1, BX
 
-// ADDR4(p): AX = the two IPv4 addresses at p+26 (untagged Ethernet) in
+// ADDR4: AX = the two IPv4 addresses at rpkt+26 (untagged Ethernet) in
 // wire order, smaller first. The order is decided on big-endian loads of
 // each address (MOVBE, no byte swapping in the ALU), the 8 raw bytes are
 // rotated by a CMOV. Clobbers BX, CX, DX.
@@ -108,8 +109,8 @@ havelabel: \
 	CMPL    BX, CX \
 	CMOVQHI DX, AX
 
-// KEY4V: AX = the two IPv4 addresses at p+26 (untagged Ethernet) and DX
-// the two ports at p+34, each pair in wire order, smaller first, built in
+// KEY4V: AX = the two IPv4 addresses at rpkt+26 (untagged Ethernet) and
+// DX the two ports at rpkt+34, each pair in wire order, smaller first, built in
 // the vector unit (keeping the integer ALUs for parsing and CRC32): one
 // load of bytes 22..37, two shuffles into host-order lanes [sa, da,
 // sp<<16|dp] and [da, sa, dp<<16|sp], unsigned min and max, a blend
@@ -165,8 +166,11 @@ havelabel: \
 // 0x8100, 0x88a8, 0x9100), then IPv4 (any IHL) or IPv6 (with at most 8
 // extension headers), and in an inner mode its IP-in-IP, GRE, NVGRE,
 // VXLAN or GTP-U tunnel and inner packet (same rules), it parses the tuple,
-// orders it branch-free (CMOV), CRCs the key straight from registers or
-// packet memory and writes out[i]. Every other packet (a third VLAN tag,
+// orders it branch-free (CMOV, or vector min/max), CRCs the key straight
+// from registers or packet memory and writes out[i]. Express loops per
+// mode take untagged IPv4 with a 20-byte header (outer_tuple4 two packets
+// per round), x6 untagged IPv6 without extension headers; the general
+// code (next) everything else. Every other packet (a third VLAN tag,
 // anything truncated or malformed on the way, where the Go parser decides
 // what is hashed) is left to the Go parser: its bit is set in slow and
 // out[i] is not written. n <= 64. Consecutive packets are independent, so
