@@ -60,6 +60,7 @@ func (d *daemon) status() *monit.Daemon {
 			ps.RxNoMbuf = uint64(st.rx_nombuf)
 			for _, v := range d.vdevs {
 				if v.port == p {
+					d.traceNoMbuf(v, uint64(st.rx_nombuf-v.desc.drops.no_mbuf)) // drop no-mbuf event, tracing on only
 					v.desc.drops.no_mbuf = st.rx_nombuf
 				}
 			}

@@ -93,16 +93,19 @@ import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/gomarsio/marsio/internal/trace"
 )
 
 // The data-path trace area (issue 10, internal/trace): per-vdev controls
-// that tools/mrtrace switches, one event ring per worker, then
-// traceAppThreads rings per application slot (threads beyond that are not
-// traced). Worker i writes ring i: port-rx, dist, port-tx and drop
-// events (traceRx, traceTx); applications write app-rx and app-tx.
+// that tools/mrtrace switches, one event ring per worker and one for the
+// control thread (the daemon's rings), then traceAppThreads rings per
+// application slot (threads beyond that are not traced). Worker i writes
+// ring i: port-rx, dist, port-tx and drop events (traceRx, traceRefused,
+// traceTx); the control thread writes ring <workers>: no-mbuf drops
+// (traceNoMbuf); applications write app-rx, app-tx and their drops.
 const (
 	traceMemzone    = trace.Memzone
 	traceAppThreads = 8
@@ -114,17 +117,17 @@ const (
 // checks magic, version and sizes).
 func (d *daemon) setupTrace() error {
 	workers := int(d.cfg.Service.Workers)
-	rings := workers + maxApps*traceAppThreads
+	rings := workers + 1 + maxApps*traceAppThreads
 	var csize C.size_t
-	p := C.mr_trace_zone(maxVdevs, C.uint32_t(rings), traceRingSize, C.uint32_t(workers), traceAppThreads, &csize)
+	p := C.mr_trace_zone(maxVdevs, C.uint32_t(rings), traceRingSize, C.uint32_t(workers+1), traceAppThreads, &csize)
 	size := int(csize)
 	if p == nil {
 		return fmt.Errorf("memzone %s (%d bytes): %s", traceMemzone, size, C.GoString(C.mr_strerror_last()))
 	}
 	a, err := trace.Attach(unsafe.Slice((*byte)(p), size))
-	if err == nil && (a.Vdevs() != maxVdevs || a.Rings() != rings || a.DaemonRings() != workers || size != trace.Size(maxVdevs, rings, traceRingSize)) {
+	if err == nil && (a.Vdevs() != maxVdevs || a.Rings() != rings || a.DaemonRings() != workers+1 || size != trace.Size(maxVdevs, rings, traceRingSize)) {
 		err = fmt.Errorf("%w: C laid out %d bytes, %d vdevs, %d rings (%d daemon); Go expects %d bytes, %d, %d (%d)",
-			trace.ErrLayout, size, a.Vdevs(), a.Rings(), a.DaemonRings(), trace.Size(maxVdevs, rings, traceRingSize), maxVdevs, rings, workers)
+			trace.ErrLayout, size, a.Vdevs(), a.Rings(), a.DaemonRings(), trace.Size(maxVdevs, rings, traceRingSize), maxVdevs, rings, workers+1)
 	}
 	if err != nil {
 		return fmt.Errorf("memzone %s: %w", traceMemzone, err)
@@ -141,6 +144,9 @@ func (d *daemon) setupTrace() error {
 		}
 		d.trace.w[i] = &workerTrace{w: tw, refused: (*C.uint16_t)(C.calloc(maxBurst, 2))}
 	}
+	if d.trace.ctlW, err = a.Writer(workers); err != nil {
+		return fmt.Errorf("memzone %s: %w", traceMemzone, err)
+	}
 	d.log.Printf("trace area %s: %d KiB, %d rings of %d events (off)", traceMemzone, size>>10, rings, traceRingSize)
 	return nil
 }
@@ -153,6 +159,25 @@ type daemonTrace struct {
 	area *trace.Area
 	ctl  [maxVdevs]*trace.Control // per vdev; nil before setupTrace
 	w    []*workerTrace           // per worker (ring = worker id)
+	// The control thread's ring (ring = number of workers).
+	ctlMu sync.Mutex
+	ctlW  *trace.Writer
+}
+
+// traceNoMbuf records one drop no-mbuf event for vdev v when its tracing
+// is on and its port's rx_nombuf grew by delta since the last status
+// period (called with each status update, before the counter is copied).
+// The PMD drops those packets before the daemon sees them, so the event
+// has no packet: len is the number of packets, no tuple, stream 0xffff;
+// it is recorded whatever the filter.
+func (d *daemon) traceNoMbuf(v *vdevState, delta uint64) {
+	if delta == 0 || d.trace.ctlW == nil || d.traceOn(v) == nil {
+		return
+	}
+	d.trace.ctlMu.Lock()
+	defer d.trace.ctlMu.Unlock()
+	d.trace.ctlW.Burst()
+	d.trace.ctlW.Record(trace.Drop, trace.DropNoMbuf, uint16(v.port.id), uint16(v.idx), 0xffff, uint32(min(delta, 1<<32-1)), 0, &trace.Tuple{})
 }
 
 // workerTrace is one worker's writer and the scratch of traceRx/traceTx:
