@@ -322,6 +322,11 @@ func TestPrimaryAndRanges(t *testing.T) {
 	expect(t, rs, "abi-version", Warn, "attach disabled")
 	expect(t, rs, "cpu-features", OK, "SSE4.2")
 	expect(t, rs, "gomaxprocs", OK, "CPU set")
+	expect(t, rs, "address-window", Warn, "0x3f0000000000", "below 64 TiB", "0x480000000000")
+	writeConfig(t, filepath.Join(h.dpdkDir, "mz"), dpdk.RTE_VERSION, 0x480000000000, 1<<30)
+	rs = Run(h.opts())
+	expect(t, rs, "address-ranges", OK, "free in a fresh process")
+	expect(t, rs, "address-window", OK, "0x480000000000", "above the randomised Go heaps")
 
 	// A range the fresh process has mapped: its own program text (the
 	// test binary is linked at 0x400000).

@@ -49,7 +49,7 @@ func (r *runner) host(probe *probeOutcome) {
 		r.add("address-ranges", Warn, "not checked: no live primary of this build's DPDK version (see primary, dpdk-version)", "")
 	case len(busy) > 0:
 		r.add("address-ranges", Fail, fmt.Sprintf("in %s: %s", probe.where, list(busy, 3)),
-			"an application cannot map the primary's memory there: disable ASLR (sysctl -w kernel.randomize_va_space=0) or start mrzcpd with [eal] virtaddr= set to a free area")
+			"an application cannot map the primary's memory there: start mrzcpd with its default [eal] virtaddr (0x480000000000) or another free area, or disable ASLR (sysctl -w kernel.randomize_va_space=0)")
 	default:
 		var total uint64
 		for _, rg := range probe.ranges {
@@ -59,8 +59,33 @@ func (r *runner) host(probe *probeOutcome) {
 			plural(len(probe.ranges), "range"), total>>30, probe.ranges[0].Addr, probe.where), "")
 	}
 
+	r.addressWindow(probe)
 	r.cpu()
 	r.gomaxprocs()
+}
+
+// goHeapTop: since Go 1.26 (GOEXPERIMENT randomizedheapbase64, on by
+// default on 64-bit) a Go process starts its heap at a random address
+// below 1<<46; mrzcpd's default [eal] virtaddr (0x480000000000) lies above.
+const goHeapTop = 1 << 46
+
+// addressWindow warns when the primary's memory lies where a Go process may
+// place its randomised heap: attaching then fails now and then
+// (ErrAddrInUse), in whichever application drew that address.
+func (r *runner) addressWindow(probe *probeOutcome) {
+	if probe == nil || len(probe.ranges) == 0 {
+		return
+	}
+	lo := probe.ranges[0].Addr
+	for _, rg := range probe.ranges {
+		lo = min(lo, rg.Addr)
+	}
+	if lo < goHeapTop {
+		r.add("address-window", Warn, fmt.Sprintf("the primary's memory starts at %#x, below 64 TiB, where Go 1.26+ processes place their heap at random: an attach can fail by chance (address in use)", lo),
+			"start mrzcpd without [eal] virtaddr (its default is 0x480000000000) or with one between 64 and 85 TiB")
+		return
+	}
+	r.add("address-window", OK, fmt.Sprintf("the primary's memory starts at %#x, above the randomised Go heaps (64 TiB)", lo), "")
 }
 
 func (r *runner) cpu() {

@@ -173,6 +173,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer d.cleanupEAL()
+	if base, _ := d.baseVirtaddr(); base != 0 && !d.cfg.EAL.NoHuge {
+		if err := checkMemsegLists(base); err != nil { // vaddr.go
+			return err
+		}
+	}
 	if d.group != nil {
 		if err := d.group.register(); err != nil {
 			return err
@@ -249,8 +254,8 @@ func (d *daemon) ealArgs() []string {
 	if e.NoHuge {
 		args = append(args, "--no-huge")
 	}
-	if e.Virtaddr != 0 {
-		args = append(args, "--base-virtaddr", "0x"+strconv.FormatUint(e.Virtaddr, 16))
+	if base, add := d.baseVirtaddr(); add { // vaddr.go: 72 TiB unless configured
+		args = append(args, "--base-virtaddr", "0x"+strconv.FormatUint(base, 16))
 	}
 	if e.LogLevel != 0 {
 		args = append(args, "--log-level", strconv.FormatUint(uint64(e.LogLevel), 10))
@@ -272,6 +277,10 @@ func (d *daemon) ealArgs() []string {
 func (d *daemon) startEAL() error {
 	args := d.ealArgs()
 	d.log.Printf("EAL arguments: %q", args)
+	base, _ := d.baseVirtaddr()
+	if err := checkVirtaddrFree(base); err != nil {
+		return err
+	}
 	argv := make([]*C.char, len(args)+1)
 	for i, a := range args {
 		argv[i] = C.CString(a) // EAL keeps pointers into argv: never freed
