@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,27 +21,33 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/trace"
 	"github.com/gomarsio/marsio/shm"
 	"github.com/gomarsio/marsio/zz_generated/abi"
 )
 
 func init() {
-	register(Suite{Name: "trace", Doc: "cost of the data-path trace on the e2e Go app (marsio RecvBurst/SendBurst, burst 32): a -tags notrace build vs the normal build with tracing off, on for every packet and on for 1/64, interleaved", Run: runTrace})
+	register(Suite{Name: "trace", Doc: "cost of the data-path trace on the e2e Go app (marsio RecvBurst/SendBurst, burst 32): the normal build with tracing off, on for every packet and on for 1/64, each run beside a -tags notrace build on the same CPU", Run: runTrace})
 }
 
 // The trace suite runs the e2e suite's Go application (e2eGoApp) from two
 // builds of mrbench: one with -tags notrace (the library's hooks compiled
-// out) and the normal one. The normal build runs with the vdev's tracing
-// off, on with a filter matching every packet (sample 1) and on sampling
-// 1/64; a controller child (pure-Go attach, as mrtrace) switches the trace
-// and drains every ring each millisecond, counting events and lost ones.
-// Every repetition runs all variants in a rotated order, so machine noise
-// hits them alike; the figure is the median over repetitions of each
-// variant's difference to the notrace run of the same repetition.
+// out) and the normal one, with the vdev's tracing off, on with a filter
+// matching every packet (sample 1) and on sampling 1/64. The daemon has
+// two identical vdevs (two net_pcap ports replaying the same traffic, one
+// worker); each measurement runs the notrace app and one variant at the
+// same time, both pinned to the same CPU, one per vdev (sides swapped
+// every repetition): whatever the machine does to one it does to the
+// other, and each app counts its own thread's CPU time per packet. The
+// figure is the median over repetitions of the variant's difference to
+// the notrace app it ran beside. A controller child (pure-Go attach, as
+// mrtrace) switches the trace per vdev and drains every ring each
+// millisecond, counting events and lost ones.
 
-// traceCtlEnv, set to "<file prefix> <devsym>", makes mrbench the trace
-// controller child: it answers "on N", "off" and "stats" lines on stdin.
+// traceCtlEnv, set to the daemon's file prefix, makes mrbench the trace
+// controller child: it answers "on DEVSYM N", "off DEVSYM" and "stats"
+// lines on stdin.
 const traceCtlEnv = "MRBENCH_TRACE_CTL"
 
 // Tests lower these.
@@ -50,25 +57,66 @@ var (
 	traceBursts  = []int{32}
 )
 
-// A trace variant: which build, and the vdev's trace state.
+// A trace variant of the normal build: the vdev's trace state.
 type traceVariant struct {
 	id, label string
-	notrace   bool
 	sample    uint32 // 0: tracing off
 }
 
 var traceVariants = []traceVariant{
-	{"notrace", "notrace build", true, 0},
-	{"off", "tracing off", false, 0},
-	{"on1", "on, every packet", false, 1},
-	{"on64", "on, 1/64", false, 64},
+	{"off", "tracing off", 0},
+	{"on1", "on, every packet", 1},
+	{"on64", "on, 1/64", 64},
 }
+
+// traceVdevs are the daemon's two vdevs (traceConfig).
+var traceVdevs = [2]string{"vxe0", "vxe1"}
 
 // traceStats is what the controller counted while a variant ran.
 type traceStats struct {
 	Events uint64 `json:"events"` // read from the rings
 	Lost   uint64 `json:"lost"`   // dropped by writers on a full ring
 }
+
+// tracePair is one measurement: the notrace app and a variant side by side.
+type tracePair struct{ base, v e2eSample }
+
+// traceConfig: the e2e suite's port and vdev (e2eConfig) twice.
+const traceConfig = `[eal]
+lcores=%d
+memory=512
+
+[service]
+workers=1
+burst=64
+
+[pool:MZ0]
+size=32767
+cache=256
+data_room=2176
+
+[port:pcap0]
+devargs="net_pcap0,rx_pcap=%[2]s,infinite_rx=1"
+
+[port:pcap1]
+devargs="net_pcap1,rx_pcap=%[2]s,infinite_rx=1"
+
+[vdev:vxe0]
+port=pcap0
+rx_streams_max=1
+tx_streams_max=1
+ring_size=4096
+apps=*
+hold_rx=1
+
+[vdev:vxe1]
+port=pcap1
+rx_streams_max=1
+tx_streams_max=1
+ring_size=4096
+apps=*
+hold_rx=1
+`
 
 func runTrace(env *Env) ([]Result, error) {
 	progress := func(format string, a ...any) { fmt.Fprintf(env.Progress, "  trace: "+format+"\n", a...) }
@@ -83,8 +131,8 @@ func runTrace(env *Env) ([]Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	bins := map[bool]string{false: filepath.Join(tmp, "mrbench"), true: filepath.Join(tmp, "mrbench-notrace")}
-	for nt, bin := range bins {
-		args := []string{"build", "-o", bin}
+	for _, nt := range []bool{true, false} {
+		args := []string{"build", "-o", bins[nt]}
 		if nt {
 			args = append(args, "-tags", "notrace")
 		}
@@ -104,46 +152,59 @@ func runTrace(env *Env) ([]Result, error) {
 	case appCPU == 0:
 		daemonCPU = 1
 	}
-	d, err := startE2EDaemon(root, tmp, daemonCPU, progress)
+	d, err := startTraceDaemon(root, tmp, daemonCPU, progress)
 	if err != nil {
 		return nil, err
 	}
 	defer d.stop()
-	ctl, err := openTraceCtl(bins[false], d.prefix, "vxe0")
+	ctl, err := openTraceCtl(bins[false], d.prefix)
 	if err != nil {
 		return nil, err
 	}
 	defer ctl.close()
-	spec := e2eSpec{Impl: implGo, Prefix: d.prefix, StatusDir: d.runDir, Devsym: "vxe0", CPU: appCPU,
+	spec := e2eSpec{Impl: implGo, Prefix: d.prefix, StatusDir: d.runDir, CPU: appCPU,
 		Bursts: traceBursts, Warm: 100 * time.Millisecond, Dur: max(2*env.Min, traceDur), Sleep: 20 * time.Microsecond}
 	reps := max(env.Reps, traceMinReps)
-	progress("app on CPU %d, daemon on CPU %d; %d reps × %d variants × %d bursts × (%v warm-up + %v)",
+	progress("apps on CPU %d (two at a time: notrace beside a variant), daemon on CPU %d; %d reps × %d variants × %d bursts × (%v warm-up + %v)",
 		appCPU, daemonCPU, reps, len(traceVariants), len(spec.Bursts), spec.Warm, spec.Dur)
-	// samples[variant][burst][rep]
-	samples := map[string]map[int][]e2eSample{}
+	pairs := map[string]map[int][]tracePair{} // [variant][burst]
 	evs := map[string]*traceStats{}
 	for _, v := range traceVariants {
-		samples[v.id] = map[int][]e2eSample{}
+		pairs[v.id] = map[int][]tracePair{}
 		evs[v.id] = &traceStats{}
 	}
 	for rep := 0; rep < reps; rep++ {
 		for k := range traceVariants {
 			v := traceVariants[(k+rep)%len(traceVariants)] // rotated: no variant always first
-			cmd := "off"
+			side := (rep + k) % 2                          // the variant's vdev; notrace gets the other
+			vdev, bvdev := traceVdevs[side], traceVdevs[1-side]
+			cmd := "off " + vdev
 			if v.sample > 0 {
-				cmd = fmt.Sprintf("on %d", v.sample)
+				cmd = fmt.Sprintf("on %s %d", vdev, v.sample)
 			}
-			if _, err := ctl.do(cmd); err != nil {
-				return nil, err
+			for _, c := range []string{"off " + bvdev, cmd, "stats"} { // stats: reset the counts
+				if _, err := ctl.do(c); err != nil {
+					return nil, err
+				}
 			}
-			if _, err := ctl.do("stats"); err != nil { // reset the counts
-				return nil, err
+			var phases [2][]e2ePhase
+			var errs [2]error
+			var wg sync.WaitGroup
+			for i, nt := range []bool{true, false} {
+				sp := spec
+				sp.Devsym, sp.Appsym = bvdev, "mrbench_trace_notrace"
+				if !nt {
+					sp.Devsym, sp.Appsym = vdev, "mrbench_trace_"+v.id
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					phases[i], _, errs[i] = runE2EChild(bins[nt], &sp, d, nil, env.Progress)
+				}()
 			}
-			sp := spec
-			sp.Appsym = "mrbench_trace_" + v.id
-			phases, _, err := runE2EChild(bins[v.notrace], &sp, d, nil, env.Progress)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", v.label, err)
+			wg.Wait()
+			if err := errors.Join(errs[:]...); err != nil {
+				return nil, fmt.Errorf("%s beside notrace: %w", v.label, err)
 			}
 			st, err := ctl.do("stats")
 			if err != nil {
@@ -152,65 +213,110 @@ func runTrace(env *Env) ([]Result, error) {
 			evs[v.id].Events += st.Events
 			evs[v.id].Lost += st.Lost
 			var line []string
-			for _, ph := range phases {
-				s := newE2ESample(ph.Stats)
-				samples[v.id][ph.Burst] = append(samples[v.id][ph.Burst], s)
-				line = append(line, fmt.Sprintf("b%d %.1f ns/pkt %.2f Mpps wall", ph.Burst, s.busyNs, s.wallMpps))
+			for j, ph := range phases[1] {
+				if j >= len(phases[0]) || phases[0][j].Burst != ph.Burst {
+					continue
+				}
+				p := tracePair{base: newE2ESample(phases[0][j].Stats), v: newE2ESample(ph.Stats)}
+				pairs[v.id][ph.Burst] = append(pairs[v.id][ph.Burst], p)
+				line = append(line, fmt.Sprintf("b%d %.1f vs notrace %.1f ns/pkt (%.2f / %.2f Mpps wall)", ph.Burst, p.v.busyNs, p.base.busyNs, p.v.wallMpps, p.base.wallMpps))
 			}
-			progress("rep %d/%d %-17s %s; trace events %d, lost %d", rep+1, reps, v.label, strings.Join(line, ", "), st.Events, st.Lost)
+			progress("rep %d/%d %-17s on %s %s; trace events %d, lost %d", rep+1, reps, v.label, vdev, strings.Join(line, ", "), st.Events, st.Lost)
 		}
 	}
-	if _, err := ctl.do("off"); err != nil {
-		return nil, err
+	for _, vd := range traceVdevs {
+		if _, err := ctl.do("off " + vd); err != nil {
+			return nil, err
+		}
 	}
-	return traceResults(env.Progress, samples, evs), nil
+	return traceResults(env.Progress, pairs, evs), nil
 }
 
 // traceResults prints the table and makes the rows: per variant and
-// burst, the median ns/packet and Mpps, and the median, min and max over
-// repetitions of the difference to the same repetition's notrace run.
-func traceResults(w io.Writer, samples map[string]map[int][]e2eSample, evs map[string]*traceStats) []Result {
+// burst, the median ns/packet and Mpps of the variant and of the notrace
+// apps beside it, and the median, min and max over repetitions of the
+// variant's difference to its notrace neighbour.
+func traceResults(w io.Writer, pairs map[string]map[int][]tracePair, evs map[string]*traceStats) []Result {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "trace\tburst\tns/pkt (CPU, median)\tMpps wall (median)\tvs notrace (median of pairs)\tpairs min..max\tpairs\ttrace events\tlost\t\n")
+	fmt.Fprintf(tw, "trace\tburst\tns/pkt (CPU, median)\tnotrace beside it\tMpps wall\tnotrace\tvs notrace (median of pairs)\tpairs min..max\tpairs\ttrace events\tlost\t\n")
 	var res []Result
 	for _, b := range traceBursts {
-		base := samples["notrace"][b]
 		for _, v := range traceVariants {
-			ss := samples[v.id][b]
-			var ns, mpps, diffs []float64
-			for k, s := range ss {
-				if s.busyNs <= 0 {
+			var ns, bns, mpps, bmpps, diffs []float64
+			for _, p := range pairs[v.id][b] {
+				if p.v.busyNs <= 0 || p.base.busyNs <= 0 {
 					continue
 				}
-				ns = append(ns, s.busyNs)
-				mpps = append(mpps, s.wallMpps)
-				if k < len(base) && base[k].busyNs > 0 {
-					diffs = append(diffs, 100*(s.busyNs/base[k].busyNs-1))
-				}
+				ns, bns = append(ns, p.v.busyNs), append(bns, p.base.busyNs)
+				mpps, bmpps = append(mpps, p.v.wallMpps), append(bmpps, p.base.wallMpps)
+				diffs = append(diffs, 100*(p.v.busyNs/p.base.busyNs-1))
 			}
-			if len(ns) == 0 {
+			if len(diffs) == 0 {
 				continue
 			}
-			mdiff, lo, hi := median(diffs), 0.0, 0.0
-			if len(diffs) > 0 {
-				lo, hi = slices.Min(diffs), slices.Max(diffs)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%+.1f%%\t%+.1f..%+.1f%%\t%d\t%d\t%d\t\n", v.label, b, median(ns), median(mpps),
-				mdiff, lo, hi, len(diffs), evs[v.id].Events, evs[v.id].Lost)
-			r := Result{Suite: "trace", Case: fmt.Sprintf("go marsio, burst %d, %s (ns/packet; c = notrace build)", b, v.label),
-				GoNs: median(ns), GoMpps: median(mpps), Ratio: 1 + mdiff/100}
-			var bns, bmpps []float64
-			for _, s := range base {
-				if s.busyNs > 0 {
-					bns, bmpps = append(bns, s.busyNs), append(bmpps, s.wallMpps)
-				}
-			}
-			r.CNs, r.CMpps = median(bns), median(bmpps)
-			res = append(res, r)
+			mdiff := median(diffs)
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%+.1f%%\t%+.1f..%+.1f%%\t%d\t%d\t%d\t\n", v.label, b, median(ns), median(bns),
+				median(mpps), median(bmpps), mdiff, slices.Min(diffs), slices.Max(diffs), len(diffs), evs[v.id].Events, evs[v.id].Lost)
+			res = append(res, Result{Suite: "trace", Case: fmt.Sprintf("go marsio, burst %d, %s (ns/packet; c = notrace build beside it)", b, v.label),
+				GoNs: median(ns), CNs: median(bns), Ratio: 1 + mdiff/100, GoMpps: median(mpps), CMpps: median(bmpps)})
 		}
 	}
 	tw.Flush()
 	return res
+}
+
+// startTraceDaemon is startE2EDaemon with traceConfig (two vdevs).
+func startTraceDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*e2eDaemon, error) {
+	bin := os.Getenv("MRZCPD_BIN")
+	if bin == "" {
+		bin = filepath.Join(tmp, "mrzcpd")
+		progress("building tools/mrzcpd")
+		cmd := exec.Command("go", "build", "-o", bin, "./tools/mrzcpd")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build tools/mrzcpd: %w\n%s", err, out)
+		}
+	}
+	d := &e2eDaemon{prefix: fmt.Sprintf("gmbench_trace_%d", os.Getpid()), runDir: filepath.Join(tmp, "run"),
+		exited: make(chan struct{})}
+	if err := os.MkdirAll(d.runDir, 0o755); err != nil {
+		return nil, err
+	}
+	pcap := filepath.Join(d.runDir, "e2e.pcap")
+	if err := writeE2EPcap(pcap); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(d.runDir, "mrglobal.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, traceConfig, cpu, pcap), 0o644); err != nil {
+		return nil, err
+	}
+	d.cmd = exec.Command(bin, "-config", conf, "-run-dir", d.runDir, "-file-prefix", d.prefix)
+	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	progress("starting mrzcpd on CPU %d (--file-prefix %s)", cpu, d.prefix)
+	waited, err := startPinned(d.cmd, cpu)
+	if err != nil {
+		d.cleanup()
+		return nil, fmt.Errorf("start mrzcpd: %w", err)
+	}
+	go func() { <-waited; close(d.exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-d.exited:
+			d.cleanup()
+			return nil, fmt.Errorf("mrzcpd exited during start-up: %v\n%s", d.cmd.ProcessState, tailLines(d.log.String(), 20))
+		default:
+		}
+		if st, err := monit.ReadDaemon(monit.DaemonPath(d.runDir)); err == nil && st.General.Pid == d.cmd.Process.Pid {
+			return d, nil
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			return nil, fmt.Errorf("mrzcpd not ready after 30s\n%s", tailLines(d.log.String(), 20))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // median of xs (0 for none); xs is not modified.
@@ -235,11 +341,11 @@ type traceCtl struct {
 	stderr *syncBuf
 }
 
-// openTraceCtl starts bin as the controller child for devsym of the daemon
-// behind prefix.
-func openTraceCtl(bin, prefix, devsym string) (*traceCtl, error) {
+// openTraceCtl starts bin as the controller child for the daemon behind
+// prefix.
+func openTraceCtl(bin, prefix string) (*traceCtl, error) {
 	c := &traceCtl{cmd: exec.Command(bin), stderr: &syncBuf{}}
-	c.cmd.Env = append(os.Environ(), traceCtlEnv+"="+prefix+" "+devsym)
+	c.cmd.Env = append(os.Environ(), traceCtlEnv+"="+prefix)
 	c.cmd.Stderr = c.stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var err error
@@ -288,8 +394,7 @@ func init() {
 	if arg == "" {
 		return
 	}
-	prefix, devsym, _ := strings.Cut(arg, " ")
-	if err := traceCtlChild(prefix, devsym, os.Stdin, os.Stdout); err != nil {
+	if err := traceCtlChild(arg, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "mrbench trace controller:", err)
 		os.Exit(1)
 	}
@@ -298,10 +403,10 @@ func init() {
 
 // traceCtlChild attaches to the daemon behind prefix (pure Go, as
 // mrtrace), drains every trace ring each millisecond and runs the
-// commands of in: "on N" (every packet of devsym's vdev, sample N),
-// "off", "stats" (events read and lost since the last stats). Each
-// command gets one JSON line.
-func traceCtlChild(prefix, devsym string, in io.Reader, out io.Writer) error {
+// commands of in: "on DEVSYM N" (every packet of the vdev, sample N),
+// "off DEVSYM", "stats" (events read and lost since the last stats).
+// Each command gets one JSON line.
+func traceCtlChild(prefix string, in io.Reader, out io.Writer) error {
 	h, err := shm.Attach(shm.Options{FilePrefix: prefix, NoIPC: true})
 	if err != nil {
 		return fmt.Errorf("attach to the daemon's memory: %w", err)
@@ -320,16 +425,17 @@ func traceCtlChild(prefix, devsym string, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("root memzone: %w", err)
 	}
 	r := (*abi.Root)(ptrOfAddr(rz.Addr))
-	vi := -1
-	for i := 0; i < int(r.NrVdevs) && i < len(r.Vdevs); i++ {
-		if name, _, _ := bytes.Cut(r.Vdevs[i].Devsym[:], []byte{0}); string(name) == devsym {
-			vi = i
+	control := func(devsym string) (*trace.Control, error) {
+		for i := 0; i < int(r.NrVdevs) && i < len(r.Vdevs); i++ {
+			if name, _, _ := bytes.Cut(r.Vdevs[i].Devsym[:], []byte{0}); string(name) == devsym {
+				if c := a.Control(i); c != nil {
+					return c, nil
+				}
+			}
 		}
+		return nil, fmt.Errorf("no vdev %s with a trace control", devsym)
 	}
-	c := a.Control(vi)
-	if c == nil {
-		return fmt.Errorf("no vdev %s with a trace control", devsym)
-	}
+	var used []*trace.Control
 	var events atomic.Uint64
 	lost0 := make([]uint64, a.Rings())
 	for k := range lost0 {
@@ -359,13 +465,22 @@ func traceCtlChild(prefix, devsym string, in io.Reader, out io.Writer) error {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
-		case len(f) == 2 && f[0] == "on":
-			n, err := strconv.ParseUint(f[1], 10, 32)
+		case len(f) == 3 && f[0] == "on":
+			c, err := control(f[1])
 			if err != nil {
-				return fmt.Errorf("sample %q: %w", f[1], err)
+				return err
+			}
+			n, err := strconv.ParseUint(f[2], 10, 32)
+			if err != nil {
+				return fmt.Errorf("sample %q: %w", f[2], err)
 			}
 			c.Set(trace.Filter{}, uint32(n))
-		case len(f) == 1 && f[0] == "off":
+			used = append(used, c)
+		case len(f) == 2 && f[0] == "off":
+			c, err := control(f[1])
+			if err != nil {
+				return err
+			}
 			c.Off()
 		case len(f) == 1 && f[0] == "stats":
 		default:
@@ -384,7 +499,9 @@ func traceCtlChild(prefix, devsym string, in io.Reader, out io.Writer) error {
 			return err
 		}
 	}
-	c.Off()
+	for _, c := range used {
+		c.Off()
+	}
 	return sc.Err()
 }
 

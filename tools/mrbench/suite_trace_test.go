@@ -40,7 +40,7 @@ func TestTraceSuite(t *testing.T) {
 			t.Errorf("row %+v: want positive figures", r)
 		}
 	}
-	// The on variants recorded (or counted as lost) events, the others none.
+	// The on variants recorded (or counted as lost) events, off none.
 	for _, l := range strings.Split(progress.String(), "\n") {
 		if !strings.Contains(l, "trace: rep ") {
 			continue
