@@ -40,7 +40,8 @@ func init() {
 	enc.Encode(l.tscHz)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		if enc.Encode(l.snapshot()) != nil {
+		b, _ := l.snapshot()
+		if enc.Encode(b) != nil {
 			break
 		}
 	}
@@ -56,9 +57,11 @@ type e2eLatReader struct {
 	hist  *abi.LatHist
 	tscHz uint64
 
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *json.Decoder
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *json.Decoder
+	exited <-chan error // the child's Wait, on its own thread (startPinned)
+	stderr *syncBuf
 }
 
 // openE2ELat starts the reader child for devsym of the daemon behind prefix.
@@ -67,10 +70,9 @@ func openE2ELat(prefix, devsym string) (*e2eLatReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &e2eLatReader{cmd: exec.Command(self)}
+	l := &e2eLatReader{cmd: exec.Command(self), stderr: &syncBuf{}}
 	l.cmd.Env = append(os.Environ(), e2eLatEnv+"="+prefix+" "+devsym)
-	var stderr syncBuf
-	l.cmd.Stderr = &stderr
+	l.cmd.Stderr = l.stderr
 	l.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if l.in, err = l.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -79,13 +81,19 @@ func openE2ELat(prefix, devsym string) (*e2eLatReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.cmd.Start(); err != nil {
+	// Pdeathsig follows the forking *thread*: started from whatever thread
+	// this goroutine is on, the reader was killed as soon as Go threw that
+	// thread away (it does when a goroutine that locked it exits, as every
+	// startPinned goroutine does after its child), and every later
+	// snapshot of the run came out empty. startPinned (no CPU) forks from a
+	// thread of its own that lives until the reader exits.
+	if l.exited, err = startPinned(l.cmd, -1); err != nil {
 		return nil, err
 	}
 	l.out = json.NewDecoder(out)
 	if err := l.out.Decode(&l.tscHz); err != nil {
 		l.close()
-		return nil, fmt.Errorf("latency reader: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("latency reader: %w: %s", err, strings.TrimSpace(l.stderr.String()))
 	}
 	return l, nil
 }
@@ -123,29 +131,32 @@ func attachE2ELat(prefix, devsym string) (*e2eLatReader, error) {
 
 // snapshot copies the histogram's buckets (the daemon writes them without
 // synchronisation: a snapshot may miss the increments of one burst). In
-// the parent it asks the reader child (nil when that failed).
-func (l *e2eLatReader) snapshot() []uint64 {
+// the parent it asks the reader child.
+func (l *e2eLatReader) snapshot() ([]uint64, error) {
 	if l.cmd != nil {
 		var b []uint64
 		if _, err := io.WriteString(l.in, "snap\n"); err != nil {
-			return nil
+			return nil, fmt.Errorf("latency reader: %w: %s", err, strings.TrimSpace(l.stderr.String()))
 		}
-		if err := l.out.Decode(&b); err != nil || len(b) != abi.MR_LAT_BUCKETS {
-			return nil
+		if err := l.out.Decode(&b); err != nil {
+			return nil, fmt.Errorf("latency reader: %w: %s", err, strings.TrimSpace(l.stderr.String()))
 		}
-		return b
+		if len(b) != abi.MR_LAT_BUCKETS {
+			return nil, fmt.Errorf("latency reader: %d buckets, want %d", len(b), abi.MR_LAT_BUCKETS)
+		}
+		return b, nil
 	}
 	out := make([]uint64, abi.MR_LAT_BUCKETS)
 	for i := range out {
 		out[i] = atomic.LoadUint64(&l.hist.Buckets[i])
 	}
-	return out
+	return out, nil
 }
 
 // close ends the reader child.
 func (l *e2eLatReader) close() {
 	l.in.Close()
-	l.cmd.Wait()
+	<-l.exited
 }
 
 // e2eLat are latency percentiles of a run, in nanoseconds (bucket upper

@@ -2,6 +2,10 @@
 // DPDK's own C in the same process and the same minute (DESIGN.md §9).
 //
 //	go run ./tools/mrbench <suite|all> [-json FILE] [-png FILE] [-min 200ms] [-reps 3] [-cpu N]
+//	go run ./tools/mrbench chart -json bench/results.json -png bench/results.png
+//
+// The second form measures nothing: it redraws the chart (e2e ns/packet,
+// e2e latency tails, go/c ratios) from a results file written by -json.
 //
 // Each suite prints a table (case, go ns/op, c ns/op, ratio = go/c); -json
 // writes an array of {"suite","case","go_ns","c_ns","ratio"} objects. Suites
@@ -98,13 +102,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("mrbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonOut := fs.String("json", "", "write results as JSON to `FILE`")
-	pngOut := fs.String("png", "", "write a chart of the ratios to `FILE`")
+	pngOut := fs.String("png", "", "write a chart (e2e ns/packet and latency tails, go/c ratios) to `FILE`")
 	min := fs.Duration("min", 200*time.Millisecond, "minimum duration of one measurement")
 	reps := fs.Int("reps", 3, "measurements per case (the best is kept)")
 	cpu := fs.Int("cpu", runtime.NumCPU()-1, "pin measuring threads to this CPU (-1: no pinning)")
 	dt := fs.Bool("dpdk-test", true, "also run DPDK's dpdk-test perf autotests where a suite has one")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: mrbench <suite|all> [flags]\nsuites: %s\n", strings.Join(suiteNames(), ", "))
+		fmt.Fprintf(stderr, "usage: mrbench <suite|all> [flags]\n       mrbench chart -json RESULTS.json -png CHART.png   (redraw a chart from -json output, e.g. bench/results.json → bench/results.png)\nsuites: %s\n", strings.Join(suiteNames(), ", "))
 		fs.PrintDefaults()
 	}
 	// Accept flags before or after the suite name.
@@ -122,6 +126,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return errors.New("need exactly one suite name")
+	}
+	if pos[0] == "chart" {
+		return redraw(*jsonOut, *pngOut)
 	}
 	var todo []Suite
 	if pos[0] == "all" {
@@ -174,6 +181,25 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := writePNG(*pngOut, all); err != nil {
 			return fmt.Errorf("write png: %w", err)
 		}
+	}
+	return nil
+}
+
+// redraw draws the chart of a results file (mrbench chart).
+func redraw(from, to string) error {
+	if from == "" || to == "" {
+		return errors.New("chart: need -json RESULTS (input) and -png FILE (output)")
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	var res []Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("chart: %s: %w", from, err)
+	}
+	if err := writePNG(to, res); err != nil {
+		return fmt.Errorf("chart: write png: %w", err)
 	}
 	return nil
 }

@@ -206,7 +206,10 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, lat *e2eLatReader, prog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var prev []uint64
 	if lat != nil {
-		prev = lat.snapshot()
+		if prev, err = lat.snapshot(); err != nil {
+			fmt.Fprintf(progress, "  e2e: %s: no latency figures: %v\n", sp.Impl, err)
+			lat = nil
+		}
 	}
 	waited, err := startPinned(cmd, sp.CPU)
 	if err != nil {
@@ -225,8 +228,13 @@ func runE2EChild(self string, sp *e2eSpec, d *e2eDaemon, lat *e2eLatReader, prog
 		phases = append(phases, ph)
 		var l e2eLat
 		if lat != nil {
-			cur := lat.snapshot()
-			l, prev = latDiff(prev, cur, lat.tscHz), cur
+			cur, err := lat.snapshot()
+			if err != nil {
+				fmt.Fprintf(progress, "  e2e: %s: no latency figures from burst %d on: %v\n", sp.Impl, ph.Burst, err)
+				lat = nil
+			} else {
+				l, prev = latDiff(prev, cur, lat.tscHz), cur
+			}
 		}
 		lats = append(lats, l)
 	}
