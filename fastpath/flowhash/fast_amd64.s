@@ -1,5 +1,6 @@
 //go:build amd64 && gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 
 // Registers of fastCRCSSE42. The three arrays are addressed from their
@@ -176,6 +177,10 @@ havelabel: \
 // out[i] is not written. n <= 64. Consecutive packets are independent, so
 // the out-of-order core keeps several packets' CRC chains in flight.
 //
+// With mode bit 2 (keys) out points to n keys, not hashes: every packet
+// takes the general code, and the key of each packet it handles is
+// written to ((*key)(out))[i] (sym_xxhash parses with this).
+//
 // Needs SSE4.2 (CRC32), AVX2 (VPBLENDD), BMI2 (RORX), MOVBE and POPCNT.
 TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	MOVQ n+16(FP), ridx
@@ -200,6 +205,8 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 top:
 	LEAQ  ·portProtoBytes(SB), rtab
 	MOVQ  mode+24(FP), AX
+	TESTQ $4, AX // keys: the general code only
+	JNZ   next
 	CMPQ  AX, $1
 	JEQ   x4o
 	JB    x2o
@@ -488,6 +495,8 @@ v4addr:
 	CMPQ    AX, DX
 	CMOVQHI DX, AX       // min<<32 | max
 	BSWAPQ  AX           // wire order: min, max
+	TESTQ   $4, mode+24(FP)
+	JNZ     v4key
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	TESTL   BX, BX
@@ -496,6 +505,8 @@ v4addr:
 
 store:
 	MOVL rcrc, (routp)(ridx*4)
+
+nextpkt:
 	INCQ ridx
 	JNZ  top
 
@@ -554,6 +565,8 @@ v6addr:
 	CMOVQHI  rcrc, AX
 	CMOVQHI  rpkt, rcrc
 	MOVQ     rcrc, DX
+	TESTQ    $4, mode+24(FP)
+	JNZ      v6key
 	MOVL     rseed, rcrc
 	CRC32Q   (AX), rcrc
 	CRC32Q   8(AX), rcrc
@@ -563,6 +576,50 @@ v6addr:
 	JZ       store
 	CRC32L   rpw, rcrc
 	JMP      store
+
+	// v4key, v6key: keys mode (mode bit 2), the key goes to
+	// ((*key)(out))[i]: the IPv4 address word AX or the IPv6 addresses at
+	// AX (smaller) and DX, and the port word rpw when BX is set. Every
+	// word of the key is written (zeros past n).
+v4key:
+	MOVQ  ridx, CX
+	ADDQ  n+16(FP), CX
+	IMULQ $key__size, CX
+	ADDQ  out+40(FP), CX // &keys[i]
+	MOVQ  AX, key_w(CX)
+	MOVQ  $0, key_w+8(CX)
+	MOVL  $8, DX
+	TESTL BX, BX
+	JZ    v4key1
+	MOVL  rpw, key_w+8(CX)
+	MOVL  $12, DX
+
+v4key1:
+	MOVQ $0, key_w+16(CX)
+	MOVQ $0, key_w+24(CX)
+	MOVQ $0, key_w+32(CX)
+	MOVL DX, key_n(CX)
+	JMP  nextpkt
+
+v6key:
+	MOVQ    ridx, CX
+	ADDQ    n+16(FP), CX
+	IMULQ   $key__size, CX
+	ADDQ    out+40(FP), CX // &keys[i]
+	VMOVDQU (AX), X0
+	VMOVDQU X0, key_w(CX)
+	VMOVDQU (DX), X0
+	VMOVDQU X0, key_w+16(CX)
+	MOVQ    $0, key_w+32(CX)
+	MOVL    $32, DX
+	TESTL   BX, BX
+	JZ      v6key1
+	MOVL    rpw, key_w+32(CX)
+	MOVL    $36, DX
+
+v6key1:
+	MOVL DX, key_n(CX)
+	JMP  nextpkt
 
 	// v6ext: the IPv6 extension header CX (0, 43, 44 or 60) at rpkt+AX.
 	// Up to 8 are skipped. A fragment (offset or M), a truncated chain or

@@ -215,6 +215,10 @@ func (h Hasher) HashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
 	h.hashBurstAddrs(addrs, lens, out)
 }
 
+// fastKeys is the fast path's keys mode (mode bit 2): it writes the keys
+// of the packets it parses to keys and returns the mask of the others.
+const fastKeys = 4
+
 // hashBurstAddrs is HashBurstAddrs for any burst size and mode.
 func (h Hasher) hashBurstAddrs(addrs []uintptr, lens []uint16, out []uint32) {
 	lens = lens[:len(addrs)]
@@ -241,8 +245,28 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 			}
 			return
 		}
+	} else if haveFastCRC() {
+		h.xxhFast(ptrs, lens, n, out)
+		return
 	}
 	h.hashGo(ptrs, lens, n, out)
+}
+
+// xxhFast is sym_xxhash with the assembly parser: the fast path in keys
+// mode writes the keys of the packets it parses, the Go parser those of
+// the rest, then the XXH64 kernel hashes them all.
+//
+//go:noinline
+func (h Hasher) xxhFast(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
+	var keys [burst]key
+	slow := fastCRCBurst(ptrs, lens, n, uint64(h.dist)|fastKeys, 0, (*uint32)(unsafe.Pointer(&keys[0])))
+	ps := unsafe.Slice(ptrs, n)
+	ls := unsafe.Slice(lens, n)
+	for ; slow != 0; slow &= slow - 1 {
+		i := bits.TrailingZeros64(slow)
+		extract(ps[i], int(ls[i]), h.dist, &keys[i])
+	}
+	xxhKeys(&keys[0], n, h.seed, &out[0])
 }
 
 // hashGo hashes the n packets with the Go parser (sym_xxhash, or no
