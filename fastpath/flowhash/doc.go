@@ -118,10 +118,12 @@
 // where the rules above decide between the inner tuple, the outer tuple
 // and no key, are parsed in Go (parse.go) into fixed-size keys hashed by a
 // second assembly kernel (kernel_amd64.s), which runs four CRC32 chains
-// interleaved when it is given several keys. sym_xxhash, CPUs without
-// those extensions and the pure-Go build (-tags purego, or not amd64)
-// parse every packet in Go and use the Go kernels, which are always
-// compiled so tests compare every path in one run. All paths give
+// interleaved when it is given several keys. sym_xxhash uses the same
+// assembly parser in a keys mode (it writes each packet's key instead of
+// its CRC) and the Go XXH64 kernel. CPUs without those extensions and the
+// pure-Go build (-tags purego, or not amd64) parse every packet in Go and
+// use the Go kernels, which are always compiled so tests compare every
+// path in one run. All paths give
 // identical results (tests; fuzzing of the assembly against the Go parser
 // and, in internal/hashref, of both against the C twin and DPDK's
 // rte_hash_crc on arbitrary bytes).
