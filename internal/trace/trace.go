@@ -413,6 +413,30 @@ func (w *Writer) Select(c *Control, frame []byte, t *Tuple) bool {
 	return w.cf.match(t) && w.sampled()
 }
 
+// Skip consumes, of the next n packets of a burst, those that c's sampling
+// would pass over anyway, and returns their number: the caller selects
+// from that index on. Only a match-all filter with a sampling rate above
+// 1 skips (every packet then matches: no need to parse it); otherwise it
+// returns 0. Calling Skip again after each chosen packet walks a burst
+// with one call per chosen packet instead of one Select per packet:
+//
+//	for i := w.Skip(c, n); i < n; i += 1 + w.Skip(c, n-i-1) { … w.Select(c, bufs[i], &t) … }
+func (w *Writer) Skip(c *Control, n int) int {
+	if !w.load(c) {
+		return n // Set is changing the filter: Select would skip them all
+	}
+	if !w.call || w.csample <= 1 {
+		return 0
+	}
+	left := int(w.csample - 1 - w.seen) // packets before the next chosen one
+	if left >= n {
+		w.seen += uint32(n)
+		return n
+	}
+	w.seen += uint32(left)
+	return left
+}
+
 // sampled counts a matching packet and reports whether the sampling rate
 // chooses it.
 func (w *Writer) sampled() bool {

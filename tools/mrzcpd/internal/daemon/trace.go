@@ -224,7 +224,11 @@ func (d *daemon) traceRx(w *worker, v *vdevState, c *trace.Control, addrs []uint
 	tw := wt.w
 	tw.Burst() // traceRefused's drops share this burst's timestamp
 	port, vdev := uint16(v.port.id), uint16(v.idx)
-	for i := range addrs {
+	n := len(addrs)
+	clear(wt.sel[:n])
+	// Skip: with a match-all filter sampling 1/N, one call per chosen
+	// packet instead of one Select per packet.
+	for i := tw.Skip(c, n); i < n; i += 1 + tw.Skip(c, n-i-1) {
 		t := &wt.tup[i]
 		wt.sel[i] = tw.Select(c, frameAt(addrs[i], lens[i]), t)
 		if !wt.sel[i] {
@@ -282,7 +286,8 @@ func (d *daemon) traceTx(w *worker, v *vdevState, c *trace.Control, act *active,
 			continue
 		}
 		total += n
-		for i := 0; i < n; i++ {
+		clear(wt.sel[:n])
+		for i := tw.Skip(c, n); i < n; i += 1 + tw.Skip(c, n-i-1) {
 			wt.sel[i] = tw.Select(c, frameAt(addrs[i], lens[i]), &wt.tup[i])
 		}
 		tw.Burst()
