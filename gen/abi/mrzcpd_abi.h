@@ -329,7 +329,8 @@ struct mr_trace_control {
 
 /* A ring header; its records follow. head: W writer (release store after
  * the record), tail: W reader (release store after reading), lost: W writer
- * (atomic add): events dropped because the ring was full (never blocks). */
+ * (its only writer: load, then store + 1): events dropped because the ring
+ * was full (never blocks). */
 struct mr_trace_ring {
 	uint64_t head;
 	uint64_t spare0[3];

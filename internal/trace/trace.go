@@ -323,7 +323,7 @@ type ringHdr struct {
 	head  uint64 // W: the writer
 	_     [3]uint64
 	tailW uint64 // W: the reader
-	lostW uint64 // W: the writer, atomically
+	lostW uint64 // W: the writer (its only writer: load and store)
 	_     [2]uint64
 }
 
@@ -352,6 +352,7 @@ type Writer struct {
 	r    *ringHdr
 	size uint64
 	head uint64
+	tail uint64 // the reader's tail as last read (re-read when the ring looks full)
 	seen uint32 // matching packets since the last sampled one
 	// The last control's filter and sampling rate, valid while its seq
 	// stays cseq (Control.snapshot): re-read only after a Set.
@@ -376,7 +377,7 @@ func (a *Area) Writer(r int) (*Writer, error) {
 		return nil, fmt.Errorf("%w: ring %d of %d", ErrLayout, r, a.nrings)
 	}
 	h := a.ring(r)
-	return &Writer{r: h, size: a.ringSize, head: atomic.LoadUint64(&h.head)}, nil
+	return &Writer{r: h, size: a.ringSize, head: atomic.LoadUint64(&h.head), tail: atomic.LoadUint64(h.tail())}, nil
 }
 
 // Trace records an event for frame when c's filter matches and the
@@ -468,9 +469,16 @@ func (w *Writer) load(c *Control) bool {
 // Record writes one event for a packet Select chose (tuple t, length n).
 // It never blocks: a full ring counts a lost event and returns false.
 func (w *Writer) Record(stage Stage, reason uint8, port, vdev, stream uint16, n uint32, hash uint32, t *Tuple) bool {
-	if w.head-atomic.LoadUint64(w.r.tail()) >= w.size {
-		atomic.AddUint64(w.r.lost(), 1)
-		return false
+	if w.head-w.tail >= w.size {
+		// Full as last seen: re-read the reader's tail (the shared line is
+		// read only when the cached one says full, as DPDK's cached
+		// consumer index).
+		if w.tail = atomic.LoadUint64(w.r.tail()); w.head-w.tail >= w.size {
+			// One writer per ring: a load and a release store, no LOCK XADD.
+			l := w.r.lost()
+			atomic.StoreUint64(l, atomic.LoadUint64(l)+1)
+			return false
+		}
 	}
 	if w.now == 0 {
 		w.now = time.Now().UnixNano()
