@@ -238,7 +238,7 @@ func runTrace(env *Env) ([]Result, error) {
 // variant's difference to its notrace neighbour.
 func traceResults(w io.Writer, pairs map[string]map[int][]tracePair, evs map[string]*traceStats) []Result {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "trace\tburst\tns/pkt (CPU, median)\tnotrace beside it\tMpps wall\tnotrace\tvs notrace (median of pairs)\tpairs min..max\tpairs\ttrace events\tlost\t\n")
+	fmt.Fprintf(tw, "trace\tburst\tns/pkt (CPU, median)\tnotrace beside it\tMpps wall\tnotrace\tvs notrace (median of pairs)\tpairs p25..p75\tpairs min..max\tpairs\ttrace events\tlost\t\n")
 	var res []Result
 	for _, b := range traceBursts {
 		for _, v := range traceVariants {
@@ -255,8 +255,8 @@ func traceResults(w io.Writer, pairs map[string]map[int][]tracePair, evs map[str
 				continue
 			}
 			mdiff := median(diffs)
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%+.1f%%\t%+.1f..%+.1f%%\t%d\t%d\t%d\t\n", v.label, b, median(ns), median(bns),
-				median(mpps), median(bmpps), mdiff, slices.Min(diffs), slices.Max(diffs), len(diffs), evs[v.id].Events, evs[v.id].Lost)
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%+.1f%%\t%+.1f..%+.1f%%\t%+.1f..%+.1f%%\t%d\t%d\t%d\t\n", v.label, b, median(ns), median(bns),
+				median(mpps), median(bmpps), mdiff, quantile(diffs, 0.25), quantile(diffs, 0.75), slices.Min(diffs), slices.Max(diffs), len(diffs), evs[v.id].Events, evs[v.id].Lost)
 			res = append(res, Result{Suite: "trace", Case: fmt.Sprintf("go marsio, burst %d, %s (ns/packet; c = notrace build beside it)", b, v.label),
 				GoNs: median(ns), CNs: median(bns), Ratio: 1 + mdiff/100, GoMpps: median(mpps), CMpps: median(bmpps)})
 		}
@@ -317,6 +317,16 @@ func startTraceDaemon(root, tmp string, cpu int, progress func(string, ...any)) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// quantile returns the q-quantile of xs (nearest rank; 0 for none).
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
 // median of xs (0 for none); xs is not modified.
