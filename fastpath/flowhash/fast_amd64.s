@@ -277,9 +277,12 @@ x2ihash:
 	// fragment, a protocol with ports (portProtoBytes), ports inside the
 	// packet.
 	// Two packets per round: their keys share the vector instructions.
+	// An odd number left (ridx odd) first takes one packet alone.
 x4o:
-	CMPQ    ridx, $-1
-	JEQ     x4o1
+	TESTQ   $1, ridx
+	JNZ     x4o1
+
+x4opair:
 	MOVL    (rlens)(ridx*2), CX // both lengths
 	CMPW    CX, $38
 	JB      next
@@ -299,7 +302,7 @@ x4o:
 	CRC32L  BX, AX
 	MOVL    AX, 4(routp)(ridx*4)
 	ADDQ    $2, ridx
-	JNZ     x4o
+	JNZ     x4opair
 	VZEROUPPER
 	RET
 
