@@ -211,6 +211,10 @@ type StreamStats struct {
 // RxStats returns the app-side counters of rx stream k (packets and bytes
 // received, sleeps taken).
 func (d *Device) RxStats(k int) (StreamStats, error) {
+	// Any goroutine may ask: the control lock keeps a re-attach from
+	// unmapping the counters under the loads.
+	d.inst.mu.Lock()
+	defer d.inst.mu.Unlock()
 	if err := d.inst.hotCheck(); err != nil {
 		return StreamStats{}, err
 	}
@@ -227,6 +231,10 @@ func (d *Device) RxStats(k int) (StreamStats, error) {
 // TxStats returns the app-side counters of tx stream k (packets and bytes
 // handed to the daemon, drops when the ring was full).
 func (d *Device) TxStats(k int) (StreamStats, error) {
+	// Any goroutine may ask: the control lock keeps a re-attach from
+	// unmapping the counters under the loads.
+	d.inst.mu.Lock()
+	defer d.inst.mu.Unlock()
 	if err := d.inst.hotCheck(); err != nil {
 		return StreamStats{}, err
 	}

@@ -31,9 +31,11 @@ var (
 	errHotNotInit = &Error{Op: "fast path", Msg: "instance not initialised", Hint: "call Init first", Err: ErrClosed}
 	errHotGone    = &Error{Op: "fast path", Msg: "the daemon exited", Hint: "restart mrzcpd, then this application", Err: ErrDaemonGone}
 	errHotClosed  = &Error{Op: "fast path", Msg: "instance closed", Err: ErrClosed}
-	errDevClosed  = &Error{Op: "fast path", Msg: "device closed", Err: ErrClosed}
-	errNoStream   = &Error{Op: "fast path", Msg: "this thread has no stream on the device", Hint: "open the device with at least as many streams as threads", Err: ErrInvalid}
-	errForeignDev = &Error{Op: "fast path", Msg: "device belongs to another instance", Err: ErrInvalid}
+	// errHotReattached is a thread's first call after a re-attach.
+	errHotReattached = &Error{Op: "fast path", Msg: "the daemon was restarted since this thread's last call", Hint: "drop every buffer held from before (never free or send it), then carry on", Err: ErrDaemonGone}
+	errDevClosed     = &Error{Op: "fast path", Msg: "device closed", Err: ErrClosed}
+	errNoStream      = &Error{Op: "fast path", Msg: "this thread has no stream on the device", Hint: "open the device with at least as many streams as threads", Err: ErrInvalid}
+	errForeignDev    = &Error{Op: "fast path", Msg: "device belongs to another instance", Err: ErrInvalid}
 )
 
 // Instance is one application's connection to mrzcpd: the mapped shared
@@ -58,6 +60,7 @@ type Instance struct {
 	gen      uint64
 	zone     *abiAppZone
 	ownerOff uintptr // byte offset of the owner dynfield in an mbuf
+	rxtscOff uintptr // byte offset of the daemon's rx TSC stamp in an mbuf, 0: none
 	owner    uint32  // slot+1, the owner tag of our mbufs
 	pools    []pool
 	hasher   flowhash.Hasher
@@ -73,6 +76,9 @@ type Instance struct {
 	stop    chan struct{} // closes the control-plane goroutines
 	bg      sync.WaitGroup
 	waiters atomic.Int32 // threads inside PollWait
+	// usable is the generation while the state is stateReady, 0 otherwise:
+	// the fast path's one state load (Thread.enter). Stored after state.
+	usable  atomic.Uint32
 	goneErr atomic.Pointer[Error]
 	started time.Time
 
@@ -293,9 +299,11 @@ func (i *Instance) init(appsym string) (err error) {
 		}
 	})
 	i.devices = map[string]*Device{}
+	registerMembarrier() // once per process, so a re-attach does not pay
 	i.stop = make(chan struct{})
 	i.generation, i.daemonPID = 1, st.PID
 	i.state.Store(stateReady)
+	i.usable.Store(1)
 	i.startBackground()
 	return nil
 }
@@ -325,6 +333,10 @@ func (i *Instance) bindRoot() error {
 	}
 	i.root = r
 	i.ownerOff = uintptr(r.OwnerDynfieldOffset)
+	i.rxtscOff = 0
+	if o := r.RxtscDynfieldOffset; o >= dpdk.OffsetofMbufDynfield1 && o+8 <= dpdk.SizeofMbuf && o%8 == 0 {
+		i.rxtscOff = uintptr(o)
+	}
 	return nil
 }
 
@@ -430,6 +442,7 @@ func (i *Instance) markGone(cause string) {
 	if !i.state.CompareAndSwap(stateReady, stateGone) {
 		return
 	}
+	i.usable.Store(0) // Q0 (quiesce.go)
 	e := &Error{Op: "liveness", Msg: "the daemon exited: " + cause, Hint: "restart mrzcpd, then this application", Err: ErrDaemonGone}
 	i.goneErr.Store(e)
 	i.wake()
@@ -460,7 +473,10 @@ func (i *Instance) Err() error { return i.check("instance") }
 // threads' buffer caches back to the pools, deregisters and detaches. Every
 // Buffer, []byte view and Device of the instance is invalid afterwards, and
 // calls return ErrClosed. Close may be called more than once. Fast-path
-// calls must not run concurrently with Close (PollWait may: it returns).
+// calls that run concurrently with Close return ErrClosed: Close waits for
+// those already inside a call to leave (quiesce.go) before it unmaps, at
+// most closeQuiesce (2 s); a thread still inside then keeps the memory
+// mapped (leaked, Close reports ErrBusy) rather than fault.
 func (i *Instance) Close() error {
 	i.mu.Lock()
 	prev := i.state.Load()
@@ -472,8 +488,13 @@ func (i *Instance) Close() error {
 	// Stop the fast path first: threads still inside PollWait see the wake
 	// eventfd and leave before memory goes away.
 	i.state.Store(stateClosed)
+	i.usable.Store(0) // Q0 (quiesce.go)
 	i.wake()
 	i.mu.Unlock()
+	// No thread may still be inside a fast-path call (quiesce.go) when the
+	// memory goes; one that stays inside for closeQuiesce keeps it mapped.
+	stuck, quiet := i.quiesce(nil, closeQuiesce, nil)
+	leak := !quiet
 	for deadline := time.Now().Add(2 * time.Second); i.waiters.Load() > 0 && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Microsecond)
 	}
@@ -495,7 +516,7 @@ func (i *Instance) Close() error {
 		}
 	}
 	i.devices, i.devOrder = nil, nil
-	if alive {
+	if alive && !leak {
 		for _, t := range i.threads {
 			t.flushCaches()
 		}
@@ -518,6 +539,11 @@ func (i *Instance) Close() error {
 		errs = append(errs, fmt.Errorf("remove status file: %w", err))
 	}
 	i.root, i.zone, i.pools = nil, nil, nil
+	if leak {
+		errs = append(errs, errorf("close", ErrBusy, "do not call Close while dataplane threads still run",
+			"threads %v still inside a fast-path call after %v: shared memory left mapped", stuck, closeQuiesce))
+		i.mem = nil
+	}
 	if i.mem != nil {
 		if err := i.mem.detach(); err != nil {
 			errs = append(errs, err)

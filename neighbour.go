@@ -309,9 +309,17 @@ func (t *Thread) neighInput(d *Device, bufs []Buffer) int {
 // (a copy of the packet, all segments) and frees it: like SendBurst, the
 // buffer is the library's afterwards, whatever the result.
 func (t *Thread) ToKernel(d *Device, b Buffer) error {
-	if err := t.inst.hotCheck(); err != nil {
-		return err
+	if !t.enter() {
+		if err := t.enterSlow(); err != nil {
+			return err
+		}
 	}
+	err := t.toKernel(d, b)
+	t.leave()
+	return err
+}
+
+func (t *Thread) toKernel(d *Device, b Buffer) error {
 	if d.closed.Load() {
 		return errDevClosed
 	}
@@ -348,9 +356,17 @@ func (t *Thread) ToKernel(d *Device, b Buffer) error {
 // Like SendBurst, b is the library's afterwards, except when an
 // ErrInvalid error says it was not taken.
 func (t *Thread) SendIP(d *Device, b Buffer, nexthop netip.Addr) (bool, error) {
-	if err := t.inst.hotCheck(); err != nil {
-		return false, err
+	if !t.enter() {
+		if err := t.enterSlow(); err != nil {
+			return false, err
+		}
 	}
+	ok, err := t.sendIP(d, b, nexthop)
+	t.leave()
+	return ok, err
+}
+
+func (t *Thread) sendIP(d *Device, b Buffer, nexthop netip.Addr) (bool, error) {
 	if d.closed.Load() {
 		return false, errDevClosed
 	}

@@ -41,35 +41,78 @@ func (t *Thread) PollWaitEpoll(ctx context.Context, timeout time.Duration, devs 
 }
 
 func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*Device, blocking bool) error {
+	if !t.enter() {
+		if err := t.enterSlow(); err != nil {
+			return err
+		}
+	}
 	i := t.inst
-	if err := i.hotCheck(); err != nil {
+	act, err := t.pollArm(ctx, devs)
+	usleep := i.cfg.UsleepPeriod
+	if act == pollPark {
+		i.waiters.Add(1) // inside the call: Close sees it after quiescence
+	}
+	t.leave() // asleep or not, the thread is offline from here (quiesce.go)
+	switch {
+	case err != nil:
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := &i.cfg
-	if !c.PollWaitEnable || t.idle < c.UsleepThreshold {
-		return nil
-	}
-	if t.idle < c.NotifyThreshold {
-		ts := unix.NsecToTimespec(int64(c.UsleepPeriod) * 1000)
+	case act == pollUsleep:
+		ts := unix.NsecToTimespec(int64(usleep) * 1000)
 		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
 		}
 		return nil
+	case act == pollReturn:
+		return nil
+	}
+	if blocking {
+		err = t.waitEpoll(ctx, timeout)
+	} else {
+		err = t.waitNetpoll(ctx, timeout)
+	}
+	i.waiters.Add(-1)
+	// Disarm inside a call: after a re-attach or Close the streams'
+	// memory may be gone, and enter says so before we touch it.
+	if e := t.enterErr(); e != nil {
+		return e
+	}
+	t.disarm(devs)
+	t.leave()
+	return err
+}
+
+// What pollWait does after pollArm.
+const (
+	pollReturn = iota // receive again at once
+	pollUsleep        // sleep poll_wait_throttle_usleep_period µs, then return
+	pollPark          // flags armed: park until an eventfd fires
+)
+
+// pollArm is the part of PollWait inside the call: the throttle decision
+// and, when the thread is to park, the arming of its sleeping flags with
+// the re-check of its rings. The sleeping itself is the caller's, outside
+// the call.
+func (t *Thread) pollArm(ctx context.Context, devs []*Device) (int, error) {
+	i := t.inst
+	if err := ctx.Err(); err != nil {
+		return pollReturn, err
+	}
+	c := &i.cfg
+	if !c.PollWaitEnable || t.idle < c.UsleepThreshold {
+		return pollReturn, nil
+	}
+	if t.idle < c.NotifyThreshold {
+		return pollUsleep, nil
 	}
 	for _, d := range devs {
 		if d.closed.Load() {
-			return errDevClosed
+			return pollReturn, errDevClosed
 		}
 		if d.inst != i {
-			return errForeignDev
+			return pollReturn, errForeignDev
 		}
 	}
 	// Arm: sleeping=1 with a full fence (XCHG), then re-check every ring.
 	// Pairs with the daemon's enqueue; fence; load sleeping.
-	i.waiters.Add(1)
-	defer i.waiters.Add(-1)
 	armed := false
 	for _, d := range devs {
 		if t.id < len(d.rx) {
@@ -77,19 +120,13 @@ func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*De
 			armed = true
 		}
 	}
-	defer func() {
-		for _, d := range devs {
-			if t.id < len(d.rx) && !d.closed.Load() && i.state.Load() != stateClosed {
-				atomic.StoreUint32(d.rx[t.id].sleeping(), 0)
-			}
-		}
-	}()
 	if !armed {
-		return errNoStream
+		return pollReturn, errNoStream
 	}
 	for _, d := range devs {
 		if t.id < len(d.rx) && d.rx[t.id].ring.Count() > 0 {
-			return nil
+			t.disarm(devs)
+			return pollReturn, nil
 		}
 	}
 	t.sleeps.Add(1)
@@ -98,16 +135,16 @@ func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*De
 			fastpath.CounterAdd(&d.rx[t.id].st.App.Events, 1)
 		}
 	}
-	var err error
-	if blocking {
-		err = t.waitEpoll(ctx, timeout)
-	} else {
-		err = t.waitNetpoll(ctx, timeout)
+	return pollPark, nil
+}
+
+// disarm clears the thread's sleeping flags on devs (inside a call).
+func (t *Thread) disarm(devs []*Device) {
+	for _, d := range devs {
+		if t.id < len(d.rx) && !d.closed.Load() {
+			atomic.StoreUint32(d.rx[t.id].sleeping(), 0)
+		}
 	}
-	if err != nil {
-		return err
-	}
-	return i.hotCheck()
 }
 
 // waitEpoll blocks in epoll_wait on the thread's epoll (EINTR retried).

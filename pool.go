@@ -95,7 +95,11 @@ func (t *Thread) flushCaches() {
 	}
 }
 
-// alloc takes len(objs) buffers from pool p, resets and tags them.
+// alloc takes len(objs) buffers from pool p, resets and tags them. It also
+// clears the daemon's rx TSC stamp (MR_RXTSC_DYNFIELD): a buffer's previous
+// life may have been a received packet, and the daemon counts port rx →
+// port tx latency for every stamped packet it sends, so an application's
+// own packets would count a stale stamp (stamp 0: not counted, lat.h).
 func (t *Thread) alloc(p int, objs []uintptr) error {
 	i := t.inst
 	pl := &i.pools[p]
@@ -108,6 +112,11 @@ func (t *Thread) alloc(p int, objs []uintptr) error {
 	owner, off := i.owner, i.ownerOff
 	for _, m := range objs {
 		*(*uint32)(ptrAt(m + off)) = owner
+	}
+	if ts := i.rxtscOff; ts != 0 {
+		for _, m := range objs {
+			*(*uint64)(ptrAt(m + ts)) = 0
+		}
 	}
 	return nil
 }

@@ -17,10 +17,13 @@ import (
 // compare) returns ErrDaemonGone and blocked PollWaits wake. With Reattach
 // the liveness goroutine then starts reattachLoop, which:
 //
-//  1. waits until no thread is inside PollWait and a grace period
-//     (reattachGrace) has passed: a fast-path call that loaded stateReady
-//     just before the death finishes its burst (microseconds) long before;
-//     every later call stops at its state check. Only then
+//  1. waits until no thread is inside a fast-path call that may still
+//     touch the old daemon's memory (quiesce.go: per-thread slots written
+//     on entry and exit of every call, one membarrier(2) on this side;
+//     threads asleep in PollWait are offline, and only their wake-up is
+//     awaited; a thread that stays inside
+//     postpones the re-attach, reported once through OnReattach with
+//     ErrBusy, and nothing is unmapped under it). Only then
 //  2. tears the old generation down under the control lock (trace area and
 //     the threads' trace writers included): the devices are
 //     released locally (eventfds closed, neighbour/representor goroutines
@@ -40,11 +43,13 @@ import (
 //     the error naming it; the instance is usable without it). Applications look their devices up again
 //     (Instance.Device) in the callback or on the next ErrClosed.
 //
-// Buffers received before the death point into unmapped memory: drop them
-// (never Free, Data or Send them) once a call returned ErrDaemonGone.
+// Buffers received before the death point into unmapped memory, or into
+// the new daemon's: drop them (never Free, Data or Send them) once a call
+// returned ErrDaemonGone. A thread that made no call while the daemon was
+// away still learns of it: its first call after the re-attach returns
+// ErrDaemonGone once (Thread.enter).
 // Close stops the loop at any step.
 const (
-	reattachGrace      = 20 * time.Millisecond
 	reattachMinBackoff = 10 * time.Millisecond
 	reattachMaxBackoff = 500 * time.Millisecond
 )
@@ -67,14 +72,20 @@ func (i *Instance) reattachLoop() {
 			return true
 		}
 	}
-	// 1. Quiesce.
+	// 1. Quiesce (quiesce.go): no thread inside a call that may still
+	// touch the old generation. Threads parked in PollWait are offline.
+	if _, ok := i.quiesce(i.stop, 0, i.opts.OnReattach); !ok {
+		return
+	}
+	// Threads parked in PollWait must also have woken (markGone's write of
+	// the wake eventfd, which reattach drains: one that slept through the
+	// drain would sleep on the old devices until its timeout). They do at
+	// once; none parks again until the instance is usable (waiters is
+	// counted inside the call).
 	for i.waiters.Load() > 0 {
-		if !sleep(time.Millisecond) {
+		if !sleep(100 * time.Microsecond) {
 			return
 		}
-	}
-	if !sleep(reattachGrace) {
-		return
 	}
 	// 2. Tear down the old generation.
 	i.mu.Lock()
@@ -215,6 +226,7 @@ func (i *Instance) reattach(oldPID int, devs []reopen) (err error) {
 	i.goneErr.Store(nil)
 	i.generation++
 	i.state.Store(stateReady)
+	i.usable.Store(uint32(i.generation)) // the fast path's state (quiesce.go)
 	var errs []error
 	for _, d := range devs {
 		var opts []DeviceOption

@@ -1,6 +1,7 @@
 package marsio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -266,6 +267,197 @@ func TestReattachOtherABI(t *testing.T) {
 	}
 	if nd, ok := i.Device("vxe0"); !ok || nd.RxStreams() != 1 {
 		t.Fatalf("device after re-attach: %v %v", nd, ok)
+	}
+	if err := i.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReattachHammer: two threads hammer RecvBurst, SendBurst, Alloc,
+// Free and PollWait while the daemon is killed (kill -9) and restarted,
+// several times. Nothing may fault (a SIGSEGV kills the test binary), and
+// every call returns data or a typed error: ErrDaemonGone while the daemon
+// is away and once per thread after each re-attach, ErrClosed from a device
+// of an old generation (the thread then looks the reopened one up),
+// ErrNoBuffers if the pool runs dry. Anything else fails the test.
+func TestReattachHammer(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	rounds := 6
+	if testing.Short() {
+		rounds = 2
+	}
+	var frames [][]byte // flows enough for both rx streams
+	for f := range 32 {
+		frames = append(frames, udpFrame([4]byte{10, 0, 1, byte(f)}, [4]byte{10, 0, 2, byte(3 * f)}, uint16(1000+f), uint16(2000+7*f), 64))
+	}
+	files := map[string][]byte{"in.pcap": pcapFile(t, frames)}
+	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
+	gens := make(chan int, 64)
+	i := attachApp(t, d, "hammer", WithThreads(2), WithReattach(true), WithReattachCallback(func(gen int, err error) {
+		if err != nil {
+			t.Logf("re-attach callback (generation %d): %v", gen, err)
+			return
+		}
+		gens <- gen
+	}))
+	dev0, err := i.OpenDevice("vxe0", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nth = 2
+	type counts struct {
+		calls, pkts, gone, closed, nobufs atomic.Uint64
+	}
+	var (
+		cnt  [nth]counts
+		stop atomic.Bool
+		errs = make(chan error, 2*nth)
+		done = make(chan struct{}, nth)
+	)
+	hammer := func(k int) {
+		defer func() { done <- struct{}{} }()
+		th, err := i.ThreadInit()
+		if err != nil {
+			errs <- err
+			return
+		}
+		defer th.Release()
+		c := &cnt[k]
+		cur := dev0
+		bufs := make([]Buffer, 32)
+		ab := make([]Buffer, 8)
+		ctx := context.Background()
+		// ok sorts a call's error: true to go on with the buffers.
+		ok := func(op string, err error) bool {
+			c.calls.Add(1)
+			switch {
+			case err == nil:
+				return true
+			case errors.Is(err, ErrDaemonGone):
+				c.gone.Add(1)
+				time.Sleep(20 * time.Microsecond)
+			case errors.Is(err, ErrClosed):
+				c.closed.Add(1)
+				if nd, found := i.Device("vxe0"); found && nd != cur {
+					cur = nd
+				}
+			case errors.Is(err, ErrNoBuffers):
+				c.nobufs.Add(1)
+			default:
+				errs <- fmt.Errorf("thread %d: %s: %w", k, op, err)
+				stop.Store(true)
+			}
+			return false
+		}
+		for it := 0; !stop.Load(); it++ {
+			n, err := th.RecvBurst(cur, bufs)
+			if !ok("RecvBurst", err) {
+				continue
+			}
+			if n > 0 {
+				c.pkts.Add(uint64(n))
+				m := n / 2
+				if _, err := th.SendBurst(cur, bufs[:m]); !ok("SendBurst", err) {
+					continue // the rest is dropped with the old generation
+				}
+				if !ok("Free", th.Free(bufs[m:n]...)) {
+					continue
+				}
+			}
+			if ok("Alloc", th.Alloc(cur, ab)) {
+				if it%2 == 0 {
+					ok("Free", th.Free(ab...))
+				} else {
+					for _, b := range ab {
+						b.SetData(frames[0])
+					}
+					_, err := th.SendBurst(cur, ab)
+					ok("SendBurst", err)
+				}
+			}
+			if it%64 == 0 {
+				ok("PollWait", th.PollWait(ctx, 200*time.Microsecond, cur))
+			}
+		}
+	}
+	for k := range nth {
+		go hammer(k)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			select {
+			case err := <-errs:
+				stop.Store(true)
+				t.Fatal(err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				stop.Store(true)
+				t.Fatalf("timeout waiting for %s", what)
+			}
+		}
+	}
+	flowing := func() func() bool {
+		var base [nth]uint64
+		for k := range nth {
+			base[k] = cnt[k].pkts.Load()
+		}
+		return func() bool {
+			for k := range nth {
+				if cnt[k].pkts.Load() < base[k]+200 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitFor("traffic on both threads", flowing())
+	for r := range rounds {
+		var goneBase [nth]uint64
+		for k := range nth {
+			goneBase[k] = cnt[k].gone.Load()
+		}
+		d.Kill()
+		waitFor("ErrDaemonGone on both threads", func() bool {
+			for k := range nth {
+				if cnt[k].gone.Load() == goneBase[k] {
+					return false
+				}
+			}
+			return true
+		})
+		d = daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files, RunDir: d.RunDir, Prefix: d.Prefix})
+		ready := time.Now()
+		var gen int
+		waitFor("re-attach", func() bool {
+			select {
+			case gen = <-gens:
+				return true
+			default:
+				return false
+			}
+		})
+		if gen != r+2 {
+			t.Fatalf("round %d: generation %d, want %d", r, gen, r+2)
+		}
+		waitFor("traffic on both threads after the re-attach", flowing())
+		t.Logf("round %d: generation %d, both threads moving packets again %v after the new daemon was ready", r, gen, time.Since(ready).Round(time.Millisecond))
+	}
+	stop.Store(true)
+	for range nth {
+		<-done
+	}
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	for k := range nth {
+		c := &cnt[k]
+		t.Logf("thread %d: %d calls, %d packets, %d ErrDaemonGone, %d ErrClosed, %d ErrNoBuffers", k, c.calls.Load(), c.pkts.Load(), c.gone.Load(), c.closed.Load(), c.nobufs.Load())
 	}
 	if err := i.Close(); err != nil {
 		t.Fatal(err)

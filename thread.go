@@ -33,6 +33,13 @@ type Thread struct {
 	sleeps atomic.Uint64
 	tw     *trace.Writer // this thread's trace ring, bound on first use
 
+	// Quiescence (quiesce.go): qs, W: this thread (plain stores), R: the
+	// re-attacher and Close, is odd inside a fast-path call (a new value
+	// per call) and even outside.
+	qs uint64
+	// epoch is the generation of the thread's last call (Instance.usable).
+	epoch uint32
+
 	evs    [16]unix.EpollEvent
 	addrs  [burstMax]uintptr // scratch: data addresses for hashing
 	lens   [burstMax]uint16
@@ -44,7 +51,7 @@ type Thread struct {
 // newThread prepares thread id's epoll and caches (at Init, as the seed
 // creates its epoll fds in mrapp_rx_notify_init).
 func newThread(i *Instance, id int) (*Thread, error) {
-	t := &Thread{inst: i, id: id, cpu: -1, epfd: -1, cancel: -1}
+	t := &Thread{inst: i, id: id, cpu: -1, epfd: -1, cancel: -1, epoch: 1}
 	fail := func(what string, err error) (*Thread, error) {
 		t.close()
 		return nil, errorf("init", ErrNoSpace, "raise the open-files limit (ulimit -n)?", "thread %d: %s: %v", id, what, err)

@@ -1,0 +1,202 @@
+package marsio
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Quiescence: when may the old daemon's memory be unmapped?
+//
+// Every fast-path call on a Thread (RecvBurst, SendBurst, SendBurstFlow,
+// Alloc, AllocPool, Free, PollWait, SendIP, ToKernel) is bracketed by
+// Thread.enter and Thread.leave. enter publishes an odd value in the
+// thread's slot t.qs (a fresh one per call: qs = qs|1 + 2) and
+// then loads the instance's usable word (the generation while usable, 0
+// otherwise: one load and compare); leave publishes qs+1 (even) once the
+// call's last access to shared memory is done. The slot is a plain store
+// (a MOV on amd64), no sync/atomic XCHG on the fast path.
+//
+// The re-attacher (and Close) runs the other side of a Dekker handshake,
+// carrying both fences itself:
+//
+//	Q0: i.usable = 0                   (markGone, Close: after i.state)
+//	Q1: membarrier(PRIVATE_EXPEDITED)  full barrier on every CPU running a
+//	                                   thread of this process; a thread not
+//	                                   running has passed one at its last
+//	                                   context switch
+//	Q2: snapshot every t.qs; wait until each odd one changes
+//
+// Thread side (T0: store qs odd; T1: load usable; … T2: store qs even).
+// Q1 splits every thread's program at one point. If T0 came before it,
+// Q2 sees the odd value (or a later one) and waits for the next store,
+// which is T2 of that call (or T0 of a later call whose T1 comes after Q1
+// and sees usable = 0). If T0 came after it, so does T1, which then sees
+// Q0's 0 and the call returns its typed error without touching shared
+// memory. x86 keeps the remaining orders (T0 before T1 in the compiler: the
+// atomic load is in the memory chain after the store; every shared-memory
+// access of the call before T2: TSO orders load→store and store→store, and
+// the call's last access is an assembly call or a store that the compiler
+// keeps before T2). Only store→load needed a fence: membarrier gives it,
+// once per re-attach (0.4 µs here), instead of an XCHG per call.
+//
+// A fresh odd value per call makes a recovered panic inside a call harmless
+// to the protocol: the slot stays odd only until the thread's next call.
+//
+// A thread parked in PollWait's sleep has left (qs even): it is offline
+// and does not hold a re-attach back; it re-enters on waking and sees the
+// new state before it touches its sleeping flags again.
+//
+// A thread that stays inside a call (descheduled on a starved machine,
+// stopped in a debugger, or a call that panicked, was recovered, and the
+// thread never calls again) holds the re-attach back: the old generation
+// stays mapped and torn-down state is not touched, so it can never fault.
+// After quiesceReport the callback (OnReattach) gets one error wrapping
+// ErrBusy naming the threads; the wait goes on until they move (any call on
+// such a Thread returns ErrDaemonGone at once and releases it) or Close.
+// Close itself waits at most closeQuiesce and then leaks the mapping
+// (never unmaps under a thread) rather than risk a fault.
+const (
+	quiesceReport = time.Second
+	closeQuiesce  = 2 * time.Second
+)
+
+// membarrier(2) commands (linux/membarrier.h; not in x/sys/unix).
+const (
+	membarrierCmdGlobal                   = 1 << 0
+	membarrierCmdPrivateExpedited         = 1 << 3
+	membarrierCmdRegisterPrivateExpedited = 1 << 4
+)
+
+var (
+	mbOnce sync.Once
+	mbCmd  int // the command Q1 uses; 0: none works here
+)
+
+// registerMembarrier registers the process for private expedited
+// membarrier (once; Init calls it so the first re-attach does not pay).
+// It falls back to MEMBARRIER_CMD_GLOBAL (slower: an RCU grace period).
+func registerMembarrier() {
+	mbOnce.Do(func() {
+		if _, _, e := unix.Syscall(unix.SYS_MEMBARRIER, membarrierCmdRegisterPrivateExpedited, 0, 0); e == 0 {
+			mbCmd = membarrierCmdPrivateExpedited
+			return
+		}
+		if _, _, e := unix.Syscall(unix.SYS_MEMBARRIER, membarrierCmdGlobal, 0, 0); e == 0 {
+			mbCmd = membarrierCmdGlobal
+		}
+	})
+}
+
+// fenceThreads is Q1: a full memory barrier on every thread of the process.
+// Without membarrier (seccomp, old kernel) it falls back to waiting a
+// millisecond, in which any store buffer has long drained (best effort: the
+// architecture gives no bound).
+func fenceThreads() {
+	registerMembarrier()
+	if mbCmd != 0 {
+		if _, _, e := unix.Syscall(unix.SYS_MEMBARRIER, uintptr(mbCmd), 0, 0); e == 0 {
+			return
+		}
+	}
+	time.Sleep(time.Millisecond)
+}
+
+// enter is T0+T1: the thread is inside a fast-path call from here, then
+// the state check. It reports whether the instance is usable in the
+// thread's generation; if not, the caller goes on only if enterSlow
+// returns nil (on error the thread has left again). Inlined: the fast path
+// pays one store, one load and a compare.
+//
+// The first call of a thread after a re-attach returns errHotReattached
+// (ErrDaemonGone) once: buffers the thread still holds from the old
+// generation have the new daemon's addresses and must be dropped, not
+// freed or sent, so the thread must learn of the restart even when it
+// slept through it without a call.
+func (t *Thread) enter() bool {
+	publishQS(&t.qs, t.qs|1+2) // a new odd value, also after a call that never left
+	return t.inst.usable.Load() == t.epoch
+}
+
+// enterSlow is enter's answer when the instance was not usable in the
+// thread's generation: nil if it became usable meanwhile, otherwise the
+// error, and the thread has left again.
+func (t *Thread) enterSlow() error {
+	i := t.inst
+	err := i.hotCheck()
+	if err == nil {
+		switch g := i.usable.Load(); g {
+		case t.epoch:
+			return nil // it became live meanwhile
+		case 0:
+			err = errHotGone // ready, usable not yet published
+		default:
+			t.epoch = g
+			err = errHotReattached
+		}
+	}
+	t.leave()
+	return err
+}
+
+// enterErr is enter and enterSlow in one, for paths that are not hot.
+func (t *Thread) enterErr() error {
+	if t.enter() {
+		return nil
+	}
+	return t.enterSlow()
+}
+
+// leave is T2: the call touches no shared memory after it.
+func (t *Thread) leave() { publishQS(&t.qs, t.qs+1) }
+
+// stillInside returns the ids of the threads that were inside a call at
+// the snapshot snap (Q2) and still are, in the same call.
+func (i *Instance) stillInside(snap []uint64) []int {
+	var ids []int
+	for k, t := range i.threads {
+		if snap[k]&1 == 1 && atomic.LoadUint64(&t.qs) == snap[k] {
+			ids = append(ids, k)
+		}
+	}
+	return ids
+}
+
+// quiesce runs Q1 and Q2 after the state left stateReady. It returns
+// ok once no thread is inside a call that may still touch the current
+// generation's memory; otherwise, when stop closed or (limit > 0) limit
+// passed first, the ids of the threads still inside. report, if set, is
+// called once with an ErrBusy error after quiesceReport.
+func (i *Instance) quiesce(stop <-chan struct{}, limit time.Duration, report func(int, error)) (stuck []int, ok bool) {
+	fenceThreads()
+	snap := make([]uint64, len(i.threads))
+	for k, t := range i.threads {
+		snap[k] = atomic.LoadUint64(&t.qs)
+	}
+	start := time.Now()
+	wait := 20 * time.Microsecond
+	reported := false
+	for {
+		ids := i.stillInside(snap)
+		if len(ids) == 0 {
+			return nil, true
+		}
+		el := time.Since(start)
+		if limit > 0 && el >= limit {
+			return ids, false
+		}
+		if !reported && report != nil && el >= quiesceReport {
+			reported = true
+			report(i.generation+1, errorf("reattach", ErrBusy, "a thread preempted for long, or a call that panicked and was recovered: any call on the thread releases it",
+				"threads %v still inside a fast-path call after %v: the old daemon's memory stays mapped until they leave", ids, quiesceReport))
+		}
+		select {
+		case <-stop:
+			return ids, false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Millisecond)
+	}
+}
