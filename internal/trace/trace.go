@@ -384,7 +384,16 @@ func (a *Area) Writer(r int) (*Writer, error) {
 // sampling rate selects it. Call it only when c.On() (the caller's one
 // branch). It never blocks: a full ring counts a lost event. It reports
 // whether an event was recorded.
+//
+// With a match-all filter and a full ring it does not parse the packet:
+// the event would be lost anyway, it only counts it.
 func (w *Writer) Trace(c *Control, stage Stage, reason uint8, port, vdev, stream uint16, frame []byte, hash uint32) bool {
+	if w.head-w.tail >= w.size && w.full() && w.load(c) && w.call {
+		if w.sampled() {
+			w.addLost()
+		}
+		return false
+	}
 	var t Tuple
 	if !w.Select(c, frame, &t) {
 		return false
@@ -469,16 +478,9 @@ func (w *Writer) load(c *Control) bool {
 // Record writes one event for a packet Select chose (tuple t, length n).
 // It never blocks: a full ring counts a lost event and returns false.
 func (w *Writer) Record(stage Stage, reason uint8, port, vdev, stream uint16, n uint32, hash uint32, t *Tuple) bool {
-	if w.head-w.tail >= w.size {
-		// Full as last seen: re-read the reader's tail (the shared line is
-		// read only when the cached one says full, as DPDK's cached
-		// consumer index).
-		if w.tail = atomic.LoadUint64(w.r.tail()); w.head-w.tail >= w.size {
-			// One writer per ring: a load and a release store, no LOCK XADD.
-			l := w.r.lost()
-			atomic.StoreUint64(l, atomic.LoadUint64(l)+1)
-			return false
-		}
+	if w.head-w.tail >= w.size && w.full() {
+		w.addLost()
+		return false
 	}
 	if w.now == 0 {
 		w.now = time.Now().UnixNano()
@@ -489,6 +491,21 @@ func (w *Writer) Record(stage Stage, reason uint8, port, vdev, stream uint16, n 
 	w.head++
 	atomic.StoreUint64(&w.r.head, w.head) // release: the record before the index
 	return true
+}
+
+// full re-reads the reader's tail (the shared line is read only when the
+// cached one says full, as DPDK's cached consumer index) and reports
+// whether the ring is still full.
+func (w *Writer) full() bool {
+	w.tail = atomic.LoadUint64(w.r.tail())
+	return w.head-w.tail >= w.size
+}
+
+// addLost counts an event dropped for a full ring. One writer per ring: a
+// load and a release store, no LOCK XADD.
+func (w *Writer) addLost() {
+	l := w.r.lost()
+	atomic.StoreUint64(l, atomic.LoadUint64(l)+1)
 }
 
 // Lost returns ring r's count of events dropped for a full ring.
