@@ -136,9 +136,10 @@ havelabel: \
 	ANDL    $0xffffff, AX \
 	CMPL    AX, $0x450008 \
 	JNE     faillabel \
-	TESTW   $0xff3f, 20(p) \
+	MOVL    20(p), CX \
+	TESTW   $0xff3f, CX \
 	JNZ     faillabel \
-	MOVBLZX 23(p), CX \
+	SHRL    $24, CX \
 	CMPB    (rtab)(CX*1), $0 \
 	JEQ     faillabel
 
