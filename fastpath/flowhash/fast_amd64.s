@@ -130,7 +130,8 @@ havelabel: \
 
 // V4PORTS(p, faillabel): jump to faillabel unless the frame at p (of at
 // least 38 bytes) is untagged IPv4 with a 20-byte header, not a fragment,
-// and a protocol with ports (portProtoBytes at rtab). Clobbers AX, CX.
+// and a protocol with ports (portProtoBytes at rtab); CX is then the
+// protocol. Clobbers AX, CX.
 #define V4PORTS(p, faillabel) \
 	MOVL    12(p), AX \
 	ANDL    $0xffffff, AX \
@@ -330,15 +331,7 @@ x4i:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008
-	JNE     x6
-	TESTW   $0xff3f, 20(rpkt)
-	JNZ     next
-	MOVBLZX 23(rpkt), CX
-	CMPB    (rtab)(CX*1), $0
-	JEQ     next
+	V4PORTS(rpkt, x6)
 	CMPL    CX, $17
 	JNE     x4ihash
 	MOVWLZX 36(rpkt), DX
