@@ -38,7 +38,7 @@ func (g *guardSlots) place(i int, p []byte) uintptr {
 	end := (2*i + 1) * g.ps
 	dst := g.mem[end-len(p) : end]
 	copy(dst, p)
-	return uintptr(unsafe.Pointer(unsafe.SliceData(g.mem[end-len(p) : end])))
+	return uintptr(unsafe.Pointer(unsafe.SliceData(dst)))
 }
 
 // FuzzCTwin: arbitrary bytes, cut into up to 64 packets of arbitrary
