@@ -2,6 +2,7 @@ package marsio
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,8 +37,9 @@ func setLive(i *Instance, g uint32) {
 // TestQuiesceWaitsForCall: quiesce does not return while a thread is inside
 // a call that began before the state change, returns once it left; a call
 // after the change returns ErrDaemonGone without staying inside; a thread
-// that never leaves is reported after the limit; a new call of that thread
-// (after a recovered panic, say) releases it.
+// that never leaves is given up on after a limit, reported once (ErrBusy)
+// when there is none; a new call of that thread (after a recovered panic,
+// say) releases it.
 func TestQuiesceWaitsForCall(t *testing.T) {
 	i := quiesceInstance(2)
 	th := i.threads[0]
@@ -79,8 +81,19 @@ func TestQuiesceWaitsForCall(t *testing.T) {
 	if ok || len(ids) != 1 || ids[0] != 0 {
 		t.Fatalf("stuck thread: quiesce gave %v %v, want [0] false", ids, ok)
 	}
-	go func() { _, ok := i.quiesce(stop, 0, nil); done <- ok }()
-	time.Sleep(20 * time.Millisecond)
+	reports := make(chan error, 2)
+	go func() {
+		_, ok := i.quiesce(stop, 0, func(_ int, err error) { reports <- err })
+		done <- ok
+	}()
+	select {
+	case err := <-reports: // after quiesceReport, once
+		if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "threads [0]") {
+			t.Fatalf("report %v, want ErrBusy naming thread 0", err)
+		}
+	case <-time.After(quiesceReport + 5*time.Second):
+		t.Fatal("a stuck thread was never reported")
+	}
 	if err := th.enterErr(); !errors.Is(err, ErrDaemonGone) { // its next call
 		t.Fatalf("next call: %v", err)
 	}
@@ -91,6 +104,9 @@ func TestQuiesceWaitsForCall(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a new call of the stuck thread did not release quiesce")
+	}
+	if len(reports) != 0 {
+		t.Fatalf("reported twice: %v", <-reports)
 	}
 	close(stop)
 }
