@@ -36,6 +36,8 @@ var (
 	errDevClosed     = &Error{Op: "fast path", Msg: "device closed", Err: ErrClosed}
 	errNoStream      = &Error{Op: "fast path", Msg: "this thread has no stream on the device", Hint: "open the device with at least as many streams as threads", Err: ErrInvalid}
 	errForeignDev    = &Error{Op: "fast path", Msg: "device belongs to another instance", Err: ErrInvalid}
+	errNilDev        = &Error{Op: "fast path", Msg: "nil *Device", Err: ErrInvalid}
+	errNilCtx        = &Error{Op: "poll wait", Msg: "nil context", Hint: "pass context.Background()", Err: ErrInvalid}
 )
 
 // Instance is one application's connection to mrzcpd: the mapped shared

@@ -309,6 +309,9 @@ func (t *Thread) neighInput(d *Device, bufs []Buffer) int {
 // (a copy of the packet, all segments) and frees it: like SendBurst, the
 // buffer is the library's afterwards, whatever the result.
 func (t *Thread) ToKernel(d *Device, b Buffer) error {
+	if d == nil { // refused before entering (quiesce.go)
+		return errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return err
@@ -356,6 +359,9 @@ func (t *Thread) toKernel(d *Device, b Buffer) error {
 // Like SendBurst, b is the library's afterwards, except when an
 // ErrInvalid error says it was not taken.
 func (t *Thread) SendIP(d *Device, b Buffer, nexthop netip.Addr) (bool, error) {
+	if d == nil { // refused before entering (quiesce.go)
+		return false, errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return false, err

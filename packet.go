@@ -17,6 +17,9 @@ func (t *Thread) RecvBurst(d *Device, bufs []Buffer) (int, error) {
 	// Between Thread.enter and Thread.leave like every fast-path call
 	// (quiesce.go), written out at each return rather than in a wrapper:
 	// one call less per burst.
+	if d == nil { // refused before entering: a call must not panic inside (quiesce.go)
+		return 0, errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return 0, err
@@ -68,6 +71,9 @@ func (t *Thread) RecvBurst(d *Device, bufs []Buffer) (int, error) {
 // freed and counted as drops. The caller must not touch any of bufs
 // afterwards.
 func (t *Thread) SendBurst(d *Device, bufs []Buffer) (int, error) {
+	if d == nil { // refused before entering: a call must not panic inside (quiesce.go)
+		return 0, errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return 0, err
@@ -142,6 +148,9 @@ func (t *Thread) enqueue(d *Device, s *txStream, objs []uintptr) int {
 // flow always leaves on one stream. The device must have been opened with
 // SharedTx. Ownership and drops are as for SendBurst.
 func (t *Thread) SendBurstFlow(d *Device, bufs []Buffer) (int, error) {
+	if d == nil { // refused before entering: a call must not panic inside (quiesce.go)
+		return 0, errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return 0, err
@@ -210,6 +219,9 @@ func (t *Thread) sendFlowChunk(d *Device, objs []uintptr) int {
 // none. Each is reset (one segment, no data, default headroom) and tagged as
 // this application's.
 func (t *Thread) Alloc(d *Device, bufs []Buffer) error {
+	if d == nil { // refused before entering: a call must not panic inside (quiesce.go)
+		return errNilDev
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return err

@@ -41,6 +41,14 @@ func (t *Thread) PollWaitEpoll(ctx context.Context, timeout time.Duration, devs 
 }
 
 func (t *Thread) pollWait(ctx context.Context, timeout time.Duration, devs []*Device, blocking bool) error {
+	if ctx == nil {
+		return errNilCtx
+	}
+	for _, d := range devs {
+		if d == nil { // refused before entering (quiesce.go)
+			return errNilDev
+		}
+	}
 	if !t.enter() {
 		if err := t.enterSlow(); err != nil {
 			return err

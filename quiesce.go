@@ -42,16 +42,19 @@ import (
 // keeps before T2). Only store→load needed a fence: membarrier gives it,
 // once per re-attach (0.4 µs here), instead of an XCHG per call.
 //
-// A fresh odd value per call makes a recovered panic inside a call harmless
-// to the protocol: the slot stays odd only until the thread's next call.
+// A call does not panic once inside: the arguments that could make it (a
+// nil *Device, a nil context) are refused before enter. Should one panic
+// all the same (a bug) and be recovered, the fresh odd value per call
+// keeps the protocol sound: the slot stays odd only until the thread's
+// next call.
 //
 // A thread parked in PollWait's sleep has left (qs even): it is offline
 // and does not hold a re-attach back; it re-enters on waking and sees the
 // new state before it touches its sleeping flags again.
 //
 // A thread that stays inside a call (descheduled on a starved machine,
-// stopped in a debugger, or a call that panicked, was recovered, and the
-// thread never calls again) holds the re-attach back: the old generation
+// stopped in a debugger, or a call that panicked by a bug, was recovered,
+// and the thread never calls again) holds the re-attach back: the old generation
 // stays mapped and torn-down state is not touched, so it can never fault.
 // After quiesceReport the callback (OnReattach) gets one error wrapping
 // ErrBusy naming the threads; the wait goes on until they move (any call on

@@ -1,7 +1,9 @@
 package marsio
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -225,4 +227,31 @@ func BenchmarkEnterLeave(b *testing.B) {
 			th.leave()
 		}
 	})
+}
+
+// TestNilRefusedOutside: the arguments that would make a call panic once
+// inside (a nil *Device, a nil context) are refused before the thread
+// enters, so a recovered panic cannot leave it inside for good.
+func TestNilRefusedOutside(t *testing.T) {
+	i := quiesceInstance(1)
+	th := i.threads[0]
+	bufs := make([]Buffer, 4)
+	var nilCtx context.Context
+	calls := map[string]error{}
+	_, calls["RecvBurst"] = th.RecvBurst(nil, bufs)
+	_, calls["SendBurst"] = th.SendBurst(nil, bufs)
+	_, calls["SendBurstFlow"] = th.SendBurstFlow(nil, bufs)
+	calls["Alloc"] = th.Alloc(nil, bufs)
+	calls["PollWait nil device"] = th.PollWait(context.Background(), 0, nil)
+	calls["PollWait nil context"] = th.PollWait(nilCtx, 0)
+	_, calls["SendIP"] = th.SendIP(nil, Buffer{}, netip.MustParseAddr("10.0.0.1"))
+	calls["ToKernel"] = th.ToKernel(nil, Buffer{})
+	for name, err := range calls {
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if q := atomic.LoadUint64(&th.qs); q&1 != 0 {
+		t.Fatalf("thread slot %#x: inside a call after refusals", q)
+	}
 }
