@@ -78,9 +78,8 @@ type Instance struct {
 	stop    chan struct{} // closes the control-plane goroutines
 	bg      sync.WaitGroup
 	waiters atomic.Int32 // threads inside PollWait
-	// usable is the generation while the state is stateReady, 0 otherwise:
-	// the fast path's one state load (Thread.enter). Stored after state.
-	usable  atomic.Uint32
+	// The fast path's view of the state is per thread (Thread.ok, written
+	// by setUsable after i.state): the thread loads one word of its own.
 	goneErr atomic.Pointer[Error]
 	started time.Time
 
@@ -305,7 +304,7 @@ func (i *Instance) init(appsym string) (err error) {
 	i.stop = make(chan struct{})
 	i.generation, i.daemonPID = 1, st.PID
 	i.state.Store(stateReady)
-	i.usable.Store(1)
+	i.setUsable(threadOK)
 	i.startBackground()
 	return nil
 }
@@ -444,7 +443,7 @@ func (i *Instance) markGone(cause string) {
 	if !i.state.CompareAndSwap(stateReady, stateGone) {
 		return
 	}
-	i.usable.Store(0) // Q0 (quiesce.go)
+	i.setUsable(threadGone) // Q0 (quiesce.go)
 	e := &Error{Op: "liveness", Msg: "the daemon exited: " + cause, Hint: "restart mrzcpd, then this application", Err: ErrDaemonGone}
 	i.goneErr.Store(e)
 	i.wake()
@@ -490,7 +489,7 @@ func (i *Instance) Close() error {
 	// Stop the fast path first: threads still inside PollWait see the wake
 	// eventfd and leave before memory goes away.
 	i.state.Store(stateClosed)
-	i.usable.Store(0) // Q0 (quiesce.go)
+	i.setUsable(threadGone) // Q0 (quiesce.go)
 	i.wake()
 	i.mu.Unlock()
 	// No thread may still be inside a fast-path call (quiesce.go) when the

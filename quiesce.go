@@ -14,27 +14,27 @@ import (
 // Alloc, AllocPool, Free, PollWait, SendIP, ToKernel) is bracketed by
 // Thread.enter and Thread.leave. enter publishes an odd value in the
 // thread's slot t.qs (a fresh one per call: qs = qs|1 + 2) and
-// then loads the instance's usable word (the generation while usable, 0
-// otherwise: one load and compare); leave publishes qs+1 (even) once the
+// then loads its own state word t.ok (threadOK while the instance is
+// usable in the thread's generation: one load and compare); leave publishes qs+1 (even) once the
 // call's last access to shared memory is done. The slot is a plain store
 // (a MOV on amd64), no sync/atomic XCHG on the fast path.
 //
 // The re-attacher (and Close) runs the other side of a Dekker handshake,
 // carrying both fences itself:
 //
-//	Q0: i.usable = 0                   (markGone, Close: after i.state)
+//	Q0: every t.ok = threadGone        (markGone, Close: after i.state)
 //	Q1: membarrier(PRIVATE_EXPEDITED)  full barrier on every CPU running a
 //	                                   thread of this process; a thread not
 //	                                   running has passed one at its last
 //	                                   context switch
 //	Q2: snapshot every t.qs; wait until each odd one changes
 //
-// Thread side (T0: store qs odd; T1: load usable; … T2: store qs even).
+// Thread side (T0: store qs odd; T1: load t.ok; … T2: store qs even).
 // Q1 splits every thread's program at one point. If T0 came before it,
 // Q2 sees the odd value (or a later one) and waits for the next store,
 // which is T2 of that call (or T0 of a later call whose T1 comes after Q1
-// and sees usable = 0). If T0 came after it, so does T1, which then sees
-// Q0's 0 and the call returns its typed error without touching shared
+// and sees threadGone). If T0 came after it, so does T1, which then sees
+// Q0's threadGone and the call returns its typed error without touching shared
 // memory. x86 keeps the remaining orders (T0 before T1 in the compiler: the
 // atomic load is in the memory chain after the store; every shared-memory
 // access of the call before T2: TSO orders load→store and store→store, and
@@ -107,11 +107,25 @@ func fenceThreads() {
 	time.Sleep(time.Millisecond)
 }
 
+// Values of Thread.ok.
+const (
+	threadGone       uint32 = iota // not usable (not ready, the daemon gone, closed)
+	threadOK                       // usable in the thread's generation
+	threadReattached               // usable; the thread's first call since a re-attach
+)
+
+// setUsable stores v in every thread's state word (after i.state).
+func (i *Instance) setUsable(v uint32) {
+	for _, t := range i.threads {
+		t.ok.Store(v)
+	}
+}
+
 // enter is T0+T1: the thread is inside a fast-path call from here, then
 // the state check. It reports whether the instance is usable in the
 // thread's generation; if not, the caller goes on only if enterSlow
 // returns nil (on error the thread has left again). Inlined: the fast path
-// pays one store, one load and a compare.
+// pays one store, one load of the thread's own line and a compare.
 //
 // The first call of a thread after a re-attach returns errHotReattached
 // (ErrDaemonGone) once: buffers the thread still holds from the old
@@ -120,24 +134,23 @@ func fenceThreads() {
 // slept through it without a call.
 func (t *Thread) enter() bool {
 	publishQS(&t.qs, t.qs|1+2) // a new odd value, also after a call that never left
-	return t.inst.usable.Load() == t.epoch
+	return t.ok.Load() == threadOK
 }
 
 // enterSlow is enter's answer when the instance was not usable in the
 // thread's generation: nil if it became usable meanwhile, otherwise the
 // error, and the thread has left again.
 func (t *Thread) enterSlow() error {
-	i := t.inst
-	err := i.hotCheck()
-	if err == nil {
-		switch g := i.usable.Load(); g {
-		case t.epoch:
-			return nil // it became live meanwhile
-		case 0:
-			err = errHotGone // ready, usable not yet published
-		default:
-			t.epoch = g
-			err = errHotReattached
+	var err error
+	switch t.ok.Load() {
+	case threadOK:
+		return nil // it became usable meanwhile
+	case threadReattached:
+		err = errHotReattached
+		t.ok.CompareAndSwap(threadReattached, threadOK) // once (a new death may have stored threadGone)
+	default:
+		if err = t.inst.hotCheck(); err == nil {
+			err = errHotGone // ready, the word not yet stored
 		}
 	}
 	t.leave()

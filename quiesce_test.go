@@ -18,22 +18,27 @@ import (
 func quiesceInstance(n int) *Instance {
 	i := &Instance{}
 	i.state.Store(stateReady)
-	i.usable.Store(1)
 	for k := range n {
-		i.threads = append(i.threads, &Thread{inst: i, id: k, epoch: 1})
+		i.threads = append(i.threads, &Thread{inst: i, id: k})
 	}
+	i.setUsable(threadOK)
 	return i
 }
 
-// setLive moves i to stateReady in generation g, or (g == 0) to stateGone.
+// setLive moves i to stateReady in generation g (g > 1: re-attached), or
+// (g == 0) to stateGone.
 func setLive(i *Instance, g uint32) {
-	if g == 0 {
+	switch {
+	case g == 0:
 		i.state.Store(stateGone)
-		i.usable.Store(0)
-		return
+		i.setUsable(threadGone)
+	case g == 1:
+		i.state.Store(stateReady)
+		i.setUsable(threadOK)
+	default:
+		i.state.Store(stateReady)
+		i.setUsable(threadReattached)
 	}
-	i.state.Store(stateReady)
-	i.usable.Store(g)
 }
 
 // TestQuiesceWaitsForCall: quiesce does not return while a thread is inside

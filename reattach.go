@@ -226,7 +226,7 @@ func (i *Instance) reattach(oldPID int, devs []reopen) (err error) {
 	i.goneErr.Store(nil)
 	i.generation++
 	i.state.Store(stateReady)
-	i.usable.Store(uint32(i.generation)) // the fast path's state (quiesce.go)
+	i.setUsable(threadReattached) // the fast path's state (quiesce.go)
 	var errs []error
 	for _, d := range devs {
 		var opts []DeviceOption

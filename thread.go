@@ -37,8 +37,9 @@ type Thread struct {
 	// re-attacher and Close, is odd inside a fast-path call (a new value
 	// per call) and even outside.
 	qs uint64
-	// epoch is the generation of the thread's last call (Instance.usable).
-	epoch uint32
+	// ok is the fast path's state word (quiesce.go), W: the control plane
+	// (Instance.setUsable) and the thread's slow path; threadOK: usable.
+	ok atomic.Uint32
 
 	evs    [16]unix.EpollEvent
 	addrs  [burstMax]uintptr // scratch: data addresses for hashing
@@ -51,7 +52,7 @@ type Thread struct {
 // newThread prepares thread id's epoll and caches (at Init, as the seed
 // creates its epoll fds in mrapp_rx_notify_init).
 func newThread(i *Instance, id int) (*Thread, error) {
-	t := &Thread{inst: i, id: id, cpu: -1, epfd: -1, cancel: -1, epoch: 1}
+	t := &Thread{inst: i, id: id, cpu: -1, epfd: -1, cancel: -1}
 	fail := func(what string, err error) (*Thread, error) {
 		t.close()
 		return nil, errorf("init", ErrNoSpace, "raise the open-files limit (ulimit -n)?", "thread %d: %s: %v", id, what, err)
