@@ -40,6 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -224,13 +225,25 @@ func Start(t testing.TB, o Options) *Daemon {
 	d.Cmd.Stdout, d.Cmd.Stderr = d.out, d.out
 	d.Cmd.Env = append(os.Environ(), o.Env...)
 	d.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := d.Cmd.Start(); err != nil {
-		t.Fatalf("start mrzcpd: %v", err)
-	}
+	// Pdeathsig follows the forking *thread*, and Go throws a thread away
+	// when a goroutine that locked it exits (tests do: runInNetns, any
+	// ThreadInit without Release): forked from whatever thread the test
+	// runs on, the daemon was killed mid-test now and then. Fork from a
+	// thread of its own that lives until the daemon exits.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread() // never unlocked: discarded after the daemon
+		if err := d.Cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		d.exitErr = d.Cmd.Wait()
 		close(d.exited)
 	}()
+	if err := <-started; err != nil {
+		t.Fatalf("start mrzcpd: %v", err)
+	}
 	t.Cleanup(func() {
 		d.Stop()
 		if t.Failed() || testing.Verbose() {
