@@ -214,32 +214,6 @@ func printTable(w io.Writer, suite string, res []Result) {
 	fmt.Fprintln(w)
 }
 
-// measure calibrates a loop: f(iters) runs iters iterations and returns ns
-// of thread CPU time per iteration (timed by the loop, Go or C). The iteration
-// count doubles until one run lasts at least env.Min; the best of env.Reps
-// such runs is returned.
-func measure(env *Env, f func(iters uint64) float64) float64 {
-	iters := uint64(1000)
-	for {
-		t0 := time.Now()
-		f(iters)
-		if d := time.Since(t0); d >= env.Min {
-			break
-		} else if d < env.Min/8 {
-			iters *= 8
-		} else {
-			iters *= 2
-		}
-	}
-	best := 0.0
-	for i := 0; i < env.Reps; i++ {
-		if ns := f(iters); i == 0 || ns < best {
-			best = ns
-		}
-	}
-	return best
-}
-
 // measurePair measures a Go loop and its C reference alternately (calibrate
 // both, then Reps rounds of one Go run and one C run, best of each), so both
 // see the same machine conditions on a shared machine.
