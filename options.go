@@ -65,7 +65,10 @@ type Options struct {
 	// each attempt that ends a wait: err nil and the new generation (2 for
 	// the first restart) when the instance is usable again, or the error
 	// that stops this attempt (e.g. ErrVersion: the new daemon has another
-	// ABI version; retries continue with backoff).
+	// ABI version; retries continue with backoff). It is also called once
+	// with an error wrapping ErrBusy, naming the threads, when a thread has
+	// stayed inside a fast-path call for 1 s after the old daemon went: the
+	// re-attach waits for it (quiesce.go) and goes on once it returns.
 	OnReattach func(generation int, err error)
 	// StatusDir holds mrmonit.daemon and this app's mrmonit.app.<appsym>
 	// (default $GOMARSIO_STATUS_DIR, else $MRZCPD_RUN_DIR, else
