@@ -12,14 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
@@ -35,103 +32,6 @@ import (
 // kernel's answers leave through the representor, the control stream and
 // the daemon. ARP for 10.99.0.1 is answered by the library.
 
-var repSeq atomic.Int32
-
-func requireNetns(t *testing.T) {
-	t.Helper()
-	testenv.RequireRoot(t)
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		testenv.Skip(t, "needs /dev/net/tun: modprobe tun")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		testenv.Skip(t, "needs iproute2's ip command: apt-get install iproute2")
-	}
-}
-
-func ipCmd(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func makeNetns(t *testing.T) string {
-	t.Helper()
-	name := fmt.Sprintf("gmtest_marsio_%d_%d", os.Getpid(), repSeq.Add(1))
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		testenv.Skip(t, "cannot create a network namespace: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-// runInNetns runs fn on an OS thread switched into ns (the thread is
-// discarded afterwards).
-func runInNetns(ns string, fn func() error) error {
-	res := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		fd, err := unix.Open("/var/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			res <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			res <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		res <- fn()
-	}()
-	return <-res
-}
-
-func icmpSum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
-// rawPing sends count echo requests to dst from a raw socket of the
-// calling thread's namespace and waits for each reply.
-func rawPing(dst netip.Addr, count int) error {
-	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, 1500)
-	for seq := 1; seq <= count; seq++ {
-		msg := []byte{8, 0, 0, 0, 0x6d, 0x72, 0, byte(seq), 'g', 'm'}
-		binary.BigEndian.PutUint16(msg[2:], icmpSum(msg))
-		if _, err := c.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
-			return err
-		}
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			n, _, err := c.ReadFrom(buf)
-			if err != nil {
-				return fmt.Errorf("echo %d: %w", seq, err)
-			}
-			if n >= 8 && buf[0] == 0 && buf[7] == byte(seq) {
-				break
-			}
-		}
-	}
-	return nil
-}
-
 // echoRequestIP builds an IPv4 ICMP echo request src→dst with id 0x6d73.
 func echoRequestIP(src, dst netip.Addr, seq byte) []byte {
 	p := make([]byte, 20+10)
@@ -139,10 +39,10 @@ func echoRequestIP(src, dst netip.Addr, seq byte) []byte {
 	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
 	copy(p[12:16], src.AsSlice())
 	copy(p[16:20], dst.AsSlice())
-	binary.BigEndian.PutUint16(p[10:], icmpSum(p[:20]))
+	binary.BigEndian.PutUint16(p[10:], testenv.Checksum(p[:20]))
 	m := p[20:]
 	m[0], m[4], m[5], m[7], m[8], m[9] = 8, 0x6d, 0x73, seq, 'g', 'm'
-	binary.BigEndian.PutUint16(m[2:], icmpSum(m))
+	binary.BigEndian.PutUint16(m[2:], testenv.Checksum(m))
 	return p
 }
 
@@ -155,6 +55,8 @@ func isEchoReply(f []byte) bool {
 	m := f[14+ihl:]
 	return len(m) >= 8 && m[0] == 0 && m[4] == 0x6d && m[5] == 0x73
 }
+
+var repSeq atomic.Int32
 
 const repConfig = `
 [eal]
@@ -176,16 +78,16 @@ func TestRepresentorNetns(t *testing.T) {
 	if isolate(t) {
 		return
 	}
-	requireNetns(t)
-	nsPeer, nsApp := makeNetns(t), makeNetns(t)
+	testenv.RequireNetAdmin(t)
+	nsPeer, nsApp := testenv.NewNetns(t, "marsio"), testenv.NewNetns(t, "marsio")
 	n := os.Getpid()%10000*10 + int(repSeq.Add(1))%10
 	va, vb, rep := fmt.Sprintf("gmva%d", n), fmt.Sprintf("gmvb%d", n), fmt.Sprintf("gmrep%d", n)
-	ipCmd(t, "link", "add", va, "type", "veth", "peer", "name", vb)
+	testenv.IP(t, "", "link", "add", va, "type", "veth", "peer", "name", vb)
 	t.Cleanup(func() { exec.Command("ip", "link", "del", va).Run() })
-	ipCmd(t, "link", "set", vb, "netns", nsPeer)
-	ipCmd(t, "link", "set", va, "up")
-	ipCmd(t, "-n", nsPeer, "addr", "add", "10.99.0.2/24", "dev", vb)
-	ipCmd(t, "-n", nsPeer, "link", "set", vb, "up")
+	testenv.IP(t, "", "link", "set", vb, "netns", nsPeer)
+	testenv.IP(t, "", "link", "set", va, "up")
+	testenv.IP(t, nsPeer, "addr", "add", "10.99.0.2/24", "dev", vb)
+	testenv.IP(t, nsPeer, "link", "set", vb, "up")
 	// veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL): what
 	// af_packet captures would carry half-done checksums that the TAP's
 	// kernel drops. Make the peer compute them.
@@ -194,7 +96,7 @@ func TestRepresentorNetns(t *testing.T) {
 	}
 	peerIP, ourIP := netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.1")
 	var peerMAC net.HardwareAddr
-	if err := runInNetns(nsPeer, func() error {
+	if err := testenv.InNetns(nsPeer, func() error {
 		ifc, err := net.InterfaceByName(vb)
 		if err == nil {
 			peerMAC = ifc.HardwareAddr
@@ -223,32 +125,32 @@ func TestRepresentorNetns(t *testing.T) {
 	i := attachApp(t, d, "repapp", WithThreads(1))
 
 	// Name clash: an interface called like the representor exists.
-	ipCmd(t, "-n", nsApp, "link", "add", rep, "type", "veth", "peer", "name", "gmclash")
-	err = runInNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
+	testenv.IP(t, nsApp, "link", "add", rep, "type", "veth", "peer", "name", "gmclash")
+	err = testenv.InNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("name clash: %v", err)
 	}
-	ipCmd(t, "-n", nsApp, "link", "del", rep)
+	testenv.IP(t, nsApp, "link", "del", rep)
 	// Address in use on another interface of the namespace.
-	ipCmd(t, "-n", nsApp, "link", "add", "gmdummy", "type", "veth", "peer", "name", "gmdummy2")
-	ipCmd(t, "-n", nsApp, "addr", "add", "10.99.0.1/32", "dev", "gmdummy")
-	err = runInNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
+	testenv.IP(t, nsApp, "link", "add", "gmdummy", "type", "veth", "peer", "name", "gmdummy2")
+	testenv.IP(t, nsApp, "addr", "add", "10.99.0.1/32", "dev", "gmdummy")
+	err = testenv.InNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("address in use: %v", err)
 	}
-	ipCmd(t, "-n", nsApp, "link", "del", "gmdummy")
+	testenv.IP(t, nsApp, "link", "del", "gmdummy")
 
 	var dev *Device
-	if err := runInNetns(nsApp, func() (err error) { dev, err = i.OpenDevice("vxe0", 1, 1); return err }); err != nil {
+	if err := testenv.InNetns(nsApp, func() (err error) { dev, err = i.OpenDevice("vxe0", 1, 1); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if dev.Representor() != rep {
 		t.Fatalf("representor %q", dev.Representor())
 	}
-	if out := ipCmd(t, "-n", nsApp, "-br", "addr", "show", rep); !strings.Contains(out, "10.99.0.1/24") || !strings.Contains(out, "UP") && !strings.Contains(out, "UNKNOWN") {
+	if out := testenv.IP(t, nsApp, "-br", "addr", "show", rep); !strings.Contains(out, "10.99.0.1/24") || !strings.Contains(out, "UP") && !strings.Contains(out, "UNKNOWN") {
 		t.Fatalf("representor: %s", out)
 	}
-	if out := ipCmd(t, "-n", nsApp, "-br", "link", "show", rep); !strings.Contains(out, dev.MAC().String()) {
+	if out := testenv.IP(t, nsApp, "-br", "link", "show", rep); !strings.Contains(out, dev.MAC().String()) {
 		t.Fatalf("representor MAC, want %v: %s", dev.MAC(), out)
 	}
 	if mac, ok := dev.Neighbour(netip.MustParseAddr("10.99.0.9")); !ok || mac.String() != "02:00:00:00:00:09" {
@@ -257,7 +159,7 @@ func TestRepresentorNetns(t *testing.T) {
 
 	// TCP server in nsApp on the representor's address.
 	var ln net.Listener
-	if err := runInNetns(nsApp, func() (err error) { ln, err = net.Listen("tcp4", "10.99.0.1:7777"); return err }); err != nil {
+	if err := testenv.InNetns(nsApp, func() (err error) { ln, err = net.Listen("tcp4", "10.99.0.1:7777"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
@@ -314,10 +216,10 @@ func TestRepresentorNetns(t *testing.T) {
 	}()
 	defer func() { cancel(); wg.Wait() }()
 
-	if err := runInNetns(nsPeer, func() error { return rawPing(ourIP, 3) }); err != nil {
+	if err := testenv.InNetns(nsPeer, func() error { return testenv.Ping(ourIP, 3) }); err != nil {
 		t.Fatalf("ping through daemon, app and TAP: %v\n%+v", err, dev.NeighbourStats())
 	}
-	if err := runInNetns(nsPeer, func() error {
+	if err := testenv.InNetns(nsPeer, func() error {
 		c, err := net.DialTimeout("tcp4", "10.99.0.1:7777", 5*time.Second)
 		if err != nil {
 			return err

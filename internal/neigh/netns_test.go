@@ -2,7 +2,6 @@ package neigh
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -11,55 +10,13 @@ import (
 	"time"
 
 	"github.com/gomarsio/marsio/internal/tap"
+	"github.com/gomarsio/marsio/internal/testenv"
 )
 
 // The kernel on one side of a TAP, a Port on the other: the kernel's own
 // ARP (triggered by pinging from inside a namespace) fills our table, our
 // replies fill the kernel's, and the send helper's frames carry the
 // kernel interface's MAC.
-
-func csum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
-// ping sends count echo requests to dst from a raw socket made on the
-// calling thread (inside inNetns) and waits for each reply.
-func ping(dst netip.Addr, count int) error {
-	c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, 1500)
-	for seq := 1; seq <= count; seq++ {
-		msg := []byte{8, 0, 0, 0, 0x6d, 0x72, 0, byte(seq), 'g', 'm'}
-		binary.BigEndian.PutUint16(msg[2:], csum(msg))
-		if _, err := c.WriteTo(msg, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
-			return err
-		}
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			n, _, err := c.ReadFrom(buf)
-			if err != nil {
-				return fmt.Errorf("echo %d: %w", seq, err)
-			}
-			if n >= 8 && buf[0] == 0 && buf[7] == byte(seq) {
-				break
-			}
-		}
-	}
-	return nil
-}
 
 // echoPacket turns the IPv4 echo request in frame (to ip) into the reply
 // IP packet at out[14:] and returns the frame length and the requester.
@@ -77,9 +34,9 @@ func echoPacket(frame, out []byte, ip netip.Addr) (int, netip.Addr) {
 	copy(o[12:16], p[16:20])
 	copy(o[16:20], p[12:16])
 	o[8], o[10], o[11] = 64, 0, 0
-	binary.BigEndian.PutUint16(o[10:], csum(o[:ihl]))
+	binary.BigEndian.PutUint16(o[10:], testenv.Checksum(o[:ihl]))
 	o[ihl], o[ihl+2], o[ihl+3] = 0, 0, 0
-	binary.BigEndian.PutUint16(o[ihl+2:], csum(o[ihl:]))
+	binary.BigEndian.PutUint16(o[ihl+2:], testenv.Checksum(o[ihl:]))
 	clear(out[:14]) // header room for Output
 	return n, netip.AddrFrom4([4]byte(p[12:16]))
 }
@@ -143,7 +100,7 @@ func TestKernelARP(t *testing.T) {
 
 	// 1. The kernel pings us: its ARP request fills our table, our ARP
 	// reply fills its table, the echo replies go out with its MAC.
-	if err := inNetns(ns, func() error { return ping(ourIP, 3) }); err != nil {
+	if err := inNetns(ns, func() error { return testenv.Ping(ourIP, 3) }); err != nil {
 		t.Fatalf("ping %v through the TAP: %v", ourIP, err)
 	}
 	if m, ok := table.Resolve(kernelIP); !ok || m != kernelMAC {

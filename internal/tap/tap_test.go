@@ -326,7 +326,7 @@ func TestPing(t *testing.T) {
 					}
 				}()
 			}
-			err = inNetns(ns, func() error { return ping(vdevIP, 3) })
+			err = inNetns(ns, func() error { return testenv.Ping(vdevIP, 3) })
 			close(stop)
 			<-done
 			if err != nil {

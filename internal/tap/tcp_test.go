@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gomarsio/marsio/internal/testenv"
 )
 
 // tcpEcho is a tiny user-space TCP echo server for one connection at a
@@ -95,7 +97,7 @@ func (e *tcpEcho) input(frame, out []byte) int {
 	o[8], o[9] = 64, 6
 	copy(o[12:16], ip[16:20])
 	copy(o[16:20], ip[12:16])
-	binary.BigEndian.PutUint16(o[10:], csum(o[:20]))
+	binary.BigEndian.PutUint16(o[10:], testenv.Checksum(o[:20]))
 	t := o[20:]
 	binary.BigEndian.PutUint16(t[0:], e.port)
 	copy(t[2:4], tcp[0:2])
@@ -110,7 +112,7 @@ func (e *tcpEcho) input(frame, out []byte) int {
 	ph[9] = 6
 	binary.BigEndian.PutUint16(ph[10:], uint16(len(t)))
 	copy(ph[12:], t)
-	binary.BigEndian.PutUint16(t[16:], csum(ph))
+	binary.BigEndian.PutUint16(t[16:], testenv.Checksum(ph))
 	e.nxt += uint32(len(payload))
 	if rflags&(tcpSYN|tcpFIN) != 0 {
 		e.nxt++

@@ -48,12 +48,16 @@ func NewNetns(t testing.TB, tag string) string {
 	return name
 }
 
-// IP runs "ip -n ns args..." and returns its output; a failure fails the test.
+// IP runs "ip -n ns args..." ("ip args..." in the test's own namespace
+// when ns is empty) and returns its output; a failure fails the test.
 func IP(t testing.TB, ns string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	out, err := exec.Command("ip", args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, out)
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
