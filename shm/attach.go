@@ -266,14 +266,14 @@ func (h *Handle) mapFixed(fd int, off int64, addr, size uintptr, flags int, what
 	p, err := unix.MmapPtr(fd, off, ptr(addr), size, unix.PROT_READ|unix.PROT_WRITE, flags)
 	if err != nil {
 		if errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("shm: map %s at %#x+%#x: %w", what, addr, size, ErrAddrInUse)
+			return fmt.Errorf("shm: map %s at %#x+%#x%s: %w", what, addr, size, heldBy(addr, size), ErrAddrInUse)
 		}
 		return fmt.Errorf("shm: map %s at %#x+%#x: %w", what, addr, size, err)
 	}
 	if uintptr(p) != addr {
 		// A kernel without MAP_FIXED_NOREPLACE treats addr as a hint.
 		_ = unix.MunmapPtr(p, size)
-		return fmt.Errorf("shm: map %s: kernel placed it at %#x, not %#x: %w", what, uintptr(p), addr, ErrAddrInUse)
+		return fmt.Errorf("shm: map %s: kernel placed it at %#x, not %#x%s: %w", what, uintptr(p), addr, heldBy(addr, size), ErrAddrInUse)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package shm_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -211,6 +212,10 @@ func TestAttachBadInput(t *testing.T) {
 			_, err = attach(shm.Options{FilePrefix: tp.Prefix})
 			if !errors.Is(err, shm.ErrAddrInUse) {
 				t.Fatalf("got %v, want ErrAddrInUse", err)
+			}
+			// The error names what holds the range (from /proc/self/maps).
+			if want := fmt.Sprintf("held by %#x-%#x anonymous", tc.addr, tc.addr+4096); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
 			}
 			t.Logf("%v", err)
 			nothingMapped(t, tc.addr)

@@ -65,24 +65,35 @@ func checkPagesMatchFiles(t *testing.T, h *shm.Handle, prefix string) {
 		t.Fatal("primary has no hugepage files")
 	}
 	if h.LegacyMem() {
-		// Each page is in exactly one file; just check every mapped page's
-		// first 4 KiB appears as the first 4 KiB of some file.
-		heads := map[string]bool{}
-		buf := make([]byte, 4096)
-		for _, f := range files {
-			fd, err := os.Open(f)
-			if err != nil {
-				t.Fatal(err)
+		// Each page is in exactly one file; check that every mapped page's
+		// first 4 KiB appears as the first 4 KiB of some file. The primary
+		// forwards while we compare, so a page may change between reading
+		// it and reading the files: read both again until they agree (the
+		// same memory does within a few tries, a wrong mapping never does).
+		page, head := make([]byte, 4096), make([]byte, 4096)
+		inSomeFile := func(a uintptr) bool {
+			for try := 0; try < 50; try++ {
+				copy(page, mem(a, 4096))
+				for _, f := range files {
+					fd, err := os.Open(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = fd.ReadAt(head, 0)
+					fd.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if bytes.Equal(head, page) {
+						return true
+					}
+				}
 			}
-			if _, err := fd.ReadAt(buf, 0); err != nil {
-				t.Fatal(err)
-			}
-			fd.Close()
-			heads[string(buf)] = true
+			return false
 		}
 		for _, s := range h.Segments() {
 			for a := s.Addr; a < s.Addr+s.Len; a += s.PageSz {
-				if !heads[string(mem(a, 4096))] {
+				if !inSomeFile(a) {
 					t.Fatalf("page %#x matches no hugepage file", a)
 				}
 			}

@@ -191,10 +191,11 @@ func (h *Handle) attachLists() error {
 		_, err = unix.MmapPtr(-1, 0, ptr(base), l.length, unix.PROT_NONE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED_NOREPLACE)
 		if err != nil {
+			held := ""
 			if errors.Is(err, unix.EEXIST) {
-				err = ErrAddrInUse
+				err, held = ErrAddrInUse, heldBy(base, l.length)
 			}
-			return fmt.Errorf("shm: reserve memseg list %d at %#x+%#x: %w", i, base, l.length, err)
+			return fmt.Errorf("shm: reserve memseg list %d at %#x+%#x%s: %w", i, base, l.length, held, err)
 		}
 		l.reserved = true
 		h.lists = append(h.lists, l)
@@ -457,7 +458,7 @@ func (h *Handle) mapJob(dirs map[string]int, j mapJob) error {
 		return fmt.Errorf("shm: map hugepage %s at %#x+%#x: %w", j.name, j.addr, j.size, e)
 	}
 	if got != j.addr {
-		return fmt.Errorf("shm: map hugepage %s: kernel placed it at %#x, not %#x: %w", j.name, got, j.addr, ErrAddrInUse)
+		return fmt.Errorf("shm: map hugepage %s: kernel placed it at %#x, not %#x%s: %w", j.name, got, j.addr, heldBy(j.addr, j.size), ErrAddrInUse)
 	}
 	return nil
 }

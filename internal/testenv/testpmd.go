@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,13 @@ func LaunchTestpmd(o TestpmdOptions) (*Testpmd, error) {
 	args := []string{"--no-pci", "--file-prefix", o.Prefix, "-l", o.Lcores, "-m", strconv.Itoa(o.MemMB)}
 	for _, v := range o.Vdevs {
 		args = append(args, "--vdev", v)
+	}
+	if !slices.ContainsFunc(o.EAL, func(a string) bool { return strings.HasPrefix(a, "--base-virtaddr") }) {
+		// EAL's default base (4 GiB) lies in the range where Go 1.26 places
+		// its randomised heap (below 64 TiB), so now and then an attaching
+		// test process already holds part of it (shm.ErrAddrInUse). Put the
+		// primary where mrzcpd puts itself (tools/mrzcpd vaddr.go).
+		args = append(args, "--base-virtaddr", "0x480000000000")
 	}
 	args = append(args, o.EAL...)
 	args = append(args, "--", "--no-mlockall")
