@@ -480,6 +480,25 @@ func (d *daemon) closeVdev(v *vdevState, st *C.struct_mr_reclaim_stats) {
 // teardownApp closes the app's vdevs, returns every mbuf it held and frees
 // its slot; d.mu held. reclaim: flush caches and scan owner tags (always,
 // except at shutdown where the pools go away anyway).
+// hangUpApp tells a live app that the daemon is going, at shutdown: its
+// slot shows reclaim and its socket hangs up, and nothing else. Its rings,
+// caches and memzone are left alone: the app may be inside a call on them
+// until it sees the hang-up (draining its rx rings here raced with its own
+// dequeues: TestReattachHammer saw NULL mbufs), and the memory goes with
+// the daemon anyway; the app keeps its mapping until it detaches.
+func (d *daemon) hangUpApp(a *appState) {
+	if a.done {
+		return
+	}
+	a.done = true
+	s := &d.root.apps[a.slot]
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&s.state)), appReclaim)
+	if a.sock != nil {
+		a.sock.Close()
+	}
+	d.apps[a.slot] = nil
+}
+
 func (d *daemon) teardownApp(a *appState, why string, reclaim bool) {
 	if a.done {
 		return

@@ -448,8 +448,8 @@ func (d *daemon) shutdown() {
 	d.mu.Lock()
 	for _, a := range d.apps {
 		if a != nil && !a.done {
-			d.log.Printf("app %s (pid %d, slot %d): closing at shutdown", a.appsym, a.pid, a.slot)
-			d.teardownApp(a, "daemon shutdown", false)
+			d.log.Printf("app %s (pid %d, slot %d): hung up at shutdown (its rings, caches and memzone left as they are)", a.appsym, a.pid, a.slot)
+			d.hangUpApp(a)
 		}
 	}
 	d.mu.Unlock()
