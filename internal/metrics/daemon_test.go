@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
 )
@@ -397,6 +399,14 @@ func TestScrapeDuringChurn(t *testing.T) {
 			}
 			cmd.Process.Kill()
 			cmd.Wait()
+			// The daemon reclaims the app on its socket's hang-up; until
+			// then the vdev is still open by it (the next app would get
+			// MR_EBUSY).
+			if _, ok := d.WaitStatus(t, 10*time.Second, func(st *monit.Daemon) bool {
+				return !slices.ContainsFunc(st.Apps, func(a monit.AppSummary) bool { return a.Appsym == "hold" })
+			}); !ok {
+				t.Fatal("the daemon did not reclaim the killed hold app within 10 s")
+			}
 			t.Logf("hold app said %q (killed -9); /metrics: %s", strings.TrimSpace(line), got)
 			continue
 		}
