@@ -63,6 +63,13 @@ hold_rx=1
 // startE2EDaemon builds tools/mrzcpd (or takes $MRZCPD_BIN), writes the
 // traffic and the config, and starts the daemon pinned to cpu.
 func startE2EDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*e2eDaemon, error) {
+	return startBenchDaemon(root, tmp, cpu, "e2e", e2eConfig, progress)
+}
+
+// startBenchDaemon is startE2EDaemon with a config template of the same
+// shape (its %d the daemon's CPU, its %s the pcap) and file prefix
+// gmbench_<tag>_<pid>.
+func startBenchDaemon(root, tmp string, cpu int, tag, config string, progress func(string, ...any)) (*e2eDaemon, error) {
 	bin := os.Getenv("MRZCPD_BIN")
 	if bin == "" {
 		bin = filepath.Join(tmp, "mrzcpd")
@@ -73,7 +80,7 @@ func startE2EDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*
 			return nil, fmt.Errorf("go build tools/mrzcpd: %w\n%s", err, out)
 		}
 	}
-	d := &e2eDaemon{prefix: fmt.Sprintf("gmbench_e2e_%d", os.Getpid()), runDir: filepath.Join(tmp, "run"),
+	d := &e2eDaemon{prefix: fmt.Sprintf("gmbench_%s_%d", tag, os.Getpid()), runDir: filepath.Join(tmp, "run"),
 		exited: make(chan struct{})}
 	if err := os.MkdirAll(d.runDir, 0o755); err != nil {
 		return nil, err
@@ -83,7 +90,7 @@ func startE2EDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*
 		return nil, err
 	}
 	conf := filepath.Join(d.runDir, "mrglobal.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, e2eConfig, cpu, pcap), 0o644); err != nil {
+	if err := os.WriteFile(conf, fmt.Appendf(nil, config, cpu, pcap), 0o644); err != nil {
 		return nil, err
 	}
 	d.cmd = exec.Command(bin, "-config", conf, "-run-dir", d.runDir, "-file-prefix", d.prefix)

@@ -21,7 +21,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/trace"
 	"github.com/gomarsio/marsio/shm"
 	"github.com/gomarsio/marsio/zz_generated/abi"
@@ -267,56 +266,7 @@ func traceResults(w io.Writer, pairs map[string]map[int][]tracePair, evs map[str
 
 // startTraceDaemon is startE2EDaemon with traceConfig (two vdevs).
 func startTraceDaemon(root, tmp string, cpu int, progress func(string, ...any)) (*e2eDaemon, error) {
-	bin := os.Getenv("MRZCPD_BIN")
-	if bin == "" {
-		bin = filepath.Join(tmp, "mrzcpd")
-		progress("building tools/mrzcpd")
-		cmd := exec.Command("go", "build", "-o", bin, "./tools/mrzcpd")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build tools/mrzcpd: %w\n%s", err, out)
-		}
-	}
-	d := &e2eDaemon{prefix: fmt.Sprintf("gmbench_trace_%d", os.Getpid()), runDir: filepath.Join(tmp, "run"),
-		exited: make(chan struct{})}
-	if err := os.MkdirAll(d.runDir, 0o755); err != nil {
-		return nil, err
-	}
-	pcap := filepath.Join(d.runDir, "e2e.pcap")
-	if err := writeE2EPcap(pcap); err != nil {
-		return nil, err
-	}
-	conf := filepath.Join(d.runDir, "mrglobal.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, traceConfig, cpu, pcap), 0o644); err != nil {
-		return nil, err
-	}
-	d.cmd = exec.Command(bin, "-config", conf, "-run-dir", d.runDir, "-file-prefix", d.prefix)
-	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	progress("starting mrzcpd on CPU %d (--file-prefix %s)", cpu, d.prefix)
-	waited, err := startPinned(d.cmd, cpu)
-	if err != nil {
-		d.cleanup()
-		return nil, fmt.Errorf("start mrzcpd: %w", err)
-	}
-	go func() { <-waited; close(d.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-d.exited:
-			d.cleanup()
-			return nil, fmt.Errorf("mrzcpd exited during start-up: %v\n%s", d.cmd.ProcessState, tailLines(d.log.String(), 20))
-		default:
-		}
-		if st, err := monit.ReadDaemon(monit.DaemonPath(d.runDir)); err == nil && st.General.Pid == d.cmd.Process.Pid {
-			return d, nil
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("mrzcpd not ready after 30s\n%s", tailLines(d.log.String(), 20))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return startBenchDaemon(root, tmp, cpu, "trace", traceConfig, progress)
 }
 
 // quantile returns the q-quantile of xs (nearest rank; 0 for none).
