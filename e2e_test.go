@@ -113,7 +113,7 @@ func readPcap(t *testing.T, path string) [][]byte {
 }
 
 // attachApp creates and initialises an instance against d.
-func attachApp(t *testing.T, d *daemontest.Daemon, appsym string, opts ...Option) *Instance {
+func attachApp(t testing.TB, d *daemontest.Daemon, appsym string, opts ...Option) *Instance {
 	t.Helper()
 	i, err := New(append([]Option{WithStatusDir(d.RunDir)}, opts...)...)
 	if err != nil {

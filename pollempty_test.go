@@ -22,14 +22,7 @@ port=n0
 rx_streams_max=1
 tx_streams_max=1
 `})
-	i, err := New(WithStatusDir(d.RunDir), WithThreads(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := i.Init("pollbench"); err != nil {
-		b.Fatal(err)
-	}
-	defer i.Close()
+	i := attachApp(b, d, "pollbench", WithThreads(1))
 	dev, err := i.OpenDevice("vxe0", 1, 1)
 	if err != nil {
 		b.Fatal(err)
