@@ -285,9 +285,14 @@ func removeRuntimeDir(dir string) error {
 }
 
 // removeHugeFile removes a hugepage file unless a process holds a flock on
-// it (EAL keeps LOCK_SH on every page it uses): LOCK_EX|LOCK_NB decides.
+// it (EAL keeps LOCK_SH on every page it uses): LOCK_EX|LOCK_NB decides. A
+// file already gone counts as removed: a DPDK primary starting meanwhile
+// removes every unlocked hugepage file (EAL's clear_hugedir).
 func removeHugeFile(path string) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("clean %s: %w", path, err)
 	}
@@ -295,7 +300,7 @@ func removeHugeFile(path string) error {
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return fmt.Errorf("clean %s: in use by a process (flock): %w", path, err)
 	}
-	if err := os.Remove(path); err != nil {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clean %s: %w", path, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ package testenv
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -192,11 +193,14 @@ func HugepageFiles(prefix string) []string {
 }
 
 // RemovePrefixFiles removes a DPDK file prefix's hugepage files and its
-// runtime directory (/var/run/dpdk/<prefix>).
+// runtime directory (/var/run/dpdk/<prefix>). A file that vanishes between
+// the listing and its removal is not an error: every DPDK primary that
+// starts removes all unlocked hugepage files of any prefix (EAL's
+// clear_hugedir), so one started by a concurrent test may get there first.
 func RemovePrefixFiles(prefix string) error {
 	var first error
 	for _, f := range HugepageFiles(prefix) {
-		if err := os.Remove(f); err != nil && first == nil {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
 			first = err
 		}
 	}
