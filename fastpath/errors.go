@@ -23,6 +23,9 @@ var (
 	ErrBadCache = errors.New("fastpath: invalid mempool cache")
 	// ErrNoBufs: the pool cannot satisfy the request; nothing was taken.
 	ErrNoBufs = errors.New("fastpath: not enough objects in mempool")
+	// ErrAbandoned: the pool's ring lies in memory declared dead with
+	// AbandonMemory; nothing usable was taken (see AbandonMemory).
+	ErrAbandoned = errors.New("fastpath: mempool memory abandoned (peer dead)")
 	// ErrDoubleFree: an mbuf whose reference count is already 0 was freed.
 	ErrDoubleFree = errors.New("fastpath: mbuf freed twice (refcnt 0)")
 	// ErrExtBufCallback: the last reference to an external buffer with a C

@@ -104,9 +104,10 @@ func (mp Mempool) AvailCount(caches ...Cache) int {
 func (mp Mempool) InUseCount(caches ...Cache) int { return mp.Size() - mp.AvailCount(caches...) }
 
 // enqueue is rte_mempool_ops_enqueue_bulk for the ring drivers. It cannot
-// fail in a consistent pool (the ring holds the whole pool).
+// fail in a consistent pool (the ring holds the whole pool) unless the ring
+// is abandoned (AbandonMemory: the objects are lost with it).
 func (mp Mempool) enqueue(objs []uintptr) {
-	if mp.ring.EnqueueBulk(objs) == 0 && len(objs) > 0 && debug {
+	if mp.ring.EnqueueBulk(objs) == 0 && len(objs) > 0 && debug && !abandoned(mp.ring.p) {
 		panic(fmt.Sprintf("fastpath: mempool %q: ring full on put of %d objects (objects put twice?)", mp.Name(), len(objs)))
 	}
 }
@@ -117,6 +118,10 @@ func (mp Mempool) enqueue(objs []uintptr) {
 // RTE_MEMPOOL_CACHE_MAX_SIZE remain — a refill of size+remaining objects from
 // the ring, else the remainder straight from the ring. It takes all or
 // nothing and returns ErrNoBufs when the pool cannot satisfy the request.
+// When it needs the ring and gets nothing from it because the ring lies in
+// abandoned memory (AbandonMemory), it returns an error matching
+// ErrAbandoned, leaves the cache empty, and the contents of objs must not be
+// used.
 func (mp Mempool) GetBulk(objs []uintptr, c Cache) error {
 	return mempoolGet(c.p, unsafe.SliceData(objs), len(objs), &mp)
 }
@@ -164,9 +169,17 @@ func (mp Mempool) getSlow(objs []uintptr, c Cache) error {
 				st32(c.p, cacheOffLen, size)
 				return nil
 			}
+			if abandoned(mp.ring.p) {
+				return mp.errAbandoned()
+			}
 		}
 	}
 	if mp.ring.DequeueBulk(objs[n-remaining:]) == 0 {
+		if abandoned(mp.ring.p) {
+			// A dequeue that gave up may have copied into objs (and the
+			// refill above into the cache): none of it is usable.
+			return mp.errAbandoned()
+		}
 		if c.p != nil {
 			// Roll back: the objects taken from the cache are still there.
 			st32(c.p, cacheOffLen, n-remaining)
@@ -176,11 +189,19 @@ func (mp Mempool) getSlow(objs []uintptr, c Cache) error {
 	return nil
 }
 
+// errAbandoned is GetBulk's error for a pool whose ring is abandoned. The
+// caller's cache was emptied on the way (len 0): its objects, like the
+// pool's, belong to the dead peer.
+func (mp Mempool) errAbandoned() error {
+	return fmt.Errorf("mempool at %#x: ring at %#x: %w", uintptr(mp.p), uintptr(mp.ring.p), ErrAbandoned)
+}
+
 // PutBulk returns objs to the pool through cache c (zero Cache: straight to
 // the ring), as rte_mempool_generic_put in DPDK 22.11: a put larger than the
 // flush threshold goes to the ring; otherwise, if the objects do not fit
 // under the threshold, the cache is first emptied into the ring; then the
-// objects are added to the cache.
+// objects are added to the cache. When the pool's ring lies in abandoned
+// memory (AbandonMemory), objects that would go to the ring are lost with it.
 func (mp Mempool) PutBulk(objs []uintptr, c Cache) {
 	mempoolPut(c.p, unsafe.SliceData(objs), len(objs), &mp)
 }

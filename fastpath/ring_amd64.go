@@ -81,3 +81,42 @@ func mcDequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
 
 //go:noescape
 func dequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
+
+// The stall paths of the kernels' MP/MC tail waits (ring_amd64.s): after
+// stallSpins looks at the tail a kernel stores old_head and the count into
+// argument slots it is done with and tail-calls one of these, whose frame is
+// identical to its own; they finish the wait in Go (stallWait: yield, give
+// up with 0 when the ring is abandoned, else publish the tail) and return
+// the kernel's result to its caller. The elements are already copied.
+
+// enqueueStall finishes enqueue: old_head in n, the count in flags.
+func enqueueStall(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, old uint32, cnt uint32) uint32 {
+	return stallWait(r, ringProdTail, old, cnt)
+}
+
+// dequeueStall finishes dequeue (see enqueueStall).
+func dequeueStall(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, old uint32, cnt uint32) uint32 {
+	return stallWait(r, ringConsTail, old, cnt)
+}
+
+// enqueueStall8 finishes the pointer enqueue kernels (and enqMP1<> for
+// them): old_head | count<<32 in n.
+func enqueueStall8(r unsafe.Pointer, objs *uintptr, st uint64) uint32 {
+	return stallWait(r, ringProdTail, uint32(st), uint32(st>>32))
+}
+
+// dequeueStall8 finishes the pointer dequeue kernels (see enqueueStall8).
+func dequeueStall8(r unsafe.Pointer, objs *uintptr, st uint64) uint32 {
+	return stallWait(r, ringConsTail, uint32(st), uint32(st>>32))
+}
+
+// enqueueOneStall finishes mpEnqueueOne and enqueueOne: old_head in obj.
+func enqueueOneStall(r unsafe.Pointer, old uintptr) uint32 {
+	return stallWait(r, ringProdTail, uint32(old), 1)
+}
+
+// dequeueOneStall finishes mcDequeueOne and dequeueOne (assembly: it calls
+// stallWait from a frame of its own, since those have no slot to spare).
+//
+//go:noescape
+func dequeueOneStall(r unsafe.Pointer) (obj uintptr, n uint32)

@@ -1,6 +1,7 @@
 //go:build amd64 && gc && !purego
 
 #include "go_asm.h"
+#include "funcdata.h"
 #include "textflag.h"
 
 // Ring kernels for amd64. Contract and labels (A0, A1, R0, R1) as in
@@ -15,6 +16,22 @@
 //
 // Elements are copied as bytes: esize is a multiple of 4, so every copy is a
 // multiple of 4 bytes (moved 32, 8, then 4 at a time by copy<>).
+//
+// Tail waits (__rte_ring_update_tail: an MP/MC end waits until its tail
+// reaches old_head) spin with PAUSE at most stallSpins times here. Then the
+// kernel leaves for Go: assembly is not preemptible, and the thread we wait
+// for may be descheduled or, if its process was killed between its head CAS
+// and its tail store, dead (AbandonMemory, abandon.go). The reservation is
+// made and the elements copied, so what is left to do is the wait and the
+// publish: the kernel stores old_head and the count into argument slots it
+// no longer needs and tail-calls a Go function with an identical frame
+// (enqueueStall, enqueueStall8, enqueueOneStall, …, ring_amd64.go), which
+// runs stallWait (yield to the scheduler, give up with 0 if the ring is
+// abandoned, else wait on and publish) and returns to our caller. The
+// single-element dequeue has no slot to spare and calls stallWait from a
+// small stub with a frame (dequeueOneStall). The fast path is unchanged: the
+// first look at the tail finds it equal to old_head when nobody is in
+// between.
 
 #define RING DI
 #define OBJS SI
@@ -25,9 +42,7 @@
 #define NEW DX
 #define CNT R13
 #define SPIN R12
-#define RES R8 // single-element paths: where the count goes (SYSCALL clobbers CX, R11)
-
-#define SYS_sched_yield 24
+#define RES R8 // single-element paths: where the count goes
 
 // func enqueue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32
 TEXT ·enqueue(SB), NOSPLIT, $0-36
@@ -108,13 +123,13 @@ enq_wait:
 	JEQ  enq_publish
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  enq_wait
-	// The producer we wait for may be descheduled (fewer cores than
-	// spinning threads): give the CPU away now and then, as runtime.osyield.
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-	JMP  enq_wait
+	CMPL SPIN, $const_stallSpins
+	JNE  enq_wait
+	// The producer we wait for may be descheduled, or dead: leave for Go
+	// (enqueueStall) with old_head in n and the count in flags.
+	MOVL OLD, n+24(FP)
+	MOVL CNT, flags+28(FP)
+	JMP  ·enqueueStall(SB)
 
 enq_publish:
 	// R0: release store of prod.tail (plain MOV, TSO: not reordered with the
@@ -201,11 +216,12 @@ deq_wait:
 	JEQ  deq_publish
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  deq_wait
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-	JMP  deq_wait
+	CMPL SPIN, $const_stallSpins
+	JNE  deq_wait
+	// See enq_wait: dequeueStall publishes cons.tail (R1) or gives up.
+	MOVL OLD, n+24(FP)
+	MOVL CNT, flags+28(FP)
+	JMP  ·dequeueStall(SB)
 
 deq_publish:
 	// R1: release store of cons.tail (plain MOV, TSO: stores are not
@@ -638,11 +654,14 @@ e8_wait:
 	JEQ  e8_publish
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  e8_wait
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-	JMP  e8_wait
+	CMPL SPIN, $const_stallSpins
+	JNE  e8_wait
+	// Leave for Go (see enq_wait): enqueueStall8 with old_head | count<<32
+	// in n (both zero-extended by their 32-bit loads).
+	SHLQ $32, CNT
+	ORQ  OLD, CNT
+	MOVQ CNT, n+16(FP)
+	JMP  ·enqueueStall8(SB)
 
 e8_publish:
 	// R0: release store of prod.tail (plain MOV, TSO), pairs with A1.
@@ -849,11 +868,13 @@ d8_wait:
 	JEQ  d8_publish
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  d8_wait
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-	JMP  d8_wait
+	CMPL SPIN, $const_stallSpins
+	JNE  d8_wait
+	// Leave for Go (see e8_wait): the elements are in objs already.
+	SHLQ $32, CNT
+	ORQ  OLD, CNT
+	MOVQ CNT, n+16(FP)
+	JMP  ·dequeueStall8(SB)
 
 d8_publish:
 	// R1: release store of cons.tail (plain MOV, TSO), pairs with A0.
@@ -1017,15 +1038,29 @@ em_wait:
 em_spin:
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  em_check
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-
-em_check:
+	CMPL SPIN, $const_stallSpins
+	JEQ  em_stall
 	CMPL const_ringProdTail(RING), OLD
 	JEQ  em_publish
 	JMP  em_spin
+
+em_stall:
+	// Leave for Go (see enq_wait). The frame is our entry point's: RES is
+	// ret+16(FP), 24(SP) (we were jumped to, so 0(SP) is the return
+	// address), for mpEnqueueOne (r, obj; ret), else ret+24(FP) for the
+	// pointer kernels (r, objs, n; ret).
+	LEAQ 24(SP), AX
+	CMPQ RES, AX
+	JNE  em_stall8
+	MOVQ OLD, 16(SP)                // obj+8(FP) = old_head
+	JMP  ·enqueueOneStall(SB)
+
+em_stall8:
+	MOVQ $1, AX
+	SHLQ $32, AX
+	ORQ  OLD, AX
+	MOVQ AX, 24(SP)                 // n+16(FP) = old_head | 1<<32
+	JMP  ·enqueueStall8(SB)
 
 em_full:
 	MOVL $0, (RES)
@@ -1128,16 +1163,58 @@ dm_wait:
 dm_spin:
 	PAUSE
 	INCL SPIN
-	TESTL $1023, SPIN
-	JNZ  dm_check
-	MOVL $SYS_sched_yield, AX
-	SYSCALL
-
-dm_check:
+	CMPL SPIN, $const_stallSpins
+	JEQ  dm_stall
 	CMPL const_ringConsTail(RING), OLD
 	JEQ  dm_publish
 	JMP  dm_spin
 
+dm_stall:
+	// Leave for Go (see em_stall). The element goes to its destination
+	// now (the caller's objs[0], or our entry point's obj result), as a
+	// burst's copy precedes its wait.
+	MOVQ SI, (R10)
+	LEAQ 24(SP), AX
+	CMPQ RES, AX
+	JNE  dm_stall8
+	// mcDequeueOne's frame (r; obj, n): no argument slot to spare, so
+	// dequeueOneStall, which has a frame, calls stallWait; old_head in n.
+	MOVL OLD, 24(SP)                // n+16(FP) = old_head
+	JMP  ·dequeueOneStall(SB)
+
+dm_stall8:
+	MOVQ $1, AX
+	SHLQ $32, AX
+	ORQ  OLD, AX
+	MOVQ AX, 24(SP)                 // n+16(FP) = old_head | 1<<32
+	JMP  ·dequeueStall8(SB)
+
 dm_empty:
 	MOVL $0, (RES)
+	RET
+
+// func dequeueOneStall(r unsafe.Pointer) (obj uintptr, n uint32)
+//
+// The stall path of the single-element MC dequeue (deqMC1<> jumps here with
+// its entry point's frame): obj holds the element, n the old_head. It calls
+// stallWait(r, ringConsTail, old_head, 1) and returns (obj, 1), or (0, 0)
+// when the wait gave up.
+TEXT ·dequeueOneStall(SB), NOSPLIT, $32-20
+	NO_LOCAL_POINTERS
+	MOVQ r+0(FP), AX
+	MOVQ AX, 0(SP)
+	MOVQ $const_ringConsTail, 8(SP)
+	MOVL n+16(FP), AX
+	MOVL AX, 16(SP)
+	MOVL $1, 20(SP)
+	CALL ·stallWait(SB)
+	MOVL 24(SP), AX
+	MOVQ obj+8(FP), DX
+	TESTL AX, AX
+	JNZ  dos_done
+	XORL DX, DX
+
+dos_done:
+	MOVQ DX, obj+8(FP)
+	MOVL AX, n+16(FP)
 	RET

@@ -1,7 +1,6 @@
 package fastpath
 
 import (
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -45,7 +44,6 @@ func ringSlots(r unsafe.Pointer, idx uint32, esize uintptr) ([]byte, uintptr) {
 // number of elements enqueued.
 func enqueueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
 	prodHead := (*uint32)(unsafe.Add(r, ringProdHead))
-	prodTail := (*uint32)(unsafe.Add(r, ringProdTail))
 	consTail := (*uint32)(unsafe.Add(r, ringConsTail))
 	capacity := ld32(r, ringOffCapacity)
 	var oldHead, newHead, cnt uint32
@@ -77,14 +75,12 @@ func enqueueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, f
 	src := unsafe.Slice((*byte)(objs), uintptr(cnt)*esize)
 	k := copy(slots[off:], src)
 	copy(slots, src[k:])
-	updateTailGo(prodTail, oldHead, newHead, flags&kSingle != 0)
-	return cnt
+	return updateTailGo(r, ringProdTail, oldHead, cnt, flags&kSingle != 0)
 }
 
 // dequeueGo mirrors __rte_ring_do_dequeue_elem (see enqueueGo).
 func dequeueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32 {
 	consHead := (*uint32)(unsafe.Add(r, ringConsHead))
-	consTail := (*uint32)(unsafe.Add(r, ringConsTail))
 	prodTail := (*uint32)(unsafe.Add(r, ringProdTail))
 	var oldHead, newHead, cnt uint32
 	oldHead = atomic.LoadUint32(consHead)
@@ -115,24 +111,27 @@ func dequeueGo(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, f
 	dst := unsafe.Slice((*byte)(objs), uintptr(cnt)*esize)
 	k := copy(dst, slots[off:])
 	copy(dst[k:], slots)
-	updateTailGo(consTail, oldHead, newHead, flags&kSingle != 0)
-	return cnt
+	return updateTailGo(r, ringConsTail, oldHead, cnt, flags&kSingle != 0)
 }
 
-// updateTailGo mirrors __rte_ring_update_tail: an MT end waits for the
+// updateTailGo mirrors __rte_ring_update_tail for the reservation [old,
+// old+cnt) of the end whose tail is at r+tail: an MT end waits for the
 // preceding reservations to publish (rte_wait_until_equal_32), then stores
-// the new tail with release order (R0 for producers, R1 for consumers). The
-// wait yields the thread now and then: on a machine with fewer cores than
-// spinning threads the owner of the tail we wait for may not be running.
-func updateTailGo(tail *uint32, oldVal, newVal uint32, single bool) {
+// the new tail with release order (R0 for producers, R1 for consumers). It
+// returns cnt, or 0 when the wait gave up because the ring lies in abandoned
+// memory (stallWait: after stallSpins looks the wait leaves for the
+// scheduler, as the assembly does).
+func updateTailGo(r unsafe.Pointer, tail uintptr, old, cnt uint32, single bool) uint32 {
+	t := (*uint32)(unsafe.Add(r, tail))
 	if !single {
-		for i := 0; atomic.LoadUint32(tail) != oldVal; i++ {
-			if i&127 == 127 {
-				runtime.Gosched()
+		for i := 0; atomic.LoadUint32(t) != old; i++ {
+			if i == stallSpins {
+				return stallWait(r, tail, old, cnt)
 			}
 		}
 	}
-	atomic.StoreUint32(tail, newVal)
+	atomic.StoreUint32(t, old+cnt)
+	return cnt
 }
 
 // enqueue8Go is the Go twin of the pointer enqueue kernels

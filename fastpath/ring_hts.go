@@ -1,7 +1,6 @@
 package fastpath
 
 import (
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -24,12 +23,20 @@ import (
 // its cnt reached head's (the last of the operations in flight publishes
 // them all; release, R3, pairs with the other end's A0/A1).
 
-const spinYield = 127
-
-func spin(i int) {
-	if i&spinYield == spinYield {
-		runtime.Gosched()
+// headWaitStall is called on every turn of the HTS/RTS head waits (i counts
+// the turns): every stallSpins turns it leaves for the scheduler
+// (stallYield), and it reports true — give up: the operation moves nothing —
+// when the ring lies in abandoned memory (see AbandonMemory: the thread
+// holding the head may be dead).
+func headWaitStall(r unsafe.Pointer, i int) bool {
+	if i%stallSpins != stallSpins-1 {
+		return false
 	}
+	if abandoned(r) {
+		return true
+	}
+	stallYield()
+	return false
 }
 
 func lo32(v uint64) uint32 { return uint32(v) }
@@ -49,7 +56,9 @@ func moveHeadHTS(r unsafe.Pointer, ht, other uintptr, n uint32, fixed, prod bool
 	for {
 		// __rte_ring_hts_head_wait; A2: acquire.
 		for i := 0; lo32(op) != hi32(op); i++ {
-			spin(i)
+			if headWaitStall(r, i) {
+				return 0, 0
+			}
 			op = atomic.LoadUint64(raw)
 		}
 		head := lo32(op)
@@ -87,7 +96,9 @@ func moveHeadRTS(r unsafe.Pointer, ht, other uintptr, n uint32, fixed, prod bool
 	for {
 		// __rte_ring_rts_head_wait.
 		for i := 0; hi32(oh)-atomic.LoadUint32(tailPos) > htdMax; i++ {
-			spin(i)
+			if headWaitStall(r, i) {
+				return 0, 0
+			}
 			oh = atomic.LoadUint64(headRaw)
 		}
 		pos := hi32(oh)
