@@ -45,7 +45,11 @@
 #define RES R8 // single-element paths: where the count goes
 
 // func enqueue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32
-TEXT ·enqueue(SB), NOSPLIT, $0-36
+//
+// NOFRAME: it calls copy<>, so the assembler would give it a frame-pointer
+// frame, which its tail call to enqueueStall (a JMP, not a RET) would not
+// pop.
+TEXT ·enqueue(SB), NOSPLIT|NOFRAME, $0-36
 	MOVQ r+0(FP), RING
 	MOVQ objs+8(FP), OBJS
 	MOVQ esize+16(FP), ESIZE
@@ -143,7 +147,7 @@ enq_none:
 	RET
 
 // func dequeue(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, n uint32, flags uint32) uint32
-TEXT ·dequeue(SB), NOSPLIT, $0-36
+TEXT ·dequeue(SB), NOSPLIT|NOFRAME, $0-36
 	MOVQ r+0(FP), RING
 	MOVQ objs+8(FP), OBJS
 	MOVQ esize+16(FP), ESIZE
