@@ -41,6 +41,12 @@ func (i *Instance) watchLiveness() {
 			cause += ": " + err.Error()
 		}
 		i.markGone(cause)
+		if i.state.Load() == stateGone {
+			// Let the daemon's successor start while buffers of this
+			// one may still be touched (awaitTold): i.mem changes only
+			// in reattachLoop, started below, or after Close's bg.Wait.
+			i.mem.orphan()
+		}
 		if i.opts.Reattach && i.state.Load() == stateGone {
 			i.bg.Add(1)
 			go i.reattachLoop()

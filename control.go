@@ -27,11 +27,12 @@ const requestTimeout = 30 * time.Second
 // attached to the same daemon (same runtime dir) share the attachment,
 // which is detached when the last of them closes.
 type memory struct {
-	h     *shm.Handle
-	ch    *ctrlproto.Channel
-	key   string
-	refs  int        // guarded by attachments.Mutex
-	reqMu sync.Mutex // one control request at a time (rte_mp matches replies by name)
+	h        *shm.Handle
+	ch       *ctrlproto.Channel
+	key      string
+	refs     int        // guarded by attachments.Mutex
+	orphaned bool       // the daemon died: files released, no longer shared (attachments.Mutex)
+	reqMu    sync.Mutex // one control request at a time (rte_mp matches replies by name)
 }
 
 var attachments = struct {
@@ -116,12 +117,35 @@ func (m *memory) detach() error {
 	if m.refs--; m.refs > 0 {
 		return nil
 	}
-	delete(attachments.m, m.key)
+	if attachments.m[m.key] == m {
+		delete(attachments.m, m.key)
+	}
 	err := m.h.Detach()
 	if err != nil {
 		return fmt.Errorf("detach: %w", err)
 	}
 	return nil
+}
+
+// orphan is called when the daemon died: its memory stays mapped until the
+// last instance using it detaches (after awaitTold), but it is no longer
+// handed to new attaches (a re-attach of another instance of this process
+// must map the new daemon, and fails with ErrAddrInUse until the old memory
+// is gone), and the files we hold in its runtime dir are released so that
+// its successor can start (shm.Handle.ReleaseFiles).
+func (m *memory) orphan() {
+	if m == nil {
+		return
+	}
+	attachments.Lock()
+	defer attachments.Unlock()
+	if attachments.m[m.key] == m {
+		delete(attachments.m, m.key)
+	}
+	if !m.orphaned {
+		m.orphaned = true
+		m.h.ReleaseFiles()
+	}
 }
 
 // memzone returns a memzone's address and length.

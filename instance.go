@@ -81,6 +81,7 @@ type Instance struct {
 	// The fast path's view of the state is per thread (Thread.ok, written
 	// by setUsable after i.state): the thread loads one word of its own.
 	goneErr atomic.Pointer[Error]
+	deadGen atomic.Int64 // the generation whose daemon died last (markGone), for Thread.told
 	started time.Time
 
 	// Re-attach (reattach.go); under mu.
@@ -443,7 +444,8 @@ func (i *Instance) markGone(cause string) {
 	if !i.state.CompareAndSwap(stateReady, stateGone) {
 		return
 	}
-	i.setUsable(threadGone) // Q0 (quiesce.go)
+	i.deadGen.Store(int64(i.generation)) // before Q0: a thread that sees threadGone sees it
+	i.setUsable(threadGone)              // Q0 (quiesce.go)
 	e := &Error{Op: "liveness", Msg: "the daemon exited: " + cause, Hint: "restart mrzcpd, then this application", Err: ErrDaemonGone}
 	i.goneErr.Store(e)
 	i.wake()

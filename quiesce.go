@@ -152,6 +152,10 @@ func (t *Thread) enterSlow() error {
 		if err = t.inst.hotCheck(); err == nil {
 			err = errHotGone // ready, the word not yet stored
 		}
+		// The thread learns of the death here: from now on it holds no
+		// buffer of the dead generation (the contract of ErrDaemonGone),
+		// and every call returns here until the re-attach.
+		t.told.Store(t.inst.deadGen.Load())
 	}
 	t.leave()
 	return err
@@ -178,6 +182,57 @@ func (i *Instance) stillInside(snap []uint64) []int {
 		}
 	}
 	return ids
+}
+
+// untold returns the ids of the threads in use (claimed by ThreadInit) that
+// have not been told of the death of generation gen: no call of theirs has
+// returned ErrDaemonGone since. Callers hold i.mu (nextTID).
+func (i *Instance) untold(gen int64) []int {
+	var ids []int
+	for _, t := range i.threads[:i.nextTID] {
+		if t.told.Load() != gen {
+			ids = append(ids, t.id)
+		}
+	}
+	return ids
+}
+
+// awaitTold is the re-attacher's second wait: quiescence keeps memory
+// mapped while a call is inside, but an application also touches buffers
+// between calls (reading a received packet, filling an allocated one), and
+// it may do so until one of its calls returns ErrDaemonGone, after which
+// the contract says it drops them. So the dead generation is unmapped only
+// when every thread in use has been told: each has made a call since the
+// death (a thread asleep in PollWait wakes at the death and is told as it
+// returns). A thread that makes no call holds the old memory (and so the
+// re-attach, which needs the same addresses) back: after quiesceReport the
+// callback gets one ErrBusy error naming it. The dead daemon's files were
+// released at the death (memory.orphan), so its successor starts meanwhile.
+// It returns false when stop closed first.
+func (i *Instance) awaitTold(gen int64, stop <-chan struct{}, report func(int, error)) bool {
+	start := time.Now()
+	wait := 20 * time.Microsecond
+	reported := false
+	for {
+		i.mu.Lock()
+		ids := i.untold(gen)
+		next := i.generation + 1
+		i.mu.Unlock()
+		if len(ids) == 0 {
+			return true
+		}
+		if !reported && report != nil && time.Since(start) >= quiesceReport {
+			reported = true
+			report(next, errorf("reattach", ErrBusy, "make a call on each thread (PollWait, RecvBurst…) now and then, even when idle: it returns ErrDaemonGone and the thread drops its buffers",
+				"threads %v made no call since the daemon died %v ago: they may still touch its buffers, so its memory stays mapped and the re-attach waits", ids, quiesceReport))
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Millisecond)
+	}
 }
 
 // quiesce runs Q1 and Q2 after the state left stateReady. It returns

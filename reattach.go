@@ -23,7 +23,12 @@ import (
 //     threads asleep in PollWait are offline, and only their wake-up is
 //     awaited; a thread that stays inside
 //     postpones the re-attach, reported once through OnReattach with
-//     ErrBusy, and nothing is unmapped under it). Only then
+//     ErrBusy, and nothing is unmapped under it), then until every thread
+//     in use has been told of the death (awaitTold: buffers are touched
+//     between calls too; a thread that makes no call is reported the same
+//     way). The files the app held in the dead daemon's runtime dir were
+//     released at the death (memory.orphan), so the new daemon starts
+//     meanwhile. Only then
 //  2. tears the old generation down under the control lock (trace area and
 //     the threads' trace writers included): the devices are
 //     released locally (eventfds closed, neighbour/representor goroutines
@@ -43,9 +48,10 @@ import (
 //     the error naming it; the instance is usable without it). Applications look their devices up again
 //     (Instance.Device) in the callback or on the next ErrClosed.
 //
-// Buffers received before the death point into unmapped memory, or into
-// the new daemon's: drop them (never Free, Data or Send them) once a call
-// returned ErrDaemonGone. A thread that made no call while the daemon was
+// Buffers received before the death stay valid memory until the thread
+// that holds them makes a call that returns ErrDaemonGone; from then on
+// they point into unmapped memory, or into the new daemon's: drop them
+// (never Free, Data or Send them). A thread that made no call while the daemon was
 // away still learns of it: its first call after the re-attach returns
 // ErrDaemonGone once (Thread.enter).
 // Close stops the loop at any step.
@@ -86,6 +92,11 @@ func (i *Instance) reattachLoop() {
 		if !sleep(100 * time.Microsecond) {
 			return
 		}
+	}
+	// Buffers the application touches between calls: every thread in use
+	// must have been told of the death (quiesce.go, awaitTold).
+	if !i.awaitTold(i.deadGen.Load(), i.stop, i.opts.OnReattach) {
+		return
 	}
 	// 2. Tear down the old generation.
 	i.mu.Lock()

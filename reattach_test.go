@@ -316,7 +316,7 @@ func TestReattachHammer(t *testing.T) {
 	}
 	const nth = 2
 	type counts struct {
-		calls, pkts, gone, closed, nobufs atomic.Uint64
+		calls, pkts, gone, closed, nobufs, sum atomic.Uint64
 	}
 	var (
 		cnt  [nth]counts
@@ -366,6 +366,14 @@ func TestReattachHammer(t *testing.T) {
 			}
 			if n > 0 {
 				c.pkts.Add(uint64(n))
+				// Read every received byte between calls: the old
+				// generation stays mapped until this thread has been
+				// told (awaitTold), not only until the call returned.
+				for _, b := range bufs[:n] {
+					for _, x := range b.Data() {
+						c.sum.Add(uint64(x))
+					}
+				}
 				m := n / 2
 				if _, err := th.SendBurst(cur, bufs[:m]); !ok("SendBurst", err) {
 					continue // the rest is dropped with the old generation
@@ -374,12 +382,17 @@ func TestReattachHammer(t *testing.T) {
 					continue
 				}
 			}
-			// Allocated buffers are freed, not filled and sent: filling
-			// touches their memory between calls, which quiescence does not
-			// cover (a known gap: the old generation can be unmapped under
-			// a thread that holds buffers between two calls).
+			// Fill allocated buffers between calls (their memory is
+			// touched outside any call), then send them.
 			if ok("Alloc", th.Alloc(cur, ab)) {
-				ok("Free", th.Free(ab...))
+				for _, b := range ab {
+					if err := b.SetData(frames[it%len(frames)]); err != nil {
+						errs <- fmt.Errorf("thread %d: SetData: %w", k, err)
+						stop.Store(true)
+					}
+				}
+				_, err := th.SendBurst(cur, ab) // what the stream refuses is freed
+				ok("SendBurst", err)
 			}
 			if it%64 == 0 {
 				ok("PollWait", th.PollWait(ctx, 200*time.Microsecond, cur))
@@ -462,6 +475,187 @@ func TestReattachHammer(t *testing.T) {
 	for k := range nth {
 		c := &cnt[k]
 		t.Logf("thread %d: %d calls, %d packets, %d ErrDaemonGone, %d ErrClosed, %d ErrNoBuffers", k, c.calls.Load(), c.pkts.Load(), c.gone.Load(), c.closed.Load(), c.nobufs.Load())
+	}
+	if err := i.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReattachWaitsForHeldBuffers: a thread that holds buffers between
+// calls keeps the dead daemon's memory mapped until a call of its own tells
+// it of the death. The daemon is killed (kill -9: its runtime dir and
+// files stay) while thread 0 holds four filled buffers and makes no call;
+// the new daemon starts all the same (the app released its locks on the
+// old files at the death: EAL refuses fbarray files another process holds
+// locked), the re-attach waits and reports ErrBusy naming thread 0 through
+// the callback, thread 0 still reads and writes its buffers without a
+// fault, and once its next call has returned ErrDaemonGone the re-attach
+// goes through.
+func TestReattachWaitsForHeldBuffers(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	var frames [][]byte // flows for both rx streams
+	for f := range 32 {
+		frames = append(frames, udpFrame([4]byte{10, 0, 1, byte(f)}, [4]byte{10, 0, 2, byte(3 * f)}, uint16(1000+f), uint16(2000+7*f), 64))
+	}
+	files := map[string][]byte{"in.pcap": pcapFile(t, frames)}
+	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
+	gens := make(chan int, 4)
+	busy := make(chan error, 4)
+	i := attachApp(t, d, "holder", WithThreads(2), WithReattach(true), WithReattachCallback(func(gen int, err error) {
+		switch {
+		case err == nil:
+			gens <- gen
+		case errors.Is(err, ErrBusy):
+			busy <- err
+		default:
+			t.Logf("re-attach callback (generation %d): %v", gen, err)
+		}
+	}))
+	dev, err := i.OpenDevice("vxe0", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := frames[0]
+
+	// Thread 0 fills four buffers, then makes no call until resume.
+	held, resume, holderErr := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		th, err := i.ThreadInit()
+		if err == nil && th.ID() != 0 {
+			err = fmt.Errorf("first ThreadInit gave thread %d", th.ID())
+		}
+		if err != nil {
+			holderErr <- err
+			close(held)
+			return
+		}
+		defer th.Release()
+		bufs := make([]Buffer, 4)
+		if err := th.Alloc(dev, bufs); err != nil {
+			holderErr <- err
+			close(held)
+			return
+		}
+		for _, b := range bufs {
+			if err := b.SetData(payload); err != nil {
+				holderErr <- err
+				close(held)
+				return
+			}
+		}
+		close(held)
+		<-resume
+		// The old memory is still mapped: read and write the buffers.
+		for k, b := range bufs {
+			if got := b.Data(); string(got) != string(payload) {
+				holderErr <- fmt.Errorf("buffer %d changed while held: %x", k, got)
+				return
+			}
+			b.Data()[0] ^= 0xff
+		}
+		// Told: drop them (never Free a buffer of a dead generation).
+		if _, err := th.RecvBurst(dev, bufs); !errors.Is(err, ErrDaemonGone) {
+			holderErr <- fmt.Errorf("first call after the death: %v, want ErrDaemonGone", err)
+			return
+		}
+		holderErr <- nil
+	}()
+	<-held
+
+	// Thread 1 receives on, so it is told as soon as the daemon dies.
+	var stop atomic.Bool
+	var pkts atomic.Uint64
+	recvErr := make(chan error, 1)
+	go func() {
+		th, err := i.ThreadInit()
+		if err != nil {
+			recvErr <- err
+			return
+		}
+		defer th.Release()
+		bufs := make([]Buffer, 32)
+		cur := dev
+		for !stop.Load() {
+			n, err := th.RecvBurst(cur, bufs)
+			switch {
+			case err == nil:
+				pkts.Add(uint64(n))
+				if err := th.Free(bufs[:n]...); err != nil && !errors.Is(err, ErrDaemonGone) {
+					recvErr <- err
+					return
+				}
+			case errors.Is(err, ErrDaemonGone):
+				time.Sleep(100 * time.Microsecond)
+			case errors.Is(err, ErrClosed):
+				if nd, ok := i.Device("vxe0"); ok {
+					cur = nd
+				}
+			default:
+				recvErr <- err
+				return
+			}
+		}
+		recvErr <- nil
+	}()
+	for deadline := time.Now().Add(10 * time.Second); pkts.Load() < 1000; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no traffic")
+		}
+	}
+
+	d.Kill()
+	// Once the app has seen the death (its liveness goroutine then
+	// releases the old files at once), a new daemon may start.
+	for deadline := time.Now().Add(10 * time.Second); i.Err() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the app did not see the daemon die")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	// The new daemon starts while the app still maps the old one's memory.
+	d2 := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files, RunDir: d.RunDir, Prefix: d.Prefix})
+	select {
+	case err := <-busy:
+		if !strings.Contains(err.Error(), "threads [0]") {
+			t.Errorf("ErrBusy report does not name thread 0 alone: %v", err)
+		}
+		t.Logf("callback while thread 0 holds its buffers: %v", err)
+	case gen := <-gens:
+		t.Fatalf("re-attached (generation %d) while thread 0 still held buffers of the dead daemon", gen)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ErrBusy report 10 s after the kill")
+	}
+	if g := i.Generation(); g != 1 {
+		t.Fatalf("generation %d while thread 0 holds buffers", g)
+	}
+	close(resume)
+	if err := <-holderErr; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case gen := <-gens:
+		if gen != 2 {
+			t.Errorf("generation %d, want 2", gen)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no re-attach to the new daemon (pid %d) 10 s after thread 0 was told", d2.Pid())
+	}
+	base := pkts.Load()
+	for deadline := time.Now().Add(10 * time.Second); pkts.Load() < base+1000; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			select {
+			case err := <-recvErr:
+				t.Fatalf("no traffic after the re-attach: the receiving thread stopped: %v", err)
+			default:
+				t.Fatal("no traffic after the re-attach")
+			}
+		}
+	}
+	stop.Store(true)
+	if err := <-recvErr; err != nil {
+		t.Fatal(err)
 	}
 	if err := i.Close(); err != nil {
 		t.Fatal(err)

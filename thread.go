@@ -40,6 +40,11 @@ type Thread struct {
 	// ok is the fast path's state word (quiesce.go), W: the control plane
 	// (Instance.setUsable) and the thread's slow path; threadOK: usable.
 	ok atomic.Uint32
+	// told is the generation whose death this thread has been told of (a
+	// call returned ErrDaemonGone since), W: the thread's slow path, R: the
+	// re-attacher (quiesce.go, awaitTold): until then the thread may still
+	// touch buffers of that generation between calls.
+	told atomic.Int64
 
 	evs    [16]unix.EpollEvent
 	addrs  [burstMax]uintptr // scratch: data addresses for hashing

@@ -325,6 +325,38 @@ func (h *Handle) Detach() error {
 	return nil
 }
 
+// ReleaseFiles closes what this handle holds open in the primary's runtime
+// directory — the fbarray files and their shared flocks, the rte_mp socket
+// (its file removed) — and keeps every mapping in place. It is for a primary
+// that died while this process may still touch its memory (buffers an
+// application holds): its successor, started with the same file prefix,
+// reuses those file names, and EAL refuses to initialise an fbarray that
+// another process holds a lock on (rte_fbarray_init: EBUSY), so holding them
+// would keep the new primary from starting. The successor then rewrites
+// those files (they are the same inodes): the config and fbarray mappings
+// show its data from then on, and only the hugepage mappings keep the dead
+// primary's (its successor unlinks the old page files and makes new ones).
+// Detach unmaps later. A handle
+// attached through EAL (build tag eal) holds nothing of its own: no-op.
+func (h *Handle) ReleaseFiles() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.detached || h.eal {
+		return
+	}
+	if h.ch != nil {
+		h.ch.Close()
+		h.ch = nil
+	}
+	for _, fd := range h.fds {
+		// Unlock explicitly: the mapping keeps the open file description
+		// alive after close, and with it the flock.
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		unix.Close(fd)
+	}
+	h.fds = nil
+}
+
 // RuntimeDir returns the primary's runtime directory.
 func (h *Handle) RuntimeDir() string { return h.runDir }
 
