@@ -50,8 +50,26 @@
 // point (flags are constants, three words are passed), and one element —
 // a single-object call, or a burst or bulk of one — takes a short path of
 // its own. The Go twins use sync/atomic. A waiting
-// multi-producer/consumer spins with PAUSE and yields the CPU every 1024
-// spins, since the thread it waits for may be descheduled.
+// multi-producer/consumer spins with PAUSE at most 1024 times (stallSpins)
+// in assembly, then leaves for Go (a tail call with the reservation in
+// argument slots it no longer needs), where it yields to the Go scheduler
+// and to the kernel between further rounds of spinning: the thread it waits
+// for may be descheduled, and assembly is not preemptible, so a kernel
+// spinning forever would keep the garbage collector from stopping the
+// world.
+//
+// # Dead peers
+//
+// A DPDK primary killed between a head move and its tail store leaves the
+// tail of that ring end stuck: every later multi-producer (or consumer) on
+// it, and every HTS/RTS head wait behind it, would wait forever, as in
+// DPDK. AbandonMemory declares an address range dead (package marsio calls
+// it when the daemon's liveness socket hangs up): a ring wait on a ring in
+// it gives up — the call returns 0, GetBulk returns ErrAbandoned, a put
+// just returns — and objects written into or read out of that ring are
+// lost and must not be used. The check is on the wait's slow path only
+// (after 1024 looks at the tail), so the fast path is unchanged; a ring in
+// memory that is not abandoned is waited for however long its peer takes.
 //
 // HTS and RTS ring ends (RING_F_MP_HTS_ENQ, RING_F_MC_RTS_DEQ, …) run their
 // own protocols (rte_ring_hts_elem_pvt.h, rte_ring_rts_elem_pvt.h), in Go

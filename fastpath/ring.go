@@ -262,7 +262,9 @@ func ptrs(objs []uintptr) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceDat
 // return that number. The generic calls (EnqueueBulk, DequeueBurst, …) honour
 // the ring's own sync type, read on every call like DPDK. On an HTS or RTS
 // ring end every call, explicit SP/MP/SC/MC ones included, runs that end's
-// own (multi-thread safe) protocol instead of corrupting it.
+// own (multi-thread safe) protocol instead of corrupting it. A call that
+// waits behind another thread's reservation returns 0 (false) if the ring's
+// memory is abandoned meanwhile (AbandonMemory); what it copied is lost.
 
 // SPEnqueueBulk enqueues all of objs or none (single producer).
 func (r Ring) SPEnqueueBulk(objs []uintptr) int {

@@ -90,27 +90,37 @@ func dequeueOne(r unsafe.Pointer) (obj uintptr, n uint32)
 // the kernel's result to its caller. The elements are already copied.
 
 // enqueueStall finishes enqueue: old_head in n, the count in flags.
+//
+//lint:ignore U1000 tail-called from ring_amd64.s
 func enqueueStall(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, old uint32, cnt uint32) uint32 {
 	return stallWait(r, ringProdTail, old, cnt)
 }
 
 // dequeueStall finishes dequeue (see enqueueStall).
+//
+//lint:ignore U1000 tail-called from ring_amd64.s
 func dequeueStall(r unsafe.Pointer, objs unsafe.Pointer, esize uintptr, old uint32, cnt uint32) uint32 {
 	return stallWait(r, ringConsTail, old, cnt)
 }
 
 // enqueueStall8 finishes the pointer enqueue kernels (and enqMP1<> for
 // them): old_head | count<<32 in n.
+//
+//lint:ignore U1000 tail-called from ring_amd64.s
 func enqueueStall8(r unsafe.Pointer, objs *uintptr, st uint64) uint32 {
 	return stallWait(r, ringProdTail, uint32(st), uint32(st>>32))
 }
 
 // dequeueStall8 finishes the pointer dequeue kernels (see enqueueStall8).
+//
+//lint:ignore U1000 tail-called from ring_amd64.s
 func dequeueStall8(r unsafe.Pointer, objs *uintptr, st uint64) uint32 {
 	return stallWait(r, ringConsTail, uint32(st), uint32(st>>32))
 }
 
 // enqueueOneStall finishes mpEnqueueOne and enqueueOne: old_head in obj.
+//
+//lint:ignore U1000 tail-called from ring_amd64.s
 func enqueueOneStall(r unsafe.Pointer, old uintptr) uint32 {
 	return stallWait(r, ringProdTail, uint32(old), 1)
 }
@@ -118,5 +128,6 @@ func enqueueOneStall(r unsafe.Pointer, old uintptr) uint32 {
 // dequeueOneStall finishes mcDequeueOne and dequeueOne (assembly: it calls
 // stallWait from a frame of its own, since those have no slot to spare).
 //
+//lint:ignore U1000 jumped to from ring_amd64.s
 //go:noescape
 func dequeueOneStall(r unsafe.Pointer) (obj uintptr, n uint32)

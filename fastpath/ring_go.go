@@ -27,6 +27,9 @@ import (
 //     the consumer's reads of the slots happened before we overwrite them.
 //   - A1: the consumer's load of prod.tail is an acquire; it pairs with R0 so
 //     the producer's slot writes are visible before we read them.
+//   - The MP/MC tail wait gives up (the call returns 0, the tail untouched)
+//     when the ring lies in abandoned memory: updateTailGo → stallWait
+//     (abandon.go). The elements are copied by then: lost with the ring.
 //
 // sync/atomic loads are acquire and stores are sequentially consistent (an
 // XCHG on amd64: correct, just slower than the plain MOV the assembly uses).

@@ -22,6 +22,11 @@ import (
 // {cnt+1, pos+n}, copies, then CASes the tail: cnt+1, and pos = head.pos when
 // its cnt reached head's (the last of the operations in flight publishes
 // them all; release, R3, pairs with the other end's A0/A1).
+//
+// Both head waits (HTS: head == tail; RTS: head.pos - tail.pos <= htd_max)
+// wait on other threads; every stallSpins turns they yield (stallYield) and
+// give up — the call moves nothing — when the ring lies in abandoned memory
+// (AbandonMemory). The RTS tail update is a CAS loop that never waits.
 
 // headWaitStall is called on every turn of the HTS/RTS head waits (i counts
 // the turns): every stallSpins turns it leaves for the scheduler
