@@ -129,6 +129,10 @@ func abandoned(r unsafe.Pointer) bool { return Abandoned(uintptr(r)) }
 // PAUSE before they hand over to stallWait).
 const stallSpins = 1024
 
+// stallWaits counts the tail waits that reached stallWait (tests report it
+// to show that the stall paths ran).
+var stallWaits atomic.Uint64
+
 // stallYield gives the processor away from a wait that has spun stallSpins
 // times: to other goroutines (and the garbage collector) through the Go
 // scheduler, which also works for a LockOSThread'ed caller (its P goes to
@@ -151,6 +155,7 @@ func stallYield() {
 // twins after theirs.
 func stallWait(r unsafe.Pointer, tail uintptr, old, cnt uint32) uint32 {
 	t := (*uint32)(unsafe.Add(r, tail))
+	stallWaits.Add(1)
 	for {
 		if abandoned(r) {
 			return 0
