@@ -641,6 +641,13 @@ func testDeadPool(t *testing.T, ops string) {
 			mp.PutBulk(objs[:10], c) // 100 > 96: the cache goes to the ring
 			return nil
 		}},
+		{"FreeMbufs", true, func(mp Mempool) error {
+			ms := make([]Mbuf, 32)
+			if err := mp.AllocMbufs(ms, Cache{}); err != nil { // a get: not behind the producer
+				return err
+			}
+			return mp.FreeMbufs(ms, Cache{})
+		}},
 		{"Flush", true, func(mp Mempool) error {
 			c, _ := NewCache(64)
 			mp.PutBulk(make([]uintptr, 40), c)
