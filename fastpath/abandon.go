@@ -163,6 +163,13 @@ func stallWait(r unsafe.Pointer, tail uintptr, old, cnt uint32) uint32 {
 		stallYield()
 		for i := 0; i < stallSpins; i++ {
 			if atomic.LoadUint32(t) == old {
+				// R0 (producer, pairs with A1) or R1 (consumer, pairs
+				// with A0): sync/atomic's store is a release (an XCHG on
+				// amd64). The slot copies were made before it on this
+				// goroutine, possibly by the kernel on another thread
+				// before a Gosched moved us: the scheduler's hand-off is
+				// a full barrier, so they still precede this store for
+				// every observer.
 				atomic.StoreUint32(t, old+cnt)
 				return cnt
 			}
