@@ -12,6 +12,7 @@ import (
 
 	"github.com/gomarsio/marsio/ctrlproto"
 	"github.com/gomarsio/marsio/ctrlproto/monit"
+	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/shm"
 )
 
@@ -32,6 +33,7 @@ type memory struct {
 	key      string
 	refs     int        // guarded by attachments.Mutex
 	orphaned bool       // the daemon died: files released, no longer shared (attachments.Mutex)
+	revive   []func()   // undo fastpath.AbandonMemory of the memseg lists, after the unmap
 	reqMu    sync.Mutex // one control request at a time (rte_mp matches replies by name)
 }
 
@@ -124,28 +126,41 @@ func (m *memory) detach() error {
 	if err != nil {
 		return fmt.Errorf("detach: %w", err)
 	}
+	// Unmapped: the next attach may map a live daemon's rings there.
+	for _, f := range m.revive {
+		f()
+	}
+	m.revive = nil
 	return nil
 }
 
-// orphan is called when the daemon died: its memory stays mapped until the
-// last instance using it detaches (after awaitTold), but it is no longer
-// handed to new attaches (a re-attach of another instance of this process
-// must map the new daemon, and fails with ErrAddrInUse until the old memory
-// is gone), and the files we hold in its runtime dir are released so that
-// its successor can start (shm.Handle.ReleaseFiles).
+// orphan is called when the daemon died. First its hugepage memory is
+// declared dead to the ring code (fastpath.AbandonMemory): a ring wait for
+// a tail the daemon reserved but never published (killed between the two)
+// gives up instead of spinning forever, so the calls inside return and
+// quiesce. The memory stays mapped until the last instance using it
+// detaches (after awaitTold), but it is no longer handed to new attaches (a
+// re-attach of another instance of this process must map the new daemon,
+// and fails with ErrAddrInUse until the old memory is gone), and the files
+// we hold in its runtime dir are released so that its successor can start
+// (shm.Handle.ReleaseFiles).
 func (m *memory) orphan() {
 	if m == nil {
 		return
 	}
 	attachments.Lock()
 	defer attachments.Unlock()
+	if m.orphaned {
+		return
+	}
+	m.orphaned = true
+	for _, l := range m.h.MemsegLists() {
+		m.revive = append(m.revive, fastpath.AbandonMemory(l.Base, l.Base+l.Len))
+	}
 	if attachments.m[m.key] == m {
 		delete(attachments.m, m.key)
 	}
-	if !m.orphaned {
-		m.orphaned = true
-		m.h.ReleaseFiles()
-	}
+	m.h.ReleaseFiles()
 }
 
 // memzone returns a memzone's address and length.

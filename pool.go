@@ -106,7 +106,10 @@ func (t *Thread) alloc(p int, objs []uintptr) error {
 	if uint32(len(objs)) > pl.size {
 		return errTooMany
 	}
-	if pl.mp.AllocMbufs(fastpath.MbufsOf(objs), t.caches[p]) != nil {
+	if err := pl.mp.AllocMbufs(fastpath.MbufsOf(objs), t.caches[p]); err != nil {
+		if errors.Is(err, fastpath.ErrAbandoned) {
+			return errHotGone // the daemon died inside the pool's ring operation
+		}
 		return errNoBufs
 	}
 	owner, off := i.owner, i.ownerOff

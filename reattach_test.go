@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/shm"
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // reattachConfig: a net_pcap port replaying one pcap forever (traffic
@@ -274,20 +277,19 @@ func TestReattachOtherABI(t *testing.T) {
 }
 
 // TestReattachHammer: two threads hammer RecvBurst, SendBurst, Alloc,
-// Free and PollWait while the daemon is stopped (SIGTERM: its workers end
-// between ring operations) and restarted, several times. Not kill -9 here:
-// a daemon killed between moving a multi-producer ring's head and its tail
-// (the mempool's ring, which both hammer threads refill from and flush to)
-// leaves every later producer of that ring waiting in the assembly for a
-// tail that never moves, holding its P, and with both Ps held nothing else
-// runs (a known gap: the ring wait must come back to Go and give up on a
-// dead peer). TestReattach covers kill -9 with lighter traffic. The
-// daemon's graceful shutdown must leave a live app's rings alone (it used
-// to drain them, racing with the app's own dequeues: NULL mbufs). Nothing may fault (a SIGSEGV kills the test binary), and
-// every call returns data or a typed error: ErrDaemonGone while the daemon
-// is away and once per thread after each re-attach, ErrClosed from a device
-// of an old generation (the thread then looks the reopened one up),
-// ErrNoBuffers if the pool runs dry. Anything else fails the test.
+// Free and PollWait, and touch their buffers between calls (every received
+// byte read, allocated buffers filled), while the daemon is stopped and
+// restarted several times, with SIGTERM and kill -9 in turn (kill -9 can
+// land between a multi-producer ring's head and tail moves: the app's
+// waits on that ring give up once it has seen the death, see
+// TestReattachDeadRingReservation). The daemon's graceful shutdown must
+// leave a live app's rings alone (it used to drain them, racing with the
+// app's own dequeues: NULL mbufs). Nothing may fault (a SIGSEGV kills the
+// test binary), and every call returns data or a typed error: ErrDaemonGone
+// while the daemon is away and once per thread after each re-attach,
+// ErrClosed from a device of an old generation (the thread then looks the
+// reopened one up), ErrNoBuffers if the pool runs dry. Anything else fails
+// the test.
 func TestReattachHammer(t *testing.T) {
 	if isolate(t) {
 		return
@@ -437,7 +439,13 @@ func TestReattachHammer(t *testing.T) {
 		for k := range nth {
 			goneBase[k] = cnt[k].gone.Load()
 		}
-		d.Stop()
+		how := "SIGTERM"
+		if r%2 == 1 {
+			how = "kill -9"
+			d.Kill()
+		} else {
+			d.Stop()
+		}
 		waitFor("ErrDaemonGone on both threads", func() bool {
 			for k := range nth {
 				if cnt[k].gone.Load() == goneBase[k] {
@@ -461,7 +469,7 @@ func TestReattachHammer(t *testing.T) {
 			t.Fatalf("round %d: generation %d, want %d", r, gen, r+2)
 		}
 		waitFor("traffic on both threads after the re-attach", flowing())
-		t.Logf("round %d: generation %d, both threads moving packets again %v after the new daemon was ready", r, gen, time.Since(ready).Round(time.Millisecond))
+		t.Logf("round %d (%s): generation %d, both threads moving packets again %v after the new daemon was ready", r, how, gen, time.Since(ready).Round(time.Millisecond))
 	}
 	stop.Store(true)
 	for range nth {
@@ -656,6 +664,172 @@ func TestReattachWaitsForHeldBuffers(t *testing.T) {
 	stop.Store(true)
 	if err := <-recvErr; err != nil {
 		t.Fatal(err)
+	}
+	if err := i.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReattachDeadRingReservation: the daemon dies holding a reservation
+// on the shared mempool's multi-producer ring (its head moved, its tail
+// never will: what kill -9 between the two leaves). The test makes that
+// state for real: it stops the daemon (SIGSTOP), moves the pool ring's
+// producer head by one as the daemon's half-done enqueue would, and kills
+// it. Two threads allocating and freeing through their caches reach the
+// ring and wait for the tail; while they wait the process stays responsive
+// (a garbage collection completes: the waits come back to Go), and once the
+// app has seen the death (fastpath.AbandonMemory on the dead memory) their
+// calls return, the instance re-attaches to a new daemon and the threads
+// allocate again.
+func TestReattachDeadRingReservation(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	// Traffic too: the daemon works on the pool's ring as well.
+	files := map[string][]byte{"in.pcap": pcapFile(t, [][]byte{udpFrame([4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 1000, 2000, 64)})}
+	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
+	gens := make(chan int, 4)
+	i := attachApp(t, d, "stall", WithThreads(2), WithReattach(true), WithReattachCallback(func(gen int, err error) {
+		if err != nil {
+			t.Logf("re-attach callback (generation %d): %v", gen, err)
+			return
+		}
+		gens <- gen
+	}))
+	dev, err := i.OpenDevice("vxe0", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i.mu.Lock()
+	ring := i.pools[0].mp.Ring()
+	i.mu.Unlock()
+
+	const nth = 2
+	var (
+		allocs [nth]atomic.Uint64
+		gone   [nth]atomic.Uint64
+		stop   atomic.Bool
+		errs   = make(chan error, nth)
+	)
+	for k := range nth {
+		go func() {
+			th, err := i.ThreadInit()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer th.Release()
+			// More than a cache holds: every Alloc takes from the ring,
+			// every Free puts to it (DPDK's mempool rule for big bursts).
+			bufs := make([]Buffer, 512)
+			cur := dev
+			for !stop.Load() {
+				err := th.Alloc(cur, bufs)
+				if err == nil {
+					allocs[k].Add(1)
+					err = th.Free(bufs...)
+				}
+				switch {
+				case err == nil:
+				case errors.Is(err, ErrDaemonGone):
+					gone[k].Add(1)
+					time.Sleep(50 * time.Microsecond)
+				case errors.Is(err, ErrClosed):
+					if nd, ok := i.Device("vxe0"); ok {
+						cur = nd
+					}
+				case errors.Is(err, ErrNoBuffers):
+				default:
+					errs <- fmt.Errorf("thread %d: %w", k, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			select {
+			case err := <-errs:
+				stop.Store(true)
+				t.Fatalf("waiting for %s: %v", what, err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				stop.Store(true)
+				t.Fatalf("timeout waiting for %s (allocs %d %d, gone %d %d)", what, allocs[0].Load(), allocs[1].Load(), gone[0].Load(), gone[1].Load())
+			}
+		}
+	}
+	moving := func() func() bool {
+		var base [nth]uint64
+		for k := range nth {
+			base[k] = allocs[k].Load()
+		}
+		return func() bool {
+			for k := range nth {
+				if allocs[k].Load() < base[k]+100 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitFor("both threads allocating", moving())
+
+	// The daemon's half-done enqueue: head moved by one, tail left behind.
+	if err := syscall.Kill(d.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	head := (*uint32)(ptrAt(ring.Addr() + dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailHead))
+	for {
+		h := atomic.LoadUint32(head)
+		if atomic.CompareAndSwapUint32(head, h, h+1) {
+			break
+		}
+	}
+	// Every thread's next flush to the ring now waits for that tail.
+	var stuck [nth]uint64
+	for k := range nth {
+		stuck[k] = allocs[k].Load()
+	}
+	time.Sleep(300 * time.Millisecond)
+	for k := range nth {
+		if n := allocs[k].Load(); n > stuck[k]+1 {
+			t.Errorf("thread %d still allocating (%d → %d) after the ring's tail stopped", k, stuck[k], n)
+		}
+	}
+	gcDone := make(chan struct{})
+	go func() { runtime.GC(); close(gcDone) }()
+	select {
+	case <-gcDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a garbage collection did not complete while threads wait on the ring: the waits do not come back to Go")
+	}
+	waitFor("both threads waiting on the ring", func() bool {
+		a, b := allocs[0].Load(), allocs[1].Load()
+		time.Sleep(50 * time.Millisecond)
+		return allocs[0].Load() == a && allocs[1].Load() == b
+	})
+
+	d.Kill() // SIGKILL ends a stopped process too
+	waitFor("ErrDaemonGone on both threads (their waits gave up)", func() bool { return gone[0].Load() > 0 && gone[1].Load() > 0 })
+	d2 := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files, RunDir: d.RunDir, Prefix: d.Prefix})
+	select {
+	case gen := <-gens:
+		if gen != 2 {
+			t.Errorf("generation %d, want 2", gen)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no re-attach to the new daemon (pid %d)", d2.Pid())
+	}
+	waitFor("both threads allocating from the new daemon's pool", moving())
+	stop.Store(true)
+	for range nth {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := i.Close(); err != nil {
 		t.Fatal(err)
