@@ -782,6 +782,7 @@ func TestReattachDeadRingReservation(t *testing.T) {
 	if err := syscall.Kill(d.Pid(), syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(d.Kill) // a stopped daemon ignores the SIGTERM of Stop
 	head := (*uint32)(ptrAt(ring.Addr() + dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailHead))
 	for {
 		h := atomic.LoadUint32(head)
