@@ -42,6 +42,15 @@ import (
 // keeps before T2). Only store→load needed a fence: membarrier gives it,
 // once per re-attach (0.4 µs here), instead of an XCHG per call.
 //
+// Being outside every call is not enough for a daemon's death: an
+// application also touches its buffers between calls. The re-attacher
+// therefore also waits until every thread in use has been told of the
+// death (awaitTold: a call returned ErrDaemonGone since; Thread.told), and
+// the dead daemon's ring waits give up (fastpath.AbandonMemory, set at the
+// death by memory.orphan) so that no call stays inside for want of a tail
+// the daemon will never publish. Close, which the application itself
+// calls, waits only for calls to leave.
+//
 // A call does not panic once inside: the arguments that could make it (a
 // nil *Device, a nil context) are refused before enter. Should one panic
 // all the same (a bug) and be recovered, the fresh odd value per call
