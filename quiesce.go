@@ -121,7 +121,13 @@ const (
 	threadGone       uint32 = iota // not usable (not ready, the daemon gone, closed)
 	threadOK                       // usable in the thread's generation
 	threadReattached               // usable; the thread's first call since a re-attach
+	threadOffline                  // usable; the thread went offline (Thread.Offline), its next call brings it back
 )
+
+// toldOffline in Thread.told: the thread is offline (holds no buffers), so
+// no death has to wait for it (awaitTold). Generations start at 1, so 0
+// means told of nothing.
+const toldOffline int64 = -1
 
 // setUsable stores v in every thread's state word (after i.state).
 func (i *Instance) setUsable(v uint32) {
@@ -154,8 +160,18 @@ func (t *Thread) enterSlow() error {
 	switch t.ok.Load() {
 	case threadOK:
 		return nil // it became usable meanwhile
+	case threadOffline:
+		// Back online: from here on the thread may hold buffers again, so
+		// a death waits for it (unmark before the state changes: a
+		// re-attacher that reads the mark after it sees this call inside).
+		t.told.CompareAndSwap(toldOffline, 0)
+		if t.ok.CompareAndSwap(threadOffline, threadOK) {
+			return nil
+		}
+		return t.enterSlow() // a death or Close stored another state meanwhile
 	case threadReattached:
 		err = errHotReattached
+		t.told.CompareAndSwap(toldOffline, 0)           // the thread is online again
 		t.ok.CompareAndSwap(threadReattached, threadOK) // once (a new death may have stored threadGone)
 	default:
 		if err = t.inst.hotCheck(); err == nil {
@@ -199,7 +215,7 @@ func (i *Instance) stillInside(snap []uint64) []int {
 func (i *Instance) untold(gen int64) []int {
 	var ids []int
 	for _, t := range i.threads[:i.nextTID] {
-		if t.told.Load() != gen {
+		if told := t.told.Load(); told != gen && told != toldOffline {
 			ids = append(ids, t.id)
 		}
 	}
@@ -213,9 +229,10 @@ func (i *Instance) untold(gen int64) []int {
 // the contract says it drops them. So the dead generation is unmapped only
 // when every thread in use has been told: each has made a call since the
 // death (a thread asleep in PollWait wakes at the death and is told as it
-// returns). A thread that makes no call holds the old memory (and so the
-// re-attach, which needs the same addresses) back: after quiesceReport the
-// callback gets one ErrBusy error naming it. The dead daemon's files were
+// returns), or has gone offline (Thread.Offline, Thread.Release: it holds
+// no buffers until its next call). A thread that makes no call holds the
+// old memory (and so the re-attach, which needs the same addresses) back:
+// after quiesceReport the callback gets one ErrBusy error naming it. The dead daemon's files were
 // released at the death (memory.orphan), so its successor starts meanwhile.
 // It returns false when stop closed first.
 func (i *Instance) awaitTold(gen int64, stop <-chan struct{}, report func(int, error)) bool {
@@ -232,7 +249,7 @@ func (i *Instance) awaitTold(gen int64, stop <-chan struct{}, report func(int, e
 		}
 		if !reported && report != nil && time.Since(start) >= quiesceReport {
 			reported = true
-			report(next, errorf("reattach", ErrBusy, "make a call on each thread (PollWait, RecvBurst…) now and then, even when idle: it returns ErrDaemonGone and the thread drops its buffers",
+			report(next, errorf("reattach", ErrBusy, "make a call on each thread now and then (it returns ErrDaemonGone and the thread drops its buffers), or take a thread that stops offline (Thread.Offline, Thread.Release)",
 				"threads %v made no call since the daemon died %v ago: they may still touch its buffers, so its memory stays mapped and the re-attach waits", ids, quiesceReport))
 		}
 		select {

@@ -498,7 +498,9 @@ func TestReattachHammer(t *testing.T) {
 // locked), the re-attach waits and reports ErrBusy naming thread 0 through
 // the callback, thread 0 still reads and writes its buffers without a
 // fault, and once its next call has returned ErrDaemonGone the re-attach
-// goes through.
+// goes through. Thread 0 went offline once before it took its buffers (its
+// next call brought it back online); thread 2 did some work and went
+// offline for good (Release): the re-attach waits for thread 0 alone.
 func TestReattachWaitsForHeldBuffers(t *testing.T) {
 	if isolate(t) {
 		return
@@ -511,7 +513,7 @@ func TestReattachWaitsForHeldBuffers(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
 	gens := make(chan int, 4)
 	busy := make(chan error, 4)
-	i := attachApp(t, d, "holder", WithThreads(2), WithReattach(true), WithReattachCallback(func(gen int, err error) {
+	i := attachApp(t, d, "holder", WithThreads(3), WithReattach(true), WithReattachCallback(func(gen int, err error) {
 		switch {
 		case err == nil:
 			gens <- gen
@@ -540,6 +542,7 @@ func TestReattachWaitsForHeldBuffers(t *testing.T) {
 			return
 		}
 		defer th.Release()
+		th.Offline() // and back online with the next call
 		bufs := make([]Buffer, 4)
 		if err := th.Alloc(dev, bufs); err != nil {
 			holderErr <- err
@@ -611,6 +614,28 @@ func TestReattachWaitsForHeldBuffers(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no traffic")
 		}
+	}
+	// Thread 2 allocates and frees, then stops (Release: offline).
+	retired := make(chan error, 1)
+	go func() {
+		th, err := i.ThreadInit()
+		if err == nil && th.ID() != 2 {
+			err = fmt.Errorf("third ThreadInit gave thread %d", th.ID())
+		}
+		if err != nil {
+			retired <- err
+			return
+		}
+		defer th.Release()
+		bufs := make([]Buffer, 8)
+		if err := th.Alloc(dev, bufs); err != nil {
+			retired <- err
+			return
+		}
+		retired <- th.Free(bufs...)
+	}()
+	if err := <-retired; err != nil {
+		t.Fatal(err)
 	}
 
 	d.Kill()

@@ -108,13 +108,31 @@ func (t *Thread) OSThread() int { return t.tid }
 // Instance returns the thread's instance.
 func (t *Thread) Instance() *Instance { return t.inst }
 
-// Release undoes ThreadInit's runtime.LockOSThread; call it on the
-// thread's own goroutine when it stops doing dataplane work (defer it right
-// after ThreadInit). Without it, the goroutine's exit terminates its OS
-// thread — harmless, except that children started with Pdeathsig from that
-// thread get the signal. The thread id stays taken and the handle stays
-// usable (from a goroutine that is not pinned).
-func (t *Thread) Release() { runtime.UnlockOSThread() }
+// Release undoes ThreadInit's runtime.LockOSThread and takes the thread
+// offline (Offline); call it on the thread's own goroutine when it stops
+// doing dataplane work, holding no buffers (defer it right after
+// ThreadInit). Without it, the goroutine's exit terminates its OS thread —
+// harmless, except that children started with Pdeathsig from that thread
+// get the signal. The thread id stays taken and the handle stays usable
+// (from a goroutine that is not pinned): its next call brings it back
+// online.
+func (t *Thread) Release() {
+	t.Offline()
+	runtime.UnlockOSThread()
+}
+
+// Offline reports that the thread holds no buffers and makes no call for a
+// while (as rte_rcu_qsbr_thread_offline): call it on the thread's own
+// goroutine, between calls, once every buffer it held is freed or sent. A
+// daemon restart then does not wait for it: the dead daemon's memory stays
+// mapped only while some thread may still touch its buffers, which a
+// thread shows by making no call since the death (WithReattach). Its next
+// call brings it back online, at no cost to the calls after it. A thread
+// asleep in PollWait needs none of this.
+func (t *Thread) Offline() {
+	t.told.Store(toldOffline)
+	t.ok.CompareAndSwap(threadOK, threadOffline) // other states: the next call sees them anyway
+}
 
 // close releases the thread's descriptors (Close, failed Init).
 func (t *Thread) close() {
