@@ -30,6 +30,31 @@ func mrtrace(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
+// attachApp attaches an application appsym with one thread to d, opens
+// vxe0 with one rx and one tx stream and makes the calling goroutine that
+// thread; the test's cleanup releases the thread and closes the instance.
+func attachApp(t *testing.T, d *daemontest.Daemon, appsym string) (*marsio.Device, *marsio.Thread) {
+	t.Helper()
+	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := i.Init(appsym); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { i.Close() })
+	dev, err := i.OpenDevice("vxe0", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(th.Release) // before Close; on the test's goroutine
+	return dev, th
+}
+
 const ringConfig = `
 [eal]
 memory=256
@@ -62,23 +87,7 @@ func TestOnShowOff(t *testing.T) {
 	if out, err := mrtrace(t, pf, "on", "-vdev", "nope"); err == nil || !strings.Contains(out, "no vdev") {
 		t.Fatalf("unknown vdev: %v %s", err, out)
 	}
-	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := i.Init("traced"); err != nil {
-		t.Fatal(err)
-	}
-	defer i.Close()
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	dev, th := attachApp(t, d, "traced")
 	roundTrip := func() {
 		bufs := make([]marsio.Buffer, 2)
 		if err := th.Alloc(dev, bufs); err != nil {
@@ -138,23 +147,7 @@ func TestOnShowOff(t *testing.T) {
 func TestDropReasons(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig + "ring_size=32\n"})
 	pf := "-file-prefix=" + d.Prefix
-	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := i.Init("dropper"); err != nil {
-		t.Fatal(err)
-	}
-	defer i.Close()
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	dev, th := attachApp(t, d, "dropper")
 	// send hands n packets to the tx stream in one burst and returns how
 	// many it took (the rest are app-tx-ring-full drops).
 	send := func(n int) int {

@@ -65,23 +65,7 @@ func TestNoMbufDrops(t *testing.T) {
 
 	d := daemontest.Start(t, daemontest.Options{Config: fmt.Sprintf(nombufConfig, va), Args: []string{"-status-interval", "20ms"}})
 	pf := "-file-prefix=" + d.Prefix
-	i, err := marsio.New(marsio.WithStatusDir(d.RunDir), marsio.WithThreads(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := i.Init("starver"); err != nil {
-		t.Fatal(err)
-	}
-	defer i.Close()
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	dev, th := attachApp(t, d, "starver")
 	// Hold every buffer of the pool.
 	var held []marsio.Buffer
 	for _, burst := range []int{32, 1} {
