@@ -32,6 +32,52 @@ rx_streams_max=4
 tx_streams_max=4
 `
 
+// manyFlows returns 32 UDP flows: enough for the daemon's distribution to
+// reach every rx stream of a vdev with a few streams.
+func manyFlows() [][]byte {
+	var frames [][]byte
+	for f := range 32 {
+		frames = append(frames, udpFrame([4]byte{10, 0, 1, byte(f)}, [4]byte{10, 0, 2, byte(3 * f)}, uint16(1000+f), uint16(2000+7*f), 64))
+	}
+	return frames
+}
+
+// waitWorkers polls cond every millisecond for up to 20 s while worker
+// goroutines run; a worker's error on errs, or the timeout, stops the
+// workers (stop) and fails the test.
+func waitWorkers(t *testing.T, what string, errs <-chan error, stop *atomic.Bool, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		select {
+		case err := <-errs:
+			stop.Store(true)
+			t.Fatalf("waiting for %s: %v", what, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop.Store(true)
+			t.Fatalf("timeout waiting for %s", what)
+		}
+	}
+}
+
+// grown returns a condition that holds once every counter has grown by n
+// since grown was called.
+func grown(n uint64, ctrs ...*atomic.Uint64) func() bool {
+	base := make([]uint64, len(ctrs))
+	for k, c := range ctrs {
+		base[k] = c.Load()
+	}
+	return func() bool {
+		for k, c := range ctrs {
+			if c.Load() < base[k]+n {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // TestReattach: kill -9 of the daemon under traffic; the thread's calls
 // return ErrDaemonGone; a new daemon with the same config, prefix and run
 // dir starts; the instance re-attaches by itself (callback with generation
@@ -298,10 +344,7 @@ func TestReattachHammer(t *testing.T) {
 	if testing.Short() {
 		rounds = 2
 	}
-	var frames [][]byte // flows enough for both rx streams
-	for f := range 32 {
-		frames = append(frames, udpFrame([4]byte{10, 0, 1, byte(f)}, [4]byte{10, 0, 2, byte(3 * f)}, uint16(1000+f), uint16(2000+7*f), 64))
-	}
+	frames := manyFlows()
 	files := map[string][]byte{"in.pcap": pcapFile(t, frames)}
 	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
 	gens := make(chan int, 64)
@@ -406,33 +449,9 @@ func TestReattachHammer(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			select {
-			case err := <-errs:
-				stop.Store(true)
-				t.Fatal(err)
-			default:
-			}
-			if time.Now().After(deadline) {
-				stop.Store(true)
-				t.Fatalf("timeout waiting for %s", what)
-			}
-		}
+		waitWorkers(t, what, errs, &stop, cond)
 	}
-	flowing := func() func() bool {
-		var base [nth]uint64
-		for k := range nth {
-			base[k] = cnt[k].pkts.Load()
-		}
-		return func() bool {
-			for k := range nth {
-				if cnt[k].pkts.Load() < base[k]+200 {
-					return false
-				}
-			}
-			return true
-		}
-	}
+	flowing := func() func() bool { return grown(200, &cnt[0].pkts, &cnt[1].pkts) }
 	waitFor("traffic on both threads", flowing())
 	for r := range rounds {
 		var goneBase [nth]uint64
@@ -505,10 +524,7 @@ func TestReattachWaitsForHeldBuffers(t *testing.T) {
 	if isolate(t) {
 		return
 	}
-	var frames [][]byte // flows for both rx streams
-	for f := range 32 {
-		frames = append(frames, udpFrame([4]byte{10, 0, 1, byte(f)}, [4]byte{10, 0, 2, byte(3 * f)}, uint16(1000+f), uint16(2000+7*f), 64))
-	}
+	frames := manyFlows()
 	files := map[string][]byte{"in.pcap": pcapFile(t, frames)}
 	d := daemontest.Start(t, daemontest.Options{Config: reattachConfig, Files: files})
 	gens := make(chan int, 4)
@@ -774,33 +790,9 @@ func TestReattachDeadRingReservation(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			select {
-			case err := <-errs:
-				stop.Store(true)
-				t.Fatalf("waiting for %s: %v", what, err)
-			default:
-			}
-			if time.Now().After(deadline) {
-				stop.Store(true)
-				t.Fatalf("timeout waiting for %s (allocs %d %d, gone %d %d)", what, allocs[0].Load(), allocs[1].Load(), gone[0].Load(), gone[1].Load())
-			}
-		}
+		waitWorkers(t, what, errs, &stop, cond)
 	}
-	moving := func() func() bool {
-		var base [nth]uint64
-		for k := range nth {
-			base[k] = allocs[k].Load()
-		}
-		return func() bool {
-			for k := range nth {
-				if allocs[k].Load() < base[k]+100 {
-					return false
-				}
-			}
-			return true
-		}
-	}
+	moving := func() func() bool { return grown(100, &allocs[0], &allocs[1]) }
 	waitFor("both threads allocating", moving())
 
 	// The daemon's half-done enqueue: head moved by one, tail left behind.
