@@ -236,25 +236,48 @@ func (i *Instance) untold(gen int64) []int {
 // released at the death (memory.orphan), so its successor starts meanwhile.
 // It returns false when stop closed first.
 func (i *Instance) awaitTold(gen int64, stop <-chan struct{}, report func(int, error)) bool {
+	i.mu.Lock()
+	next := i.generation + 1 // changes only in this goroutine (reattach)
+	i.mu.Unlock()
+	var onStuck func([]int)
+	if report != nil {
+		onStuck = func(ids []int) {
+			report(next, errorf("reattach", ErrBusy, "make a call on each thread now and then (it returns ErrDaemonGone and the thread drops its buffers), or take a thread that stops offline (Thread.Offline, Thread.Release)",
+				"threads %v made no call since the daemon died %v ago: they may still touch its buffers, so its memory stays mapped and the re-attach waits", ids, quiesceReport))
+		}
+	}
+	_, ok := waitThreads(stop, 0, func() []int {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		return i.untold(gen)
+	}, onStuck)
+	return ok
+}
+
+// waitThreads polls pending, with a backoff from 20 µs doubling to 5 ms,
+// until it names no thread (ok), stop closes or (limit > 0) limit passes;
+// then it returns the threads still pending. stuck, if set, gets the
+// pending threads once after quiesceReport.
+func waitThreads(stop <-chan struct{}, limit time.Duration, pending func() []int, stuck func([]int)) (ids []int, ok bool) {
 	start := time.Now()
 	wait := 20 * time.Microsecond
 	reported := false
 	for {
-		i.mu.Lock()
-		ids := i.untold(gen)
-		next := i.generation + 1
-		i.mu.Unlock()
+		ids := pending()
 		if len(ids) == 0 {
-			return true
+			return nil, true
 		}
-		if !reported && report != nil && time.Since(start) >= quiesceReport {
+		el := time.Since(start)
+		if limit > 0 && el >= limit {
+			return ids, false
+		}
+		if !reported && stuck != nil && el >= quiesceReport {
 			reported = true
-			report(next, errorf("reattach", ErrBusy, "make a call on each thread now and then (it returns ErrDaemonGone and the thread drops its buffers), or take a thread that stops offline (Thread.Offline, Thread.Release)",
-				"threads %v made no call since the daemon died %v ago: they may still touch its buffers, so its memory stays mapped and the re-attach waits", ids, quiesceReport))
+			stuck(ids)
 		}
 		select {
 		case <-stop:
-			return false
+			return ids, false
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 5*time.Millisecond)
@@ -272,28 +295,12 @@ func (i *Instance) quiesce(stop <-chan struct{}, limit time.Duration, report fun
 	for k, t := range i.threads {
 		snap[k] = atomic.LoadUint64(&t.qs)
 	}
-	start := time.Now()
-	wait := 20 * time.Microsecond
-	reported := false
-	for {
-		ids := i.stillInside(snap)
-		if len(ids) == 0 {
-			return nil, true
-		}
-		el := time.Since(start)
-		if limit > 0 && el >= limit {
-			return ids, false
-		}
-		if !reported && report != nil && el >= quiesceReport {
-			reported = true
+	var onStuck func([]int)
+	if report != nil {
+		onStuck = func(ids []int) {
 			report(i.generation+1, errorf("reattach", ErrBusy, "a thread preempted for long, or a call that panicked and was recovered: any call on the thread releases it",
 				"threads %v still inside a fast-path call after %v: the old daemon's memory stays mapped until they leave", ids, quiesceReport))
 		}
-		select {
-		case <-stop:
-			return ids, false
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Millisecond)
 	}
+	return waitThreads(stop, limit, func() []int { return i.stillInside(snap) }, onStuck)
 }
