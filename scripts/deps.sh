@@ -4,7 +4,7 @@
 set -euo pipefail
 
 HUGEPAGES=${HUGEPAGES:-1024}
-PKGS=(dpdk dpdk-dev libdpdk-dev pkg-config gcc make libpcap-dev prometheus)
+PKGS=(dpdk dpdk-dev libdpdk-dev pkg-config gcc make libpcap-dev libxxhash-dev prometheus)
 
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }

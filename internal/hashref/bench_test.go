@@ -9,7 +9,11 @@ import (
 // (each case times itself on thread CPU time; b.N is not used).
 func BenchmarkSuite(b *testing.B) {
 	for _, c := range SuiteCases() {
-		b.Run(c.Traffic+"/"+c.Mode.String(), func(b *testing.B) {
+		name := c.Traffic + "/" + c.Mode.String()
+		if c.Ref != RefCRC {
+			name += "/" + c.Ref
+		}
+		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 			}
 			r, err := RunCase(c, 50*time.Millisecond, 3)

@@ -43,11 +43,11 @@ func (g *guardSlots) place(i int, p []byte) uintptr {
 
 // FuzzCTwin: arbitrary bytes, cut into up to 64 packets of arbitrary
 // lengths, each at the end of a page followed by an inaccessible one. In
-// every mode and with the fuzzed seed, flowhash's burst (on amd64 the
-// assembly fast path, and the Go parser for what it leaves), flowhash's
-// Hash of each packet alone (the Go parser) and the C twin (its own parser
-// and rte_hash_crc) must give the same hash, and none may read past a
-// packet's end.
+// every distribution and hash mode and with the fuzzed seed, flowhash's
+// burst (on amd64 the assembly fast path, and the Go parser for what it
+// leaves), flowhash's Hash of each packet alone (the Go parser) and the C
+// twin (its own parser, then rte_hash_crc or the xxHash library's XXH64)
+// must give the same hash, and none may read past a packet's end.
 func FuzzCTwin(f *testing.F) {
 	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 31, Flows: 60, Packets: 120})
 	if err != nil {
@@ -77,16 +77,18 @@ func FuzzCTwin(f *testing.F) {
 		}
 		goOut := make([]uint32, len(ps))
 		cOut := make([]uint32, len(ps))
-		for _, mode := range allModes {
-			h, err := flowhash.New(mode, flowhash.HashSymCRC, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.HashBurstAddrs(addrs, lens, goOut)
-			HashBurst(mode, seed, addrs, lens, cOut)
-			for i, p := range ps {
-				if one := h.Hash(p); goOut[i] != cOut[i] || one != cOut[i] {
-					t.Fatalf("%v seed %#x packet %d (%x): burst %#x, Hash %#x, C twin %#x", mode, seed, i, p, goOut[i], one, cOut[i])
+		for _, hm := range allHashes {
+			for _, mode := range allModes {
+				h, err := flowhash.New(mode, hm, seed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.HashBurstAddrs(addrs, lens, goOut)
+				twinBurst(hm, mode, seed, addrs, lens, cOut)
+				for i, p := range ps {
+					if one := h.Hash(p); goOut[i] != cOut[i] || one != cOut[i] {
+						t.Fatalf("%v %v seed %#x packet %d (%x): burst %#x, Hash %#x, C twin %#x", hm, mode, seed, i, p, goOut[i], one, cOut[i])
+					}
 				}
 			}
 		}

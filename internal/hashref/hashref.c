@@ -41,6 +41,8 @@ uint64_t href_thread_cpu_ns(void) { return now_ns(1); }
  */
 #include <string.h>
 #include <rte_thash.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define IP_V6 0x100u
 #define IP_FRAG 0x200u
@@ -226,7 +228,9 @@ static inline struct iph find_ip(const uint8_t *p, int n, int mode, int *ports)
 	return ip;
 }
 
-static inline uint32_t hash_one(const uint8_t *p, int n, int mode, uint32_t seed)
+/* build_key writes the packet's symmetric key (flowhash's exact bytes) to
+ * key and returns its length, 0 when the packet has no key. */
+static inline uint32_t build_key(const uint8_t *p, int n, int mode, uint64_t key[5])
 {
 	int ports;
 	struct iph ip = find_ip(p, n, mode, &ports);
@@ -234,7 +238,6 @@ static inline uint32_t hash_one(const uint8_t *p, int n, int mode, uint32_t seed
 		return 0;
 	/* Branch-free ordering (the compiler emits CMOVs): which of two random
 	 * addresses is smaller is a coin toss no branch predictor learns. */
-	uint64_t key[5];
 	uint32_t klen;
 	if (!(ip.info & IP_V6)) {
 		uint32_t a, b;
@@ -270,7 +273,27 @@ static inline uint32_t hash_one(const uint8_t *p, int n, int mode, uint32_t seed
 			key[4] = pw;
 		klen += 4;
 	}
-	return rte_hash_crc(key, klen, seed);
+	return klen;
+}
+
+static inline uint32_t hash_one(const uint8_t *p, int n, int mode, uint32_t seed)
+{
+	uint64_t key[5];
+	uint32_t klen = build_key(p, n, mode, key);
+	return klen ? rte_hash_crc(key, klen, seed) : 0;
+}
+
+/* xxh_one: the same key, then the real xxHash library's XXH64 (inlined:
+ * XXH_INLINE_ALL, as rte_hash_crc is) folded to 32 bits as flowhash's
+ * sym_xxhash. */
+static inline uint32_t xxh_one(const uint8_t *p, int n, int mode, uint32_t seed)
+{
+	uint64_t key[5];
+	uint32_t klen = build_key(p, n, mode, key);
+	if (!klen)
+		return 0;
+	uint64_t h = XXH64(key, klen, seed);
+	return (uint32_t)h ^ (uint32_t)(h >> 32);
 }
 
 void href_hash_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed, uint32_t *out)
@@ -289,6 +312,25 @@ uint64_t href_bench_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t 
 	}
 	return now_ns(thread_cpu) - t0;
 }
+
+void href_xxh_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed, uint32_t *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = xxh_one((const uint8_t *)pkts[i], lens[i], mode, seed);
+}
+
+uint64_t href_bench_xxh(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed,
+                        uint64_t iters, uint32_t *out, int thread_cpu)
+{
+	uint64_t t0 = now_ns(thread_cpu);
+	for (uint64_t it = 0; it < iters; it++) {
+		href_xxh_burst(pkts, lens, n, mode, seed, out);
+		__asm__ volatile("" ::: "memory");
+	}
+	return now_ns(thread_cpu) - t0;
+}
+
+uint64_t href_xxh64(const void *data, uint32_t len, uint64_t seed) { return XXH64(data, len, seed); }
 
 /* Symmetric RSS key: 0x6d5a repeated (period 16 bits, so swapping the
  * 32-bit addresses and the 16-bit ports gives the same Toeplitz hash). */

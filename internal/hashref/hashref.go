@@ -3,9 +3,10 @@
 // through cgo, so tests prove fastpath/flowhash's CRC core equals it bit for
 // bit and tools/mrbench measures both in the same run. It also holds the
 // C twin of flowhash (HashBurst: the same header parsing and symmetric key
-// in C, then rte_hash_crc), the fair C reference of the hash suite, and
-// DPDK's software Toeplitz hash with a symmetric key (SoftRSSBurst). It
-// needs no EAL.
+// in C, then rte_hash_crc), the fair C reference of the hash suite, its
+// sym_xxhash twin (XXHBurst: the same key, then the xxHash library's
+// XXH64, from Debian's libxxhash-dev), and DPDK's software Toeplitz hash
+// with a symmetric key (SoftRSSBurst). It needs no EAL.
 //
 // Only tests and tools/mrbench import this package; the library never does.
 package hashref
@@ -114,6 +115,35 @@ func BenchBurst(mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uin
 	_, _ = addrs[len(out)-1], lens[len(out)-1]
 	return time.Duration(C.href_bench_burst(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), C.uint32_t(seed),
 		C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU)))
+}
+
+// XXHBurst is the C twin of flowhash's HashBurstAddrs with sym_xxhash: the
+// same parsing and key as HashBurst, then the xxHash library's XXH64(key,
+// len, seed) (libxxhash-dev, inlined) folded to 32 bits, low ^ high (0
+// when the packet has no key).
+func XXHBurst(mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uint16, out []uint32) {
+	if len(out) == 0 {
+		return
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	C.href_xxh_burst(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), C.uint32_t(seed),
+		(*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))))
+}
+
+// BenchXXH runs XXHBurst iters times in a C loop (one cgo call) and
+// returns the elapsed time (thread CPU time when threadCPU is set).
+func BenchXXH(mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uint16, iters int, out []uint32, threadCPU bool) time.Duration {
+	if len(out) == 0 || iters <= 0 {
+		return 0
+	}
+	_, _ = addrs[len(out)-1], lens[len(out)-1]
+	return time.Duration(C.href_bench_xxh(addrsPtr(addrs), lensPtr(lens), C.uint32_t(len(out)), C.int(mode), C.uint32_t(seed),
+		C.uint64_t(iters), (*C.uint32_t)(unsafe.Pointer(unsafe.SliceData(out))), cbool(threadCPU)))
+}
+
+// XXH64 returns the xxHash library's XXH64(b, len(b), seed).
+func XXH64(b []byte, seed uint64) uint64 {
+	return uint64(C.href_xxh64(unsafe.Pointer(unsafe.SliceData(b)), C.uint32_t(len(b)), C.uint64_t(seed)))
 }
 
 // SoftRSSBurst parses each packet as HashBurst does for mode and stores

@@ -35,6 +35,18 @@ void href_hash_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, in
 uint64_t href_bench_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed,
                           uint64_t iters, uint32_t *out, int thread_cpu);
 
+// href_xxh_burst is the C twin of flowhash's sym_xxhash: the same
+// extraction and key as href_hash_burst, then XXH64(key, len, seed) of the
+// xxHash library (libxxhash-dev, inlined with XXH_INLINE_ALL) folded to 32
+// bits, low ^ high (0 when the packet has no key).
+void href_xxh_burst(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed, uint32_t *out);
+// href_bench_xxh runs href_xxh_burst iters times (clock as in
+// href_bench_keys).
+uint64_t href_bench_xxh(const uintptr_t *pkts, const uint16_t *lens, uint32_t n, int mode, uint32_t seed,
+                        uint64_t iters, uint32_t *out, int thread_cpu);
+// href_xxh64 returns the library's XXH64(data, len, seed).
+uint64_t href_xxh64(const void *data, uint32_t len, uint64_t seed);
+
 // href_softrss_burst: the same extraction as href_hash_burst, then DPDK's
 // software Toeplitz hash over the (unordered) tuple with the symmetric RSS
 // key 0x6d5a repeated: rte_softrss_be with the converted key when be is

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/gomarsio/marsio/fastpath/flowhash"
 	"github.com/gomarsio/marsio/internal/pcapgen"
 )
@@ -74,6 +75,66 @@ func TestHashEqualsDPDK(t *testing.T) {
 				}
 				if out[i] != want || h.Hash(p) != want {
 					t.Fatalf("%v seed %#x %v packet %d: burst %#x single %#x, rte_hash_crc(key) %#x", mode, seed, pkts[i].Kind, i, out[i], h.Hash(p), want)
+				}
+			}
+		}
+	}
+}
+
+// TestXXH64EqualsLibrary: cespare/xxhash (flowhash's documented sym_xxhash
+// definition) equals the xxHash library's XXH64 (the C twin's) for every
+// length 0..256 with random seeds.
+func TestXXH64EqualsLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	buf := make([]byte, 256+8)
+	for i := range buf {
+		buf[i] = byte(rng.Uint32())
+	}
+	for n := 0; n <= 256; n++ {
+		for _, off := range []int{0, 1, 3, 7} {
+			b := buf[off : off+n]
+			seed := rng.Uint64()
+			if n%3 == 0 {
+				seed = uint64(uint32(seed)) // flowhash's seeds are 32-bit
+			}
+			d := xxhash.NewWithSeed(seed)
+			d.Write(b)
+			if got, want := d.Sum64(), XXH64(b, seed); got != want {
+				t.Fatalf("len %d off %d seed %#x: cespare/xxhash %#x, libxxhash %#x", n, off, seed, got, want)
+			}
+		}
+	}
+}
+
+// TestXXHashEqualsLibrary: for every generated packet and every
+// distribution mode, the sym_xxhash hash (batch and single paths) equals
+// the xxHash library's XXH64 over the packet's documented key, folded.
+func TestXXHashEqualsLibrary(t *testing.T) {
+	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 98, Flows: 300, Packets: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([][]byte, len(pkts))
+	for i, p := range pkts {
+		data[i] = p.Data
+	}
+	out := make([]uint32, len(data))
+	for _, mode := range allModes {
+		for _, seed := range []uint32{0, 1, 0xffffffff, 0x9e3779b9} {
+			h, err := flowhash.New(mode, flowhash.HashSymXXHash, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.HashBurst(data, out)
+			for i, p := range data {
+				k := h.AppendKey(nil, p)
+				want := uint32(0)
+				if len(k) > 0 {
+					x := XXH64(k, uint64(seed))
+					want = uint32(x) ^ uint32(x>>32)
+				}
+				if out[i] != want || h.Hash(p) != want {
+					t.Fatalf("%v seed %#x %v packet %d: burst %#x single %#x, XXH64(key) folded %#x", mode, seed, pkts[i].Kind, i, out[i], h.Hash(p), want)
 				}
 			}
 		}

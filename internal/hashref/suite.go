@@ -32,6 +32,10 @@ const (
 	// hash (rte_softrss_be) over the tuple with the symmetric RSS key
 	// (SoftRSSBurst): a second, different-hash reference.
 	RefSoftRSS = "softrss"
+	// RefXXHash is the C twin of sym_xxhash: the same parsing and key in
+	// C, then the xxHash library's XXH64 folded to 32 bits (XXHBurst);
+	// flowhash runs with sym_xxhash.
+	RefXXHash = "xxhash"
 )
 
 // SuiteCase is one traffic mix, distribution mode and C reference.
@@ -39,13 +43,14 @@ type SuiteCase struct {
 	Traffic string
 	Mix     []pcapgen.Kind
 	Mode    flowhash.DistMode
-	Ref     string // RefCRC or RefSoftRSS
+	Ref     string // RefCRC, RefSoftRSS or RefXXHash
 }
 
 // SuiteCases returns the hash suite's cases: plain IPv4, plain IPv6 and a
 // mix of every encapsulation, under each distribution mode against the C
 // twin (RefCRC), plus outer_tuple4 against the symmetric software
-// Toeplitz hash (RefSoftRSS).
+// Toeplitz hash (RefSoftRSS), then sym_xxhash under each distribution
+// mode against its C twin (RefXXHash).
 func SuiteCases() []SuiteCase {
 	mixes := []struct {
 		name string
@@ -63,13 +68,19 @@ func SuiteCases() []SuiteCase {
 		}
 		cs = append(cs, SuiteCase{Traffic: m.name, Mix: m.mix, Mode: flowhash.DistOuterTuple4, Ref: RefSoftRSS})
 	}
+	// After the sym_crc cases, so the existing rows keep their order.
+	for _, m := range mixes {
+		for _, mode := range []flowhash.DistMode{flowhash.DistOuterTuple2, flowhash.DistOuterTuple4, flowhash.DistInnerTuple2, flowhash.DistInnerTuple4} {
+			cs = append(cs, SuiteCase{Traffic: m.name, Mix: m.mix, Mode: mode, Ref: RefXXHash})
+		}
+	}
 	return cs
 }
 
 // Case is one case set up for measuring: a burst of Burst generated
 // packets and their addresses and lengths, which both sides hash.
 type Case struct {
-	Name  string // e.g. "plain4/outer_tuple4/burst32", "plain4/outer_tuple4/burst32/softrss"
+	Name  string // e.g. "plain4/outer_tuple4/burst32", "…/burst32/softrss", "…/burst32/xxhash"
 	h     flowhash.Hasher
 	ref   string
 	pkts  []pcapgen.Packet
@@ -85,17 +96,21 @@ func NewCase(c SuiteCase) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := flowhash.New(c.Mode, flowhash.HashSymCRC, 0)
-	if err != nil {
-		return nil, err
-	}
 	name := fmt.Sprintf("%s/%v/burst%d", c.Traffic, c.Mode, Burst)
+	hm := flowhash.HashSymCRC
 	switch c.Ref {
 	case RefCRC, "":
 	case RefSoftRSS:
 		name += "/softrss"
+	case RefXXHash:
+		name += "/xxhash"
+		hm = flowhash.HashSymXXHash
 	default:
 		return nil, fmt.Errorf("hash suite: unknown reference %q", c.Ref)
+	}
+	h, err := flowhash.New(c.Mode, hm, 0)
+	if err != nil {
+		return nil, err
 	}
 	cs := &Case{
 		Name: name, h: h, ref: c.Ref, pkts: gp,
@@ -123,8 +138,11 @@ func (c *Case) GoBursts(iters uint64) {
 // thread CPU time it took.
 func (c *Case) CBursts(iters uint64) time.Duration {
 	defer runtime.KeepAlive(c.pkts)
-	if c.ref == RefSoftRSS {
+	switch c.ref {
+	case RefSoftRSS:
 		return BenchSoftRSS(c.h.DistMode(), c.addrs, c.lens, int(iters), c.cOut, true)
+	case RefXXHash:
+		return BenchXXH(c.h.DistMode(), c.h.Seed(), c.addrs, c.lens, int(iters), c.cOut, true)
 	}
 	return BenchBurst(c.h.DistMode(), c.h.Seed(), c.addrs, c.lens, int(iters), c.cOut, true)
 }
@@ -150,7 +168,8 @@ func (c *Case) Check() error {
 // RunCase measures one case: flowhash's HashBurstAddrs over a burst of
 // Burst generated packets (header parsing included) against the C
 // reference doing the same work on the same packets (the same parsing and
-// key, then rte_hash_crc; or rte_softrss_be for RefSoftRSS). Both sides
+// key, then rte_hash_crc; rte_softrss_be for RefSoftRSS; XXH64 for
+// RefXXHash, flowhash then running sym_xxhash). Both sides
 // run on the calling thread, each for about d, and are timed on thread CPU
 // time (the machine is shared; wall time would count other processes);
 // the best of rounds repetitions of each is kept. Results are per packet.

@@ -21,10 +21,23 @@ func addrsLens(pkts []pcapgen.Packet) ([]uintptr, []uint16) {
 	return addrs, lens
 }
 
-// TestCTwinEqualsFlowhash: the C reference (its own header parsing, key
-// building and rte_hash_crc) gives flowhash's hash for every packet of a
-// capture of every kind (malformed and truncated included), in every mode,
-// with several seeds.
+var allHashes = []flowhash.HashMode{flowhash.HashSymCRC, flowhash.HashSymXXHash}
+
+// twinBurst is the C twin of hash mode hm: HashBurst (rte_hash_crc) or
+// XXHBurst (the xxHash library's XXH64).
+func twinBurst(hm flowhash.HashMode, mode flowhash.DistMode, seed uint32, addrs []uintptr, lens []uint16, out []uint32) {
+	if hm == flowhash.HashSymXXHash {
+		XXHBurst(mode, seed, addrs, lens, out)
+		return
+	}
+	HashBurst(mode, seed, addrs, lens, out)
+}
+
+// TestCTwinEqualsFlowhash: the C twins (their own header parsing and key
+// building, then rte_hash_crc or the xxHash library's XXH64) give
+// flowhash's hash for every packet of a capture of every kind (malformed
+// and truncated included), in every distribution and hash mode, with
+// several seeds.
 func TestCTwinEqualsFlowhash(t *testing.T) {
 	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 7, Flows: 500, Packets: 5000})
 	if err != nil {
@@ -33,20 +46,22 @@ func TestCTwinEqualsFlowhash(t *testing.T) {
 	addrs, lens := addrsLens(pkts)
 	goOut := make([]uint32, len(pkts))
 	cOut := make([]uint32, len(pkts))
-	for _, mode := range allModes {
-		for _, seed := range []uint32{0, 1, 0xffffffff, 0x9e3779b9} {
-			h, err := flowhash.New(mode, flowhash.HashSymCRC, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < len(pkts); i += 64 {
-				j := min(i+64, len(pkts))
-				h.HashBurstAddrs(addrs[i:j], lens[i:j], goOut[i:j])
-			}
-			HashBurst(mode, seed, addrs, lens, cOut)
-			for i := range pkts {
-				if goOut[i] != cOut[i] {
-					t.Fatalf("%v seed %#x packet %d (%v): flowhash %#x, C twin %#x", mode, seed, i, pkts[i].Kind, goOut[i], cOut[i])
+	for _, hm := range allHashes {
+		for _, mode := range allModes {
+			for _, seed := range []uint32{0, 1, 0xffffffff, 0x9e3779b9} {
+				h, err := flowhash.New(mode, hm, seed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < len(pkts); i += 64 {
+					j := min(i+64, len(pkts))
+					h.HashBurstAddrs(addrs[i:j], lens[i:j], goOut[i:j])
+				}
+				twinBurst(hm, mode, seed, addrs, lens, cOut)
+				for i := range pkts {
+					if goOut[i] != cOut[i] {
+						t.Fatalf("%v %v seed %#x packet %d (%v): flowhash %#x, C twin %#x", hm, mode, seed, i, pkts[i].Kind, goOut[i], cOut[i])
+					}
 				}
 			}
 		}

@@ -18,7 +18,7 @@ import (
 func init() {
 	register(Suite{
 		Name: "hash",
-		Doc:  "flow distribution hash: flowhash burst vs a C twin (same parsing and key, rte_hash_crc) and vs symmetric rte_softrss, plain v4/v6 and mixed tunnels, every distmode",
+		Doc:  "flow distribution hash: flowhash burst vs a C twin (same parsing and key, rte_hash_crc; sym_xxhash: libxxhash's XXH64) and vs symmetric rte_softrss, plain v4/v6 and mixed tunnels, every distmode",
 		Run:  runHash,
 	})
 }
@@ -29,8 +29,11 @@ func init() {
 // packets in the same run: hashref's C twin (the same header parsing and
 // symmetric key, then DPDK's rte_hash_crc with the same seed), and, in the
 // "…/softrss" cases, the same parsing then DPDK's software Toeplitz hash
-// (rte_softrss_be) with the symmetric key 0x6d5a…. It checks the hashes
-// (equal to flowhash's for the twin, to rte_softrss's for softrss). The Go
+// (rte_softrss_be) with the symmetric key 0x6d5a…; in the "…/xxhash"
+// cases flowhash runs sym_xxhash against its C twin (the same parsing and
+// key, then the xxHash library's XXH64 inlined, folded to 32 bits). It
+// checks the hashes (equal to flowhash's for the twins, to rte_softrss's
+// for softrss). The Go
 // and C loops are measured alternately, best of env.Reps each.
 func runHash(env *Env) ([]Result, error) {
 	var res []Result
