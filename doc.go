@@ -32,7 +32,10 @@
 // producer, no locks. The daemon spreads received packets over the rx
 // streams by the symmetric flow hash (fastpath/flowhash), so both directions
 // of a flow reach the same thread. SendBurstFlow instead picks the tx stream
-// by hash (open the device with SharedTx).
+// by hash (open the device with SharedTx). The library hashes with the same
+// code and the same config as the daemon: Buffer.Hash is the value the
+// daemon distributed a packet by, Thread.FlowHash and Thread.FlowHashBurst
+// compute it from the bytes (equal for every packet the daemon delivers).
 //
 // # Zero copy and lifetimes
 //

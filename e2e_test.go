@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -153,6 +154,7 @@ func echo(t *testing.T, i *Instance, dev *Device, want int) (pkts [][]byte, thre
 			}
 			defer th.Release()
 			bufs := make([]Buffer, 32)
+			hashes := make([]uint32, len(bufs))
 			for got.Load() < int64(want) && ctx.Err() == nil {
 				n, err := th.RecvBurst(dev, bufs)
 				if err != nil {
@@ -165,6 +167,17 @@ func echo(t *testing.T, i *Instance, dev *Device, want int) (pkts [][]byte, thre
 						return
 					}
 					continue
+				}
+				// One definition, two consumers: the hash the daemon
+				// distributed each packet by (hash.rss) is the library's,
+				// one at a time and by the burst.
+				th.FlowHashBurst(bufs[:n], hashes)
+				for k, b := range bufs[:n] {
+					if b.Hash() != hashes[k] || th.FlowHash(b) != hashes[k] {
+						errs <- fmt.Errorf("daemon hash %#x, FlowHashBurst %#x, FlowHash %#x for % x",
+							b.Hash(), hashes[k], th.FlowHash(b), b.Data()[:min(48, len(b.Data()))])
+						return
+					}
 				}
 				mu.Lock()
 				for _, b := range bufs[:n] {
@@ -191,7 +204,14 @@ func echo(t *testing.T, i *Instance, dev *Device, want int) (pkts [][]byte, thre
 	return pkts, thread
 }
 
-func testPcapEcho(t *testing.T, threads int) {
+// testPcapEcho runs the echo over the pcapgen capture with the given
+// distribution and hash modes (set in the config's [service] section when
+// not the defaults).
+func testPcapEcho(t *testing.T, threads int, dm flowhash.DistMode, hm flowhash.HashMode) {
+	service := ""
+	if dm != flowhash.DistModeDefault || hm != flowhash.HashModeDefault {
+		service = fmt.Sprintf("[service]\ndistmode=%d\nhashmode=%d\n", dm, hm)
+	}
 	gen, err := pcapgen.Generate(pcapgen.Config{Seed: 7, Flows: 48, Packets: 3000})
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +226,12 @@ func testPcapEcho(t *testing.T, threads int) {
 			flowOf[string(p.Data)] = -1
 		}
 	}
-	d := daemontest.Start(t, daemontest.Options{Config: pcapConfig, Files: map[string][]byte{"in.pcap": pcapFile(t, frames)}})
+	d := daemontest.Start(t, daemontest.Options{Config: pcapConfig + service, Files: map[string][]byte{"in.pcap": pcapFile(t, frames)}})
 	before := poolAvail(t, d)
 	i := attachApp(t, d, "echo", WithThreads(threads))
+	if h := i.Hasher(); h.DistMode() != dm || h.HashMode() != hm {
+		t.Fatalf("the app hashes with %v/%v, the config says %v/%v", h.DistMode(), h.HashMode(), dm, hm)
+	}
 	dev, err := i.OpenDevice("vxe0", threads, threads)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +313,7 @@ func TestPcapEchoOneThread(t *testing.T) {
 	if isolate(t) {
 		return
 	}
-	testPcapEcho(t, 1)
+	testPcapEcho(t, 1, flowhash.DistModeDefault, flowhash.HashModeDefault)
 }
 
 // TestPcapEchoThreads: three threads each get only their stream's packets
@@ -300,7 +323,18 @@ func TestPcapEchoThreads(t *testing.T) {
 	if isolate(t) {
 		return
 	}
-	testPcapEcho(t, 3)
+	testPcapEcho(t, 3, flowhash.DistModeDefault, flowhash.HashModeDefault)
+}
+
+// TestPcapEchoInnerXXHash is TestPcapEchoThreads with distmode inner
+// 4-tuple and hashmode symmetric xxhash: the daemon and the library read
+// the modes from the same config and agree on every packet (tunnels
+// included).
+func TestPcapEchoInnerXXHash(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	testPcapEcho(t, 3, flowhash.DistInnerTuple4, flowhash.HashSymXXHash)
 }
 
 // udpFrame builds an IPv4/UDP frame from src to dst.
@@ -820,6 +854,7 @@ func TestNoAllocs(t *testing.T) {
 	}
 	defer th.Release()
 	bufs := make([]Buffer, 32)
+	hashes := make([]uint32, len(bufs))
 	frame := udpFrame([4]byte{1, 2, 3, 4}, [4]byte{5, 6, 7, 8}, 1, 2, 50)
 	ctx := context.Background()
 	for name, f := range map[string]func(){
@@ -856,6 +891,15 @@ func TestNoAllocs(t *testing.T) {
 			th.Free(bufs...)
 		},
 		"PollWait(throttled)": func() { th.PollWait(ctx, time.Millisecond, dev) },
+		"FlowHash+FlowHashBurst": func() {
+			th.Alloc(dev, bufs)
+			for _, b := range bufs {
+				b.SetData(frame)
+			}
+			th.FlowHashBurst(bufs, hashes)
+			hashes[0] = th.FlowHash(bufs[0])
+			th.Free(bufs...)
+		},
 	} {
 		if a := testing.AllocsPerRun(200, f); a != 0 {
 			t.Errorf("%s: %v allocs per run", name, a)
@@ -966,4 +1010,98 @@ ring_size=4096
 		}
 		b.ReportMetric(float64(sent)/float64(b.N), "sent/op")
 	})
+}
+
+// TestSendBurstFlowStreams: SendBurstFlow puts every packet of the pcapgen
+// capture (both directions of every flow, every encapsulation, malformed
+// and truncated packets) on the tx stream its flow hash selects, so both
+// directions of a flow leave on one stream; the daemon loops them back
+// (net_ring) and distributes them by the same hash.
+func TestSendBurstFlowStreams(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	const txStreams = 4
+	gen, err := pcapgen.Generate(pcapgen.Config{Seed: 11, Flows: 64, Packets: 640})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
+	i := attachApp(t, d, "flowsend", WithThreads(1))
+	dev, err := i.OpenDevice("vxe0", 1, txStreams, SharedTx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Release()
+
+	h := i.Hasher()
+	var want [txStreams]uint64
+	flowStream := map[int]uint32{}
+	for _, p := range gen {
+		s := flowhash.Distribute(h.Hash(p.Data), txStreams)
+		want[s]++
+		if !p.Symmetric {
+			continue
+		}
+		if fs, ok := flowStream[p.Flow]; ok && fs != s {
+			t.Fatalf("flow %d hashes to streams %d and %d", p.Flow, fs, s)
+		}
+		flowStream[p.Flow] = s
+	}
+	bufs := make([]Buffer, 32)
+	for k := 0; k < len(gen); k += len(bufs) {
+		n := min(len(bufs), len(gen)-k)
+		if err := th.Alloc(dev, bufs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		for j, b := range bufs[:n] {
+			if err := b.SetData(gen[k+j].Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sent, err := th.SendBurstFlow(dev, bufs[:n]); err != nil || sent != n {
+			t.Fatalf("SendBurstFlow sent %d of %d: %v", sent, n, err)
+		}
+	}
+	for s := range txStreams {
+		st, err := dev.TxStats(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Pkts != want[s] {
+			t.Errorf("tx stream %d carried %d packets, the flow hash selects %d for it", s, st.Pkts, want[s])
+		}
+	}
+	t.Logf("packets per tx stream %v, %d flows", want, len(flowStream))
+
+	// Back through the loop: the daemon's hash is the library's.
+	hashes := make([]uint32, len(bufs))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for got := 0; got < len(gen); {
+		n, err := th.RecvBurst(dev, bufs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			if err := th.PollWait(ctx, 50*time.Millisecond, dev); err != nil {
+				t.Fatalf("%d of %d packets back: %v", got, len(gen), err)
+			}
+			continue
+		}
+		th.FlowHashBurst(bufs[:n], hashes)
+		for k, b := range bufs[:n] {
+			if b.Hash() != hashes[k] {
+				t.Fatalf("daemon hash %#x, library %#x", b.Hash(), hashes[k])
+			}
+		}
+		if err := th.Free(bufs[:n]...); err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
 }

@@ -269,7 +269,27 @@ func (t *Thread) Free(bufs ...Buffer) error {
 
 // FlowHash computes b's flow hash with the configured distmode and hashmode
 // (the daemon's own definition: fastpath/flowhash), over the first segment.
+// For a buffer the daemon delivered it equals b.Hash(), the value the
+// daemon distributed it by.
 func (t *Thread) FlowHash(b Buffer) uint32 { return t.inst.hasher.Hash(b.m.Data()) }
+
+// FlowHashBurst stores in out[k] the flow hash of bufs[k] (as FlowHash, a
+// burst at a time through flowhash's batch path); out must be at least as
+// long as bufs. It allocates nothing and, like FlowHash, touches only the
+// buffers' bytes, so it needs no device and may be called between any two
+// calls of the thread.
+func (t *Thread) FlowHashBurst(bufs []Buffer, out []uint32) {
+	out = out[:len(bufs)]
+	for len(bufs) > 0 {
+		n := min(len(bufs), burstMax)
+		for k, b := range bufs[:n] {
+			t.addrs[k] = b.m.BufAddr() + uintptr(b.m.DataOff())
+			t.lens[k] = uint16(b.m.DataLen())
+		}
+		t.inst.hasher.HashBurstAddrs(t.addrs[:n], t.lens[:n], out[:n])
+		bufs, out = bufs[n:], out[n:]
+	}
+}
 
 // Hasher returns the flow hasher the instance distributes with.
 func (i *Instance) Hasher() flowhash.Hasher { return i.hasher }
