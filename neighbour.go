@@ -16,6 +16,7 @@ import (
 	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/internal/neigh"
 	"github.com/gomarsio/marsio/internal/tap"
+	"github.com/gomarsio/marsio/internal/trace"
 	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
@@ -389,16 +390,41 @@ func (t *Thread) sendIP(d *Device, b Buffer, nexthop netip.Addr) (bool, error) {
 		return false, errNoRoom
 	}
 	var req [128]byte
-	ok, n := d.x.nb.Output(b.m.Data(), nexthop, req[:])
+	frame := b.m.Data()
+	ok, n := d.x.nb.Output(frame, nexthop, req[:])
 	t.group[0] = uintptr(b.m)
 	if ok {
+		if traceCompiled && d.tc.On() {
+			t.traceWords(d, t.group[:1], trace.AppTx, trace.DropNone)
+		}
 		return t.enqueue(d, &d.tx[t.id], t.group[:1]) == 1, nil
+	}
+	if traceCompiled && d.tc.On() {
+		// Output left the header room as it was: give the event an
+		// EtherType so it carries the packet's 5-tuple (the buffer is
+		// freed next).
+		binary.BigEndian.PutUint16(frame[12:], etherTypeOf(frame[14:]))
+		t.traceDropWords(d, t.group[:1], trace.DropUnresolved)
 	}
 	t.freeWords(t.group[:1])
 	if n > 0 {
 		d.ctlSend(req[:n])
 	}
 	return false, nil
+}
+
+// etherTypeOf is the EtherType of an IP packet by its version nibble
+// (0 when it is neither IPv4 nor IPv6).
+func etherTypeOf(ip []byte) uint16 {
+	if len(ip) > 0 {
+		switch ip[0] >> 4 {
+		case 4:
+			return neigh.EtherTypeIPv4
+		case 6:
+			return neigh.EtherTypeIPv6
+		}
+	}
+	return 0
 }
 
 // NeighbourStats are a device's ARP/ND and representor counters.

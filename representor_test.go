@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
+	"github.com/gomarsio/marsio/internal/trace"
+	"golang.org/x/sys/unix"
 )
 
 // Issue 10 end to end, in network namespaces the test makes:
@@ -124,6 +127,30 @@ func TestRepresentorNetns(t *testing.T) {
 
 	i := attachApp(t, d, "repapp", WithThreads(1))
 
+	// The failed opens below leave nothing behind: no interface, fd or
+	// goroutine; the vdev stays free for the open that follows them.
+	fds0, gs0 := testenv.OpenFDs(), runtime.NumGoroutine()
+
+	// No CAP_NET_ADMIN: capabilities are per thread, dropped from
+	// InNetns's locked thread only (it is discarded afterwards).
+	err = testenv.InNetns(nsApp, func() error {
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			return err
+		}
+		data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			return err
+		}
+		_, err := i.OpenDevice("vxe0", 1, 1)
+		return err
+	})
+	if !errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), "CAP_NET_ADMIN") {
+		t.Fatalf("representor without CAP_NET_ADMIN: %v", err)
+	}
+	t.Logf("without CAP_NET_ADMIN: %v", err)
+
 	// Name clash: an interface called like the representor exists.
 	testenv.IP(t, nsApp, "link", "add", rep, "type", "veth", "peer", "name", "gmclash")
 	err = testenv.InNetns(nsApp, func() error { _, err := i.OpenDevice("vxe0", 1, 1); return err })
@@ -139,6 +166,23 @@ func TestRepresentorNetns(t *testing.T) {
 		t.Fatalf("address in use: %v", err)
 	}
 	testenv.IP(t, nsApp, "link", "del", "gmdummy")
+	if out := testenv.IP(t, nsApp, "-o", "link"); strings.Count(out, "\n") != 1 || !strings.Contains(out, ": lo:") {
+		t.Fatalf("failed opens left interfaces behind:\n%s", out)
+	}
+	for fd, target := range testenv.OpenFDs() {
+		if _, ok := fds0[fd]; !ok {
+			t.Errorf("failed opens leaked fd %d -> %s", fd, target)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > gs0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("failed opens left goroutines: %d, %d before", runtime.NumGoroutine(), gs0)
+		}
+	}
+
+	// The peer sees our gratuitous ARPs (neigh_gratuitous_arps=3) once
+	// the open succeeds.
+	garps := watchGratuitous(t, nsPeer, vb, ourIP)
 
 	var dev *Device
 	if err := testenv.InNetns(nsApp, func() (err error) { dev, err = i.OpenDevice("vxe0", 1, 1); return err }); err != nil {
@@ -267,6 +311,16 @@ func TestRepresentorNetns(t *testing.T) {
 		}
 		return <-r
 	}
+	// With tracing on, SendIP records app-tx for what it sends and a
+	// drop (reason unresolved) for what it drops.
+	tf, err := trace.ParseFilter("proto=icmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctl := i.tr.Control(int(dev.index))
+	tring := i.tr.AppRing(i.Slot(), 0)
+	i.tr.Read(tring, nil)
+	tctl.Set(tf, 1)
 	before := echoReplies.Load()
 	if r := sendTo(peerIP); !r.sent || r.err != nil {
 		t.Fatalf("SendIP to the peer: %+v", r)
@@ -285,6 +339,27 @@ func TestRepresentorNetns(t *testing.T) {
 		t.Fatalf("unresolved send: before %+v after %+v", st0, st)
 	}
 	t.Logf("stats %+v", st)
+	tctl.Off()
+	var sentEv, dropEv int
+	for _, r := range i.tr.Read(tring, nil) {
+		_, dst := r.Tuple.Addrs()
+		switch {
+		case r.Stage == trace.AppTx && r.Tuple.Proto == 1 && dst == peerIP:
+			sentEv++
+		case r.Stage == trace.Drop && r.Reason == trace.DropUnresolved && r.Tuple.Proto == 1 && dst == netip.MustParseAddr("10.99.0.77"):
+			dropEv++
+		}
+		t.Logf("trace: %s", r.String())
+	}
+	if sentEv != 1 || dropEv != 1 {
+		t.Fatalf("SendIP's trace events: %d app-tx to the peer, %d unresolved drops; want 1 and 1", sentEv, dropEv)
+	}
+
+	for deadline := time.Now().Add(5 * time.Second); garps.Load() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d gratuitous ARPs for %v seen by the peer, want 3", garps.Load(), ourIP)
+		}
+	}
 
 	cancel()
 	wg.Wait()
@@ -294,4 +369,59 @@ func TestRepresentorNetns(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err == nil {
 		t.Fatalf("representor still there after Close: %s", out)
 	}
+	if n := garps.Load(); n != 3 {
+		t.Fatalf("%d gratuitous ARPs, want 3", n)
+	}
+}
+
+// watchGratuitous counts, until the test ends, the gratuitous ARP requests
+// announcing ip (sender = target = ip, broadcast) that arrive on ifname in
+// namespace ns, through a packet socket opened there.
+func watchGratuitous(t *testing.T, ns, ifname string, ip netip.Addr) *atomic.Int32 {
+	t.Helper()
+	const ethPARP = 0x0806
+	proto := int(ethPARP>>8 | ethPARP&0xff<<8) // network order
+	fd := -1
+	if err := testenv.InNetns(ns, func() error {
+		ifc, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifc.Index})
+	}); err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		t.Fatalf("packet socket on %s: %v", ifname, err)
+	}
+	tv := unix.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	var n atomic.Int32
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 128)
+		a := ip.As4()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			l, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil || l < 42 {
+				continue
+			}
+			f := buf[:l]
+			if bytes.Equal(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) &&
+				binary.BigEndian.Uint16(f[20:]) == 1 && bytes.Equal(f[28:32], a[:]) && bytes.Equal(f[38:42], a[:]) {
+				n.Add(1)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done; unix.Close(fd) })
+	return &n
 }

@@ -10,9 +10,11 @@ import (
 // When the daemon publishes the trace area (memzone traceMemzone), Init
 // attaches to it; each device points at its vdev's control, each thread
 // writes its own ring (trace.Area.AppRing). RecvBurst records app-rx and
-// SendBurst app-tx events for packets the control's filter selects. With
-// tracing off the cost is one load and one predictable branch per burst;
-// the build tag notrace compiles even that out (traceCompiled false).
+// SendBurst and SendIP app-tx events for packets the control's filter
+// selects; SendIP records a drop (reason unresolved) for a packet it drops
+// for want of a neighbour. With tracing off the cost is one load and one
+// predictable branch per burst; the build tag notrace compiles even that
+// out (traceCompiled false).
 //
 // The daemon's workers record port-rx, dist, port-tx and drop events in
 // their own rings of the same area (tools/mrzcpd/internal/daemon/trace.go).
@@ -54,7 +56,13 @@ func (t *Thread) traceBurst(d *Device, bufs []Buffer, stage trace.Stage) {
 // traceDropWords records Drop events with reason for the mbufs at objs
 // (tracing is on for d), before they are freed.
 func (t *Thread) traceDropWords(d *Device, objs []uintptr, reason uint8) {
-	t.traceEvents(d, unsafe.Slice((*Buffer)(unsafe.Pointer(unsafe.SliceData(objs))), len(objs)), trace.Drop, reason)
+	t.traceWords(d, objs, trace.Drop, reason)
+}
+
+// traceWords records stage events for the mbufs at objs (tracing is on
+// for d).
+func (t *Thread) traceWords(d *Device, objs []uintptr, stage trace.Stage, reason uint8) {
+	t.traceEvents(d, unsafe.Slice((*Buffer)(unsafe.Pointer(unsafe.SliceData(objs))), len(objs)), stage, reason)
 }
 
 // traceEvents records one stage event per buffer of bufs that d's filter
