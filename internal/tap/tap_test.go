@@ -440,20 +440,33 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// TestNoLeaks: repeated Create/StartReader/Close leaves no fd, goroutine
-// or interface behind.
+// TestNoLeaks: repeated Create/StartReader/Close, and Creates that fail
+// (a name clash before the interface exists; an address the kernel refuses
+// after it exists, plain and persistent), leave no fd, goroutine or
+// interface behind.
 func TestNoLeaks(t *testing.T) {
 	ns := newNetns(t)
+	a := netip.MustParsePrefix("198.18.1.1/24")
 	cycle := func() {
-		tp, err := create(t, ns, Config{DevSym: "gmleak", Addrs: []netip.Prefix{netip.MustParsePrefix("198.18.1.1/24")}})
+		tp, err := create(t, ns, Config{DevSym: "gmleak", Addrs: []netip.Prefix{a}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := tp.StartReader(func([]byte) {}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := create(t, ns, Config{DevSym: "gmleak"}); !errors.Is(err, ErrNameClash) {
+			t.Fatalf("name clash: %v", err)
+		}
 		if err := tp.Close(); err != nil {
 			t.Fatal(err)
+		}
+		// The same address twice: the second RTM_NEWADDR (NLM_F_EXCL)
+		// fails once the interface exists; Create removes it.
+		for _, persist := range []bool{false, true} {
+			if _, err := create(t, ns, Config{DevSym: "gmleakf", Addrs: []netip.Prefix{a, a}, Persist: persist}); !errors.Is(err, unix.EEXIST) {
+				t.Fatalf("duplicate address (persist %v): %v, want EEXIST", persist, err)
+			}
 		}
 	}
 	cycle() // warm up
