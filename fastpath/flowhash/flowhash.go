@@ -252,21 +252,48 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 	h.hashGo(ptrs, lens, n, out)
 }
 
-// xxhFast is sym_xxhash with the assembly parser: the fast path in keys
-// mode writes the keys of the packets it parses, the Go parser those of
-// the rest, then the XXH64 kernel hashes them all.
+// xxhFast is sym_xxhash with the assembly: the express path hashes the
+// untagged IPv4 and IPv6 packets in registers, xxhSlow the rest.
 //
 //go:noinline
 func (h Hasher) xxhFast(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
-	var keys [burst]key
-	slow := fastCRCBurst(ptrs, lens, n, uint64(h.dist)|fastKeys, 0, (*uint32)(unsafe.Pointer(&keys[0])))
+	if slow := fastXXHBurst(ptrs, lens, n, uint64(h.dist), h.seed, &out[0]); slow != 0 {
+		h.xxhSlow(ptrs, lens, slow, out)
+	}
+}
+
+// xxhSlow hashes the packets of the slow mask left by the sym_xxhash
+// express path, up to 16 at a time: the assembly parser in keys mode
+// (VLAN tags, tunnels, IPv6 extension headers) writes their keys, the Go
+// parser those it leaves (malformed, truncated), the XXH64 kernel hashes
+// them all.
+//
+//go:noinline
+func (h Hasher) xxhSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
+	n := len(out) // bits at or above n are never set
 	ps := unsafe.Slice(ptrs, n)
 	ls := unsafe.Slice(lens, n)
-	for ; slow != 0; slow &= slow - 1 {
-		i := bits.TrailingZeros64(slow)
-		extract(ps[i], int(ls[i]), h.dist, &keys[i])
+	var keys [16]key
+	var cp [16]unsafe.Pointer
+	var cl [16]uint16
+	var idx [16]uint8
+	var hs [16]uint32
+	for slow != 0 {
+		m := 0
+		for ; slow != 0 && m < len(keys); slow &= slow - 1 {
+			i := bits.TrailingZeros64(slow)
+			cp[m], cl[m], idx[m] = ps[i], ls[i], uint8(i)
+			m++
+		}
+		for left := fastCRCBurst(&cp[0], &cl[0], m, uint64(h.dist)|fastKeys, 0, (*uint32)(unsafe.Pointer(&keys[0]))); left != 0; left &= left - 1 {
+			j := bits.TrailingZeros64(left)
+			extract(cp[j], int(cl[j]), h.dist, &keys[j])
+		}
+		xxhKeys(&keys[0], m, h.seed, &hs[0])
+		for j := range m {
+			out[idx[j]] = hs[j]
+		}
 	}
-	xxhKeys(&keys[0], n, h.seed, &out[0])
 }
 
 // hashGo hashes the n packets with the Go parser (sym_xxhash, or no

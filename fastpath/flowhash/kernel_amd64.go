@@ -54,3 +54,16 @@ func fastCRCBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed u
 //
 //go:noescape
 func fastCRCSSE42(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
+
+// fastXXHBurst is the sym_xxhash express path (fastxxh_amd64.s); only when
+// haveFastCRC.
+func fastXXHBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64) {
+	return fastXXH(ptrs, lens, n, mode, seed, out)
+}
+
+// fastXXH hashes the untagged IPv4 and IPv6 packets of a burst of n <= 64
+// with sym_xxhash and returns the mask of the others (see
+// fastxxh_amd64.s).
+//
+//go:noescape
+func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)

@@ -19,3 +19,8 @@ func haveFastCRC() bool { return false }
 func fastCRCBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64) {
 	panic("flowhash: no fast path in this build")
 }
+
+// fastXXHBurst is never called in this build (haveFastCRC is false).
+func fastXXHBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64) {
+	panic("flowhash: no fast path in this build")
+}

@@ -1,0 +1,327 @@
+//go:build amd64 && gc && !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// The sym_xxhash fast path: untagged IPv4 and IPv6 parsed and hashed with
+// XXH64 in registers (fastXXH), and the XXH64 kernel over prepared keys
+// (xxhKeysAsm) for the rest. XXH64 as in cespare/xxhash (xxhash.go,
+// xxhash_amd64.s) for inputs of at most 40 bytes, specialised to the key
+// lengths 8, 12, 32 and 36.
+//
+// The fold uint32(h) ^ uint32(h>>32) after the avalanche's last step
+// h ^= h>>32 is the low half of h before that step: the last step is left
+// out and the low 32 bits stored.
+
+// XXH64 primes.
+#define PRIME1 $11400714785074694791
+#define PRIME2 $14029467366897019727
+#define PRIME3 $1609587929392839161
+#define PRIME4 $9650029242287828579
+#define PRIME5 $2870177450012600261
+
+// Registers of fastXXH. The three arrays are addressed from their ends
+// with a negative index running up to 0, as in fastCRCSSE42.
+#define rptrs SI // &ptrs[n]
+#define rlens R8 // &lens[n]
+#define routp DI // &out[n]
+#define ridx R9  // i - n
+#define rpkt R10 // the packet (IPv6: v3 once the key is loaded)
+#define rlen R11 // its length (then a temporary; IPv6: v4)
+#define rp1 R12  // PRIME1
+#define rp2 R13  // PRIME2
+#define rp3 R14  // PRIME3
+
+// Frame slots of fastXXH: per-call constants (seed + PRIME5 + key length,
+// the four lane seeds, PRIME4) and the IPv6 key's port word and length.
+#define s8 seed8-8(SP)
+#define s12 seed12-16(SP)
+#define v1i lane1-24(SP)
+#define v2i lane2-32(SP)
+#define v3i lane3-40(SP)
+#define v4i lane4-48(SP)
+#define p4 prime4-56(SP)
+#define pw portword-64(SP)
+#define klen keylen-72(SP)
+
+// XXH_WORD(w, h): h is advanced over the 8-byte key word w (clobbered):
+// h ^= round(0, w); h = rotl(h, 27)*PRIME1 + PRIME4.
+#define XXH_WORD(w, h) \
+	IMULQ rp2, w \
+	ROLQ  $31, w \
+	IMULQ rp1, w \
+	XORQ  w, h \
+	ROLQ  $27, h \
+	IMULQ rp1, h \
+	ADDQ  p4, h
+
+// XXH_HALF(v, h): h is advanced over the 4-byte key word v (the low half
+// of v, zero-extended; clobbered): h ^= v*PRIME1; h = rotl(h, 23)*PRIME2
+// + PRIME3.
+#define XXH_HALF(v, h) \
+	IMULQ rp1, v \
+	XORQ  v, h \
+	ROLQ  $23, h \
+	IMULQ rp2, h \
+	ADDQ  rp3, h
+
+// XXH_LANE(init, v): v = round(init, v): (init + v*PRIME2) rotl 31 * PRIME1.
+#define XXH_LANE(init, v) \
+	IMULQ rp2, v \
+	ADDQ  init, v \
+	ROLQ  $31, v \
+	IMULQ rp1, v
+
+// XXH_MERGE(v, h): h ^= round(0, v); h = h*PRIME1 + PRIME4 (v clobbered).
+#define XXH_MERGE(v, h) \
+	IMULQ rp2, v \
+	ROLQ  $31, v \
+	IMULQ rp1, v \
+	XORQ  v, h \
+	IMULQ rp1, h \
+	ADDQ  p4, h
+
+// XXH_AVAL(h, t): the avalanche up to its last step; the low 32 bits of h
+// are then the folded hash. t is clobbered.
+#define XXH_AVAL(h, t) \
+	MOVQ  h, t \
+	SHRQ  $33, t \
+	XORQ  t, h \
+	IMULQ rp2, h \
+	MOVQ  h, t \
+	SHRQ  $29, t \
+	XORQ  t, h \
+	IMULQ rp3, h
+
+// ADDR4X: AX = the two IPv4 addresses at rpkt+26 (untagged Ethernet) in
+// wire order, smaller first (as fast_amd64.s's ADDR4). Clobbers BX, CX,
+// rlen.
+#define ADDR4X \
+	MOVBELL 26(rpkt), BX \
+	MOVBELL 30(rpkt), CX \
+	MOVQ    26(rpkt), AX \
+	RORXQ   $32, AX, rlen \
+	CMPL    BX, CX \
+	CMOVQHI rlen, AX
+
+// PORTW(off, r, t): r = the two ports at rpkt+off in wire order, smaller
+// first (bswap, compare with the halves swapped, CMOV, bswap). Clobbers t.
+#define PORTW(off, r, t) \
+	MOVL    off(rpkt), r \
+	BSWAPL  r \
+	RORXL   $16, r, t \
+	CMPL    r, t \
+	CMOVLHI t, r \
+	BSWAPL  r
+
+// func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
+//
+// The express path of sym_xxhash. mode: bit 0 ports (4-tuple), bit 1
+// inner. It takes untagged IPv4 with a 20-byte header and untagged IPv6
+// (in a mode other than outer_tuple2 only with a next header that is
+// neither an extension header nor a tunnel protocol, v6NextClass), in an
+// inner mode only when the packet does not open a tunnel (IP-in-IP, GRE,
+// UDP to 4789 or 2152; fragments are never opened); it builds the key in
+// registers exactly as fastCRCSSE42 does, and stores its folded XXH64
+// (seed) in out[i]. Every other packet is left: its bit is set in slow
+// and out[i] is not written. n <= 64. Consecutive packets are independent,
+// so the out-of-order core overlaps their multiply chains.
+//
+// Needs BMI2 (RORX) and MOVBE (checked with the assembly parser's
+// features, useFastParse).
+TEXT ·fastXXH(SB), NOSPLIT, $72-56
+	MOVQ n+16(FP), ridx
+	MOVQ ptrs+0(FP), rptrs
+	MOVQ lens+8(FP), rlens
+	MOVQ out+40(FP), routp
+	LEAQ (rptrs)(ridx*8), rptrs
+	LEAQ (rlens)(ridx*2), rlens
+	LEAQ (routp)(ridx*4), routp
+	MOVQ $0, slow+48(FP)
+	MOVQ PRIME1, rp1
+	MOVQ PRIME2, rp2
+	MOVQ PRIME3, rp3
+	MOVQ PRIME4, AX
+	MOVQ AX, p4
+	MOVL seed+32(FP), AX
+	MOVQ PRIME5, BX
+	ADDQ AX, BX
+	LEAQ 8(BX), CX
+	MOVQ CX, s8
+	LEAQ 12(BX), CX
+	MOVQ CX, s12
+	LEAQ (AX)(rp2*1), CX
+	MOVQ CX, v2i
+	ADDQ rp1, CX
+	MOVQ CX, v1i
+	MOVQ AX, v3i
+	SUBQ rp1, AX
+	MOVQ AX, v4i
+	NEGQ ridx
+	JZ   done
+
+loop:
+	MOVWLZX (rlens)(ridx*2), rlen
+	CMPL    rlen, $34
+	JB      slow
+	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVL    12(rpkt), AX
+	ANDL    $0xffffff, AX
+	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
+	JNE     notv4
+
+	// IPv4 with a 20-byte header, at least 34 bytes.
+	MOVQ    mode+24(FP), DX
+	TESTQ   DX, DX
+	JZ      v4addr // outer_tuple2
+	TESTW   $0xff3f, 20(rpkt)
+	JNZ     v4addr // a fragment: addresses only, never opened
+	MOVBLZX 23(rpkt), CX // protocol
+	TESTQ   $2, DX
+	JZ      v4ports
+
+	// Inner mode: a tunnel is for the general code.
+	CMPL    CX, $64
+	JAE     v4ports
+	MOVQ    $(1<<4|1<<41|1<<47), BX
+	BTQ     CX, BX
+	JCS     slow
+	CMPL    CX, $17
+	JNE     v4ports
+	CMPL    rlen, $38
+	JB      v4addr // UDP without its ports: no tunnel, no ports
+	MOVWLZX 36(rpkt), BX // UDP destination port
+	CMPW    BX, $0xB512  // 4789
+	JEQ     slow
+	CMPW    BX, $0x6808  // 2152
+	JEQ     slow
+
+v4ports:
+	TESTQ $1, DX
+	JZ    v4addr
+	LEAQ  ·portProtoBytes(SB), BX
+	CMPB  (BX)(CX*1), $0
+	JEQ   v4addr
+	CMPL  rlen, $38
+	JB    v4addr
+	PORTW(34, DX, CX)
+	ADDR4X
+	MOVQ  s12, BX
+	XXH_WORD(AX, BX)
+	XXH_HALF(DX, BX)
+	JMP   v4aval
+
+v4addr:
+	ADDR4X
+	MOVQ s8, BX
+	XXH_WORD(AX, BX)
+
+v4aval:
+	XXH_AVAL(BX, AX)
+	MOVL BX, (routp)(ridx*4)
+	INCQ ridx
+	JNZ  loop
+	RET
+
+notv4:
+	CMPW    12(rpkt), $0xDD86 // EtherType 0x86DD
+	JNE     slow
+	MOVBLZX 14(rpkt), AX
+	ANDL    $0xf0, AX
+	CMPL    AX, $0x60
+	JNE     slow
+	MOVQ    $32, klen
+	MOVQ    mode+24(FP), DX
+	TESTQ   DX, DX
+	JNZ     v6modes
+	CMPL    rlen, $54 // outer_tuple2: the addresses, whatever follows
+	JB      slow
+	JMP     v6addr
+
+v6modes:
+	CMPL    rlen, $58
+	JB      slow
+	MOVBLZX 20(rpkt), CX // next header
+	LEAQ    ·v6NextClass(SB), AX
+	MOVBLZX (AX)(CX*1), AX // 0 general, 1 no ports, 2 ports
+	TESTL   AX, AX
+	JZ      slow
+	TESTQ   $2, DX
+	JZ      v6p
+	CMPL    CX, $17
+	JNE     v6p
+	MOVWLZX 56(rpkt), CX // UDP destination port
+	CMPW    CX, $0xB512
+	JEQ     slow
+	CMPW    CX, $0x6808
+	JEQ     slow
+
+v6p:
+	SHRL  $1, AX // 1: a protocol with ports
+	ANDL  DX, AX // and ports wanted (mode bit 0)
+	TESTL $1, AX
+	JZ    v6addr
+	PORTW(54, BX, CX)
+	MOVQ  BX, pw
+	MOVQ  $36, klen
+
+v6addr:
+	// Order the addresses as 128-bit big-endian numbers: CF = daddr <
+	// saddr, from a subtraction of the low and the high halves.
+	MOVBEQQ 30(rpkt), CX // saddr, low half
+	MOVBEQQ 46(rpkt), AX // daddr, low half
+	SUBQ    CX, AX
+	MOVBEQQ 22(rpkt), CX // saddr, high half
+	MOVBEQQ 38(rpkt), AX // daddr, high half
+	SBBQ    CX, AX
+	LEAQ    22(rpkt), AX // smaller address
+	LEAQ    38(rpkt), BX // larger address
+	MOVQ    AX, CX
+	CMOVQCS BX, AX
+	CMOVQCS CX, BX
+
+	// The four lanes over the 32 address bytes, then the merge.
+	MOVQ (AX), CX
+	MOVQ 8(AX), DX
+	MOVQ (BX), rpkt
+	MOVQ 8(BX), rlen
+	XXH_LANE(v1i, CX)
+	XXH_LANE(v2i, DX)
+	XXH_LANE(v3i, rpkt)
+	XXH_LANE(v4i, rlen)
+	RORXQ $63, CX, AX // rotl 1
+	RORXQ $57, DX, BX // rotl 7
+	ADDQ  BX, AX
+	RORXQ $52, rpkt, BX // rotl 12
+	ADDQ  BX, AX
+	RORXQ $46, rlen, BX // rotl 18
+	ADDQ  BX, AX
+	XXH_MERGE(CX, AX)
+	XXH_MERGE(DX, AX)
+	XXH_MERGE(rpkt, AX)
+	XXH_MERGE(rlen, AX)
+	MOVQ  klen, CX
+	ADDQ  CX, AX
+	CMPL  CX, $36
+	JNE   v6aval
+	MOVQ  pw, BX
+	XXH_HALF(BX, AX)
+
+v6aval:
+	XXH_AVAL(AX, BX)
+	MOVL AX, (routp)(ridx*4)
+	INCQ ridx
+	JNZ  loop
+	RET
+
+slow:
+	MOVQ ridx, CX
+	ADDQ n+16(FP), CX // i
+	MOVQ $1, AX
+	SHLQ CX, AX
+	ORQ  AX, slow+48(FP)
+	INCQ ridx
+	JNZ  loop
+
+done:
+	RET
