@@ -22,3 +22,6 @@ func disableFastParse() func() {
 
 // asmCRCKeys runs the assembly kernel regardless of the switch.
 func asmCRCKeys(k *key, n int, seed uint32, out *uint32) { crcKeysSSE42(k, n, seed, out) }
+
+// asmXXHKeys runs the assembly XXH64 kernel regardless of the switch.
+func asmXXHKeys(k *key, n int, seed uint32, out *uint32) { xxhKeysAsm(k, n, seed, out) }

@@ -325,3 +325,102 @@ slow:
 
 done:
 	RET
+
+// func xxhKeysAsm(k *key, n int, seed uint32, out *uint32)
+//
+// xxhKeysGeneric in assembly: out[i] = the folded XXH64(seed) of key i
+// (any length up to 40 that is a multiple of 4), 0 for an empty key. The
+// keys are independent: the out-of-order core overlaps their multiply
+// chains. Needs BMI2 (RORX).
+TEXT ·xxhKeysAsm(SB), NOSPLIT, $72-32
+	MOVQ k+0(FP), SI
+	MOVQ n+8(FP), R8
+	MOVQ out+24(FP), DI
+	MOVQ PRIME1, rp1
+	MOVQ PRIME2, rp2
+	MOVQ PRIME3, rp3
+	MOVQ PRIME4, AX
+	MOVQ AX, p4
+	MOVL seed+16(FP), AX
+	MOVQ PRIME5, R9 // R9: seed + PRIME5
+	ADDQ AX, R9
+	LEAQ (AX)(rp2*1), CX
+	MOVQ CX, v2i
+	ADDQ rp1, CX
+	MOVQ CX, v1i
+	MOVQ AX, v3i
+	SUBQ rp1, AX
+	MOVQ AX, v4i
+	TESTQ R8, R8
+	JZ    kdone
+
+kloop:
+	MOVL  key_n(SI), CX
+	TESTL CX, CX
+	JZ    kzero
+	CMPL  CX, $32
+	JAE   klanes
+	LEAQ  (R9)(CX*1), AX // h = seed + PRIME5 + len
+	LEAQ  key_w(SI), R10 // the next word
+	SHRL  $3, CX         // whole words
+	JZ    ktail
+
+kwords:
+	MOVQ (R10), BX
+	XXH_WORD(BX, AX)
+	ADDQ $8, R10
+	DECL CX
+	JNZ  kwords
+
+ktail:
+	TESTL  $4, key_n(SI)
+	JZ     kaval
+	MOVLQZX (R10), BX
+	XXH_HALF(BX, AX)
+
+kaval:
+	XXH_AVAL(AX, BX)
+	MOVL AX, (DI)
+
+knext:
+	ADDQ $key__size, SI
+	ADDQ $4, DI
+	DECQ R8
+	JNZ  kloop
+
+kdone:
+	RET
+
+kzero:
+	MOVL $0, (DI)
+	JMP  knext
+
+	// klanes: 32 bytes or more: the four lanes over the first 32, the
+	// merge, then the remaining words as above.
+klanes:
+	MOVQ  key_w(SI), CX
+	MOVQ  key_w+8(SI), DX
+	MOVQ  key_w+16(SI), R10
+	MOVQ  key_w+24(SI), R11
+	XXH_LANE(v1i, CX)
+	XXH_LANE(v2i, DX)
+	XXH_LANE(v3i, R10)
+	XXH_LANE(v4i, R11)
+	RORXQ $63, CX, AX
+	RORXQ $57, DX, BX
+	ADDQ  BX, AX
+	RORXQ $52, R10, BX
+	ADDQ  BX, AX
+	RORXQ $46, R11, BX
+	ADDQ  BX, AX
+	XXH_MERGE(CX, AX)
+	XXH_MERGE(DX, AX)
+	XXH_MERGE(R10, AX)
+	XXH_MERGE(R11, AX)
+	MOVL  key_n(SI), CX
+	ADDQ  CX, AX
+	LEAQ  key_w+32(SI), R10
+	SUBL  $32, CX
+	SHRL  $3, CX
+	JZ    ktail
+	JMP   kwords

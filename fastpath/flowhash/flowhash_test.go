@@ -193,8 +193,16 @@ func TestXXHCore(t *testing.T) {
 				k.w[i/8] |= uint64(binary.LittleEndian.Uint32(b[i:])) << (8 * (i % 8))
 			}
 			seed := rng.Uint32()
-			if got, want := xxhKey(&k, uint64(seed)), refXXH(seed, b); got != want {
+			want := refXXH(seed, b)
+			if got := xxhKey(&k, uint64(seed)); got != want {
 				t.Fatalf("len %d: %#x, want %#x", n, got, want)
+			}
+			var a, g [2]uint32 // the kernels, and nothing written past n
+			a[1], g[1] = 0x5a5a5a5a, 0x5a5a5a5a
+			asmXXHKeys(&k, 1, seed, &a[0])
+			xxhKeysGeneric(&k, 1, seed, &g[0])
+			if a != [2]uint32{want, 0x5a5a5a5a} || g != a {
+				t.Fatalf("len %d: assembly kernel %#x, Go kernel %#x, want %#x", n, a, g, want)
 			}
 		}
 	}
@@ -392,6 +400,16 @@ func TestBurstPaths(t *testing.T) {
 			for i := 0; i < n; i++ {
 				if want := refHash(HashSymCRC, 77, keyBytes(&keys[i])); a[i] != want {
 					t.Fatalf("key %d: %#x want %#x", i, a[i], want)
+				}
+			}
+			xxhKeysGeneric(&keys[0], n, 78, &a[0])
+			asmXXHKeys(&keys[0], n, 78, &b[0])
+			if a != b {
+				t.Fatalf("xxhash n=%d: assembly %x\ngo %x", n, b[:n+1], a[:n+1])
+			}
+			for i := 0; i < n; i++ {
+				if want := refHash(HashSymXXHash, 78, keyBytes(&keys[i])); a[i] != want {
+					t.Fatalf("xxhash key %d: %#x want %#x", i, a[i], want)
 				}
 			}
 		}

@@ -148,9 +148,9 @@ func xxhKey(k *key, seed uint64) uint32 {
 	return uint32(h) ^ uint32(h>>32)
 }
 
-// xxhKeys is the XXH64 kernel: out[i] = folded XXH64 of key i, 0 for an
-// empty key.
-func xxhKeys(k *key, n int, seed uint32, out *uint32) {
+// xxhKeysGeneric is the pure-Go XXH64 kernel: out[i] = folded XXH64 of
+// key i, 0 for an empty key.
+func xxhKeysGeneric(k *key, n int, seed uint32, out *uint32) {
 	keys := unsafe.Slice(k, n)
 	outs := unsafe.Slice(out, n)
 	for i := range keys {

@@ -67,3 +67,18 @@ func fastXXHBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed u
 //
 //go:noescape
 func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
+
+// xxhKeys hashes n keys with sym_xxhash, in assembly where the fast path's
+// extensions are (it uses RORX).
+func xxhKeys(k *key, n int, seed uint32, out *uint32) {
+	if useFastParse {
+		xxhKeysAsm(k, n, seed, out)
+		return
+	}
+	xxhKeysGeneric(k, n, seed, out)
+}
+
+// xxhKeysAsm is xxhKeysGeneric in assembly (fastxxh_amd64.s).
+//
+//go:noescape
+func xxhKeysAsm(k *key, n int, seed uint32, out *uint32)

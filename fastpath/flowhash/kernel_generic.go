@@ -7,6 +7,9 @@ import "unsafe"
 // crcKeys hashes n keys with the pure-Go kernel (no assembly in this build).
 func crcKeys(k *key, n int, seed uint32, out *uint32) { crcKeysGeneric(k, n, seed, out) }
 
+// xxhKeys hashes n keys with the pure-Go XXH64 kernel.
+func xxhKeys(k *key, n int, seed uint32, out *uint32) { xxhKeysGeneric(k, n, seed, out) }
+
 // fastCRC has no fast path in this build.
 func fastCRC(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64, ok bool) {
 	return 0, false
