@@ -1,6 +1,7 @@
 package marsio
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -424,4 +425,97 @@ func watchGratuitous(t *testing.T, ns, ifname string, ip netip.Addr) *atomic.Int
 	}()
 	t.Cleanup(func() { close(stop); <-done; unix.Close(fd) })
 	return &n
+}
+
+const repCrashConfig = `
+[eal]
+memory=256
+[pool:MZ0]
+size=4095
+[port:n0]
+devargs=net_null0
+[vdev:vxe0]
+port=n0
+rx_streams_max=2
+tx_streams_max=2
+addrs=10.98.0.1/24
+representor=1
+representor_name=%s
+`
+
+// TestRepresentorCrash: an application killed (SIGKILL) with a
+// representor open leaves no interface behind; the daemon reclaims it and
+// the next application opens the same vdev and representor name.
+func TestRepresentorCrash(t *testing.T) {
+	if dir := os.Getenv("MARSIO_TEST_REPCRASH"); dir != "" {
+		// The child, run by ip netns exec in the app namespace.
+		i, err := New(WithStatusDir(dir), WithThreads(1))
+		if err == nil {
+			err = i.Init("repcrash")
+		}
+		var dev *Device
+		if err == nil {
+			dev, err = i.OpenDevice("vxe0", 1, 1)
+		}
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("ready %s\n", dev.Representor())
+		time.Sleep(time.Minute) // killed before
+		os.Exit(1)
+	}
+	if isolate(t) {
+		return
+	}
+	testenv.RequireNetAdmin(t)
+	nsApp := testenv.NewNetns(t, "marsio")
+	rep := fmt.Sprintf("gmrc%d", os.Getpid()%100000)
+	d := daemontest.Start(t, daemontest.Options{Config: fmt.Sprintf(repCrashConfig, rep)})
+
+	cmd := exec.Command("ip", "netns", "exec", nsApp, os.Args[0], "-test.run=^TestRepresentorCrash$")
+	cmd.Env = append(os.Environ(), "MARSIO_TEST_REPCRASH="+d.RunDir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if name, ok := strings.CutPrefix(strings.TrimSpace(line), "ready "); !ok || name != rep {
+		t.Fatalf("child: %q", line)
+	}
+	if o, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err != nil {
+		t.Fatalf("the child's representor is not there: %v %s", err, o)
+	}
+	if err := cmd.Process.Signal(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if o, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err == nil {
+		t.Fatalf("representor left by the killed application:\n%s", o)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(d.Log(), "app repcrash (pid"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not reclaim the killed application:\n%s", d.Log())
+		}
+	}
+
+	// The next start: same vdev, same representor name, same namespace.
+	i := attachApp(t, d, "repcrash", WithThreads(1))
+	var dev *Device
+	if err := testenv.InNetns(nsApp, func() (err error) { dev, err = i.OpenDevice("vxe0", 1, 1); return err }); err != nil {
+		t.Fatalf("open after the crash: %v", err)
+	}
+	if dev.Representor() != rep {
+		t.Fatalf("representor %q, want %q", dev.Representor(), rep)
+	}
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err == nil {
+		t.Fatalf("representor still there after Close: %s", o)
+	}
 }
