@@ -3,7 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 
-// The sym_xxhash fast path: untagged IPv4 and IPv6 parsed and hashed with
+// The sym_xxhash fast path: IPv4 and IPv6 (at most two VLAN tags) parsed and hashed with
 // XXH64 in registers (fastXXH), and the XXH64 kernel over prepared keys
 // (xxhKeysAsm) for the rest. XXH64 as in cespare/xxhash (xxhash.go,
 // xxhash_amd64.s) for inputs of at most 40 bytes, specialised to the key
@@ -93,7 +93,7 @@
 	XORQ  t, h \
 	IMULQ rp3, h
 
-// ADDR4X: AX = the two IPv4 addresses at rpkt+26 (untagged Ethernet) in
+// ADDR4X: AX = the two IPv4 addresses at rpkt+26 (Ethernet, tags skipped) in
 // wire order, smaller first (as fast_amd64.s's ADDR4). Clobbers BX, CX,
 // rlen.
 #define ADDR4X \
@@ -117,7 +117,8 @@
 // func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
 // The express path of sym_xxhash. mode: bit 0 ports (4-tuple), bit 1
-// inner. It takes untagged IPv4 with a 20-byte header and untagged IPv6
+// inner. It takes Ethernet with at most two VLAN tags (TPID 0x8100,
+// 0x88a8, 0x9100), then IPv4 with a 20-byte header or IPv6
 // (in a mode other than outer_tuple2 only with a next header that is
 // neither an extension header nor a tunnel protocol, v6NextClass), in an
 // inner mode only when the packet does not open a tunnel (IP-in-IP, GRE,
@@ -165,6 +166,10 @@ loop:
 	CMPL    rlen, $34
 	JB      slow
 	MOVQ    (rptrs)(ridx*8), rpkt
+
+	// l2: an Ethernet frame at rpkt (after up to two VLAN tags: their
+	// bytes skipped, rpkt and rlen moved on by 4 each), rlen >= 34 bytes.
+l2:
 	MOVL    12(rpkt), AX
 	ANDL    $0xffffff, AX
 	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
@@ -224,8 +229,9 @@ v4aval:
 	RET
 
 notv4:
-	CMPW    12(rpkt), $0xDD86 // EtherType 0x86DD
-	JNE     slow
+	MOVWLZX 12(rpkt), AX
+	CMPW    AX, $0xDD86 // EtherType 0x86DD
+	JNE     tpid
 	MOVBLZX 14(rpkt), AX
 	ANDL    $0xf0, AX
 	CMPL    AX, $0x60
@@ -313,6 +319,27 @@ v6aval:
 	INCQ ridx
 	JNZ  loop
 	RET
+
+	// tpid: the EtherType AX is a VLAN TPID (0x8100, 0x88a8, 0x9100):
+	// the frame is parsed again 4 bytes on; a third tag is for the
+	// general code.
+tpid:
+	CMPW  AX, $0x0081
+	JEQ   tag
+	CMPW  AX, $0xA888
+	JEQ   tag
+	CMPW  AX, $0x0091
+	JNE   slow
+
+tag:
+	MOVQ  (rptrs)(ridx*8), BX
+	SUBQ  rpkt, BX // -4 * the tags skipped so far
+	CMPQ  BX, $-8
+	JLE   slow
+	ADDQ  $4, rpkt
+	SUBL  $4, rlen
+	CMPL  rlen, $34
+	JAE   l2
 
 slow:
 	MOVQ ridx, CX
