@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/daemontest"
 	"github.com/gomarsio/marsio/internal/testenv"
 	"github.com/gomarsio/marsio/internal/trace"
@@ -354,6 +355,20 @@ func TestRepresentorNetns(t *testing.T) {
 	}
 	if sentEv != 1 || dropEv != 1 {
 		t.Fatalf("SendIP's trace events: %d app-tx to the peer, %d unresolved drops; want 1 and 1", sentEv, dropEv)
+	}
+
+	// Counted separately: what the kernel sent out of the representor
+	// (and the library's ARP) went on the control stream, the vdev's last
+	// tx stream in the daemon's status; the thread's own stream carries
+	// only SendIP's one packet.
+	if st.FromKernel == 0 || st.ToKernel == 0 || st.CtlSent == 0 || st.CtlDrops != 0 {
+		t.Fatalf("representor counters: %+v", st)
+	}
+	ds, ok := d.WaitStatus(t, 5*time.Second, func(s *monit.Daemon) bool {
+		return len(s.Vdevs) == 1 && len(s.Vdevs[0].Tx) == 2 && s.Vdevs[0].Tx[1].App.Pkts >= st.CtlSent
+	})
+	if !ok || ds.Vdevs[0].Tx[0].App.Pkts != 1 {
+		t.Fatalf("daemon's tx streams of vxe0, want [1 (SendIP), >= %d (control)]: %+v", st.CtlSent, ds)
 	}
 
 	for deadline := time.Now().Add(5 * time.Second); garps.Load() < 3; time.Sleep(10 * time.Millisecond) {
