@@ -144,17 +144,39 @@ havelabel: \
 	CMPB    (rtab)(CX*1), $0 \
 	JEQ     faillabel
 
-// KEY4V2: KEY4V for two frames at once, rpkt (AX, DX) and R13 (CX, BX),
-// one in each 128-bit half of the YMM registers. Needs Y12-Y14.
-// Clobbers Y0-Y4.
-#define KEY4V2 \
-	VMOVDQU      22(rpkt), X0 \
-	VINSERTI128  $1, 22(R13), Y0, Y0 \
-	VPSHUFB      Y13, Y0, Y1 \
-	VPSHUFB      Y14, Y0, Y2 \
-	VPMINUD      Y2, Y1, Y3 \
-	VPMAXUD      Y2, Y1, Y1 \
-	VPBLENDD     $0x22, Y1, Y3, Y3 \
+// V4PAIR(faillabel): jump to faillabel unless both frames, rpkt and R13
+// (each of at least 38 bytes), pass V4PORTS's test; else Y3 = bytes 22..37
+// of rpkt (low half) and of R13 (high half). One 32-byte load per frame
+// (bytes 6..37): the header halves (6..21) XOR the expected bytes
+// (kv4exp: EtherType 0x0800 at 6, version 4 and IHL 5 at 8) are zero
+// where they match; the protocol (key half byte 1) is one of 6, 17, 132,
+// 136 exactly when it equals kprotoTab[protocol & 15] (the four have
+// distinct low nibbles); VPBLENDW takes word 0 (the protocol's
+// difference) from the key halves, and one VPTEST with kv4test (the
+// protocol, EtherType, version/IHL, MF and fragment offset bits) decides.
+// Needs Y8-Y11 = kv4exp, knibble, kprotoTab, kv4test. Clobbers Y0-Y4.
+#define V4PAIR(faillabel) \
+	VMOVDQU     6(rpkt), Y0 \
+	VMOVDQU     6(R13), Y1 \
+	VINSERTI128 $1, X1, Y0, Y2 \
+	VPERM2I128  $0x31, Y1, Y0, Y3 \
+	VPXOR       Y8, Y2, Y2 \
+	VPAND       Y9, Y3, Y4 \
+	VPSHUFB     Y4, Y10, Y4 \
+	VPXOR       Y3, Y4, Y4 \
+	VPBLENDW    $1, Y4, Y2, Y2 \
+	VPTEST      Y11, Y2 \
+	JNZ         faillabel
+
+// KEY4P: KEY4V on both key halves of Y3 (from V4PAIR): rpkt's key in
+// AX (addresses) and DX (ports), R13's in CX and BX.
+// Needs Y12-Y14. Clobbers Y0, Y1, Y3, X4.
+#define KEY4P \
+	VPSHUFB      Y13, Y3, Y0 \
+	VPSHUFB      Y14, Y3, Y1 \
+	VPMINUD      Y1, Y0, Y3 \
+	VPMAXUD      Y1, Y0, Y0 \
+	VPBLENDD     $0x22, Y0, Y3, Y3 \
 	VPSHUFB      Y12, Y3, Y3 \
 	VMOVQ        X3, AX \
 	VPEXTRD      $2, X3, DX \
@@ -199,6 +221,12 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	VBROADCASTI128 kshufBack<>(SB), Y12 // constants of KEY4V and KEY4V2
 	VBROADCASTI128 kshufA<>(SB), Y13
 	VBROADCASTI128 kshufB<>(SB), Y14
+	CMPQ mode+24(FP), $1
+	JNE  top
+	VBROADCASTI128 kv4exp<>(SB), Y8 // constants of V4PAIR
+	VBROADCASTI128 knibble<>(SB), Y9
+	VBROADCASTI128 kprotoTab<>(SB), Y10
+	VBROADCASTI128 kv4test<>(SB), Y11
 
 	// Every packet first tries the express loop of the mode, which takes
 	// only untagged IPv4 with a 20-byte header (most traffic; in an inner
@@ -284,6 +312,11 @@ x4o:
 	TESTQ   $1, ridx
 	JNZ     x4o1
 
+	// A pair: one 32-byte load per frame (bytes 6..37), the two header
+	// halves (bytes 6..21) in one YMM and the two key halves (22..37) in
+	// another; every test of both frames is one VPTEST (V4PAIR), the two
+	// keys are built together (KEY4P). (Storing the keys for CRC32 to
+	// read from memory was slower: store forwarding.)
 x4opair:
 	MOVL    (rlens)(ridx*2), CX // both lengths
 	CMPW    CX, $38
@@ -292,9 +325,8 @@ x4opair:
 	CMPL    CX, $(38<<16)
 	JB      x4o1
 	MOVQ    8(rptrs)(ridx*8), R13
-	V4PORTS(rpkt, x6)
-	V4PORTS(R13, x4o1)
-	KEY4V2
+	V4PAIR(x4o1)
+	KEY4P
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
 	CRC32L  DX, rcrc
@@ -308,8 +340,8 @@ x4opair:
 	VZEROUPPER
 	RET
 
-	// x4o1: one packet (the last, or the first of a pair whose second
-	// is not for this loop).
+	// x4o1: one packet (the last, or the first of a pair that V4PAIR
+	// did not take whole: it goes on to x6 or the general code alone).
 x4o1:
 	CMPW    (rlens)(ridx*2), $38
 	JB      next
@@ -771,3 +803,22 @@ GLOBL kshufB<>(SB), RODATA|NOPTR, $16
 DATA kshufBack<>+0(SB)/8, $0x0405060700010203
 DATA kshufBack<>+8(SB)/8, $0x8080808008090a0b
 GLOBL kshufBack<>(SB), RODATA|NOPTR, $16
+
+// Constants of V4PAIR, per 16-byte half (bytes 6..21 of the frame in the
+// header half, 22..37 in the key half).
+DATA kv4exp<>+0(SB)/8, $0x0008000000000000 // 0x08 0x00 at 6, 0x45 at 8
+DATA kv4exp<>+8(SB)/8, $0x0000000000000045
+GLOBL kv4exp<>(SB), RODATA|NOPTR, $16
+DATA knibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA knibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL knibble<>(SB), RODATA|NOPTR, $16
+// kprotoTab[lo] is the protocol with ports whose low nibble is lo (6, 17,
+// 132, 136), else a byte with another low nibble (never equal).
+DATA kprotoTab<>+0(SB)/8, $0x0006008400001101
+DATA kprotoTab<>+8(SB)/8, $0x0000000000000088
+GLOBL kprotoTab<>(SB), RODATA|NOPTR, $16
+// kv4test: the protocol (1), EtherType (6, 7), version/IHL (8), MF and
+// fragment offset (14, 15).
+DATA kv4test<>+0(SB)/8, $0xffff00000000ff00
+DATA kv4test<>+8(SB)/8, $0xff3f0000000000ff
+GLOBL kv4test<>(SB), RODATA|NOPTR, $16
