@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,5 +236,64 @@ func TestDropReasons(t *testing.T) {
 	traffic()
 	if out, _ := mrtrace(t, pf, "show", "-duration", "200ms"); strings.Contains(out, " drop ") {
 		t.Fatalf("drop events after off:\n%s", out)
+	}
+}
+
+// TestRingFull: with every packet traced and nobody reading, the trace
+// rings (256 events) fill up; the data path keeps running (every packet
+// comes back), the writers count what they could not record, and `show`
+// reports it: events shown plus events lost equal the five stages of
+// every packet.
+func TestRingFull(t *testing.T) {
+	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
+	pf := "-file-prefix=" + d.Prefix
+	dev, th := attachApp(t, d, "filler")
+	if out, err := mrtrace(t, pf, "on", "-vdev", "vxe0"); err != nil {
+		t.Fatalf("on: %v %s", err, out)
+	}
+	const bursts, burst = 25, 32
+	bufs := make([]marsio.Buffer, burst)
+	for k := 0; k < bursts; k++ {
+		if err := th.Alloc(dev, bufs); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bufs {
+			b.SetData(udp(53))
+		}
+		if n, err := th.SendBurst(dev, bufs); n != burst || err != nil {
+			t.Fatalf("burst %d: sent %d, %v", k, n, err)
+		}
+		got := 0
+		for deadline := time.Now().Add(5 * time.Second); got < burst; {
+			n, err := th.RecvBurst(dev, bufs[got:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+			if time.Now().After(deadline) {
+				t.Fatalf("burst %d: %d of %d packets came back with the trace rings full", k, got, burst)
+			}
+		}
+		th.Free(bufs...)
+	}
+	out, err := mrtrace(t, pf, "show", "-duration", "300ms")
+	if err != nil {
+		t.Fatalf("show: %v %s", err, out)
+	}
+	shown, lost := 0, 0
+	for _, l := range strings.Split(out, "\n") {
+		var r, n int
+		if _, err := fmt.Sscanf(l, "ring %d: %d events lost (ring full)", &r, &n); err == nil {
+			lost += n
+		} else if strings.HasPrefix(l, "ring ") {
+			shown++
+		}
+	}
+	t.Logf("%d events shown, %d lost", shown, lost)
+	if lost == 0 || shown+lost != 5*bursts*burst {
+		t.Fatalf("%d shown + %d lost, want %d (5 stages x %d packets) with some lost:\n%s", shown, lost, 5*bursts*burst, bursts*burst, out)
+	}
+	if out, err := mrtrace(t, pf, "off", "-vdev", "vxe0"); err != nil {
+		t.Fatalf("off: %v %s", err, out)
 	}
 }
