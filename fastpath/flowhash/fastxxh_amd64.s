@@ -353,13 +353,28 @@ slow:
 done:
 	RET
 
+// Frame slots of xxhKeysAsm past fastXXH's: the two index lists (keys
+// shorter than 32 bytes, the others), the short keys' count, the long
+// keys' count and the loop index of the long keys.
+#define nshort countshort-80(SP)
+#define nlong countlong-88(SP)
+#define jlong indexlong-96(SP)
+#define lshort listshort-160(SP)
+#define llong listlong-224(SP)
+
 // func xxhKeysAsm(k *key, n int, seed uint32, out *uint32)
 //
-// xxhKeysGeneric in assembly: out[i] = the folded XXH64(seed) of key i
-// (any length up to 40 that is a multiple of 4), 0 for an empty key. The
-// keys are independent: the out-of-order core overlaps their multiply
-// chains. Needs BMI2 (RORX).
-TEXT ·xxhKeysAsm(SB), NOSPLIT, $72-32
+// xxhKeysGeneric in assembly for the keys the parsers make (0, 8, 12, 32
+// or 36 bytes) and n <= 64: out[i] = the folded XXH64(seed) of key i, 0
+// for an empty key. Branch-free per key: key lengths on mixed traffic
+// follow no pattern a predictor learns. The keys are first split into two
+// index lists by a branch-free partition (shorter than 32 bytes: one
+// 8-byte step; 32 or more: the four lanes), each list is then hashed in a
+// straight loop, with the 4-byte step always computed and taken by CMOV
+// when the length has 4 in it, and an empty key's hash replaced by 0 by
+// CMOV. Consecutive keys are independent: the out-of-order core overlaps
+// their multiply chains. Needs BMI2 (RORX).
+TEXT ·xxhKeysAsm(SB), NOSPLIT, $224-32
 	MOVQ k+0(FP), SI
 	MOVQ n+8(FP), R8
 	MOVQ out+24(FP), DI
@@ -381,73 +396,101 @@ TEXT ·xxhKeysAsm(SB), NOSPLIT, $72-32
 	TESTQ R8, R8
 	JZ    kdone
 
-kloop:
-	MOVL  key_n(SI), CX
-	TESTL CX, CX
-	JZ    kzero
-	CMPL  CX, $32
-	JAE   klanes
-	LEAQ  (R9)(CX*1), AX // h = seed + PRIME5 + len
-	LEAQ  key_w(SI), R10 // the next word
-	SHRL  $3, CX         // whole words
-	JZ    ktail
+	// The partition: index i goes to both lists, and the count of the
+	// list it belongs to moves on (BX short, CX - BX long).
+	LEAQ lshort, R10
+	LEAQ llong, R11
+	XORL BX, BX
+	XORL CX, CX
+	MOVQ SI, AX
 
-kwords:
-	MOVQ (R10), BX
+kpart:
+	MOVL CX, DX
+	SUBL BX, DX
+	MOVB CX, (R10)(BX*1)
+	MOVB CX, (R11)(DX*1)
+	CMPL key_n(AX), $32 // CF: shorter than 32
+	ADCL $0, BX
+	ADDQ $key__size, AX
+	INCL CX
+	CMPL CX, R8
+	JB   kpart
+	MOVQ BX, nshort
+	SUBQ BX, R8
+	MOVQ R8, nlong
+	XORL CX, CX
+	TESTQ BX, BX
+	JZ    klong
+
+	// Keys shorter than 32 bytes (8, 12 or empty): h = seed + PRIME5 +
+	// len, the first word, the 4-byte step when len has 4.
+kshort:
+	MOVBLZX (R10)(CX*1), DX // i
+	IMUL3Q  $key__size, DX, R11
+	ADDQ    SI, R11 // &keys[i]
+	MOVL    key_n(R11), R8
+	LEAQ    (R9)(R8*1), AX
+	MOVQ    key_w(R11), BX
 	XXH_WORD(BX, AX)
-	ADDQ $8, R10
-	DECL CX
-	JNZ  kwords
-
-ktail:
-	TESTL  $4, key_n(SI)
-	JZ     kaval
-	MOVLQZX (R10), BX
-	XXH_HALF(BX, AX)
-
-kaval:
+	MOVLQZX key_w+8(R11), BX
+	MOVQ    AX, R11
+	XXH_HALF(BX, R11)
+	TESTL   $4, R8
+	CMOVQNE R11, AX
 	XXH_AVAL(AX, BX)
-	MOVL AX, (DI)
+	TESTL   R8, R8
+	CMOVLEQ R8, AX // an empty key hashes to 0
+	MOVL    AX, (DI)(DX*4)
+	INCL    CX
+	CMPL    CX, nshort
+	JB      kshort
 
-knext:
-	ADDQ $key__size, SI
-	ADDQ $4, DI
-	DECQ R8
-	JNZ  kloop
+klong:
+	CMPQ nlong, $0
+	JEQ  kdone
+	MOVQ $0, jlong
+
+	// Keys of 32 bytes or more (32 or 36): the four lanes, the merge,
+	// h += len, the 4-byte step when len has 4.
+kloop:
+	LEAQ    llong, R10
+	MOVQ    jlong, CX
+	MOVBLZX (R10)(CX*1), DX // i
+	IMUL3Q  $key__size, DX, R11
+	ADDQ    SI, R11 // &keys[i]
+	MOVQ    key_w(R11), BX
+	MOVQ    key_w+8(R11), CX
+	MOVQ    key_w+16(R11), R8
+	MOVQ    key_w+24(R11), R9
+	XXH_LANE(v1i, BX)
+	XXH_LANE(v2i, CX)
+	XXH_LANE(v3i, R8)
+	XXH_LANE(v4i, R9)
+	RORXQ   $63, BX, AX
+	RORXQ   $57, CX, R10
+	ADDQ    R10, AX
+	RORXQ   $52, R8, R10
+	ADDQ    R10, AX
+	RORXQ   $46, R9, R10
+	ADDQ    R10, AX
+	XXH_MERGE(BX, AX)
+	XXH_MERGE(CX, AX)
+	XXH_MERGE(R8, AX)
+	XXH_MERGE(R9, AX)
+	MOVL    key_n(R11), R8
+	ADDQ    R8, AX
+	MOVLQZX key_w+32(R11), BX
+	MOVQ    AX, R10
+	XXH_HALF(BX, R10)
+	TESTL   $4, R8
+	CMOVQNE R10, AX
+	XXH_AVAL(AX, BX)
+	MOVL    AX, (DI)(DX*4)
+	MOVQ    jlong, CX
+	INCQ    CX
+	MOVQ    CX, jlong
+	CMPQ    CX, nlong
+	JB      kloop
 
 kdone:
 	RET
-
-kzero:
-	MOVL $0, (DI)
-	JMP  knext
-
-	// klanes: 32 bytes or more: the four lanes over the first 32, the
-	// merge, then the remaining words as above.
-klanes:
-	MOVQ  key_w(SI), CX
-	MOVQ  key_w+8(SI), DX
-	MOVQ  key_w+16(SI), R10
-	MOVQ  key_w+24(SI), R11
-	XXH_LANE(v1i, CX)
-	XXH_LANE(v2i, DX)
-	XXH_LANE(v3i, R10)
-	XXH_LANE(v4i, R11)
-	RORXQ $63, CX, AX
-	RORXQ $57, DX, BX
-	ADDQ  BX, AX
-	RORXQ $52, R10, BX
-	ADDQ  BX, AX
-	RORXQ $46, R11, BX
-	ADDQ  BX, AX
-	XXH_MERGE(CX, AX)
-	XXH_MERGE(DX, AX)
-	XXH_MERGE(R10, AX)
-	XXH_MERGE(R11, AX)
-	MOVL  key_n(SI), CX
-	ADDQ  CX, AX
-	LEAQ  key_w+32(SI), R10
-	SUBL  $32, CX
-	SHRL  $3, CX
-	JZ    ktail
-	JMP   kwords

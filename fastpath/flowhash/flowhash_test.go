@@ -199,10 +199,15 @@ func TestXXHCore(t *testing.T) {
 			}
 			var a, g [2]uint32 // the kernels, and nothing written past n
 			a[1], g[1] = 0x5a5a5a5a, 0x5a5a5a5a
-			asmXXHKeys(&k, 1, seed, &a[0])
 			xxhKeysGeneric(&k, 1, seed, &g[0])
-			if a != [2]uint32{want, 0x5a5a5a5a} || g != a {
-				t.Fatalf("len %d: assembly kernel %#x, Go kernel %#x, want %#x", n, a, g, want)
+			if g != [2]uint32{want, 0x5a5a5a5a} {
+				t.Fatalf("len %d: Go kernel %#x, want %#x", n, g, want)
+			}
+			if n == 8 || n == 12 || n == 32 || n == 36 { // the assembly's lengths: the parsers'
+				asmXXHKeys(&k, 1, seed, &a[0])
+				if a != g {
+					t.Fatalf("len %d: assembly kernel %#x, want %#x", n, a, want)
+				}
 			}
 		}
 	}

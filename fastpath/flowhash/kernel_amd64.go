@@ -69,16 +69,23 @@ func fastXXHBurst(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed u
 func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 
 // xxhKeys hashes n keys with sym_xxhash, in assembly where the fast path's
-// extensions are (it uses RORX).
+// extensions are (it uses RORX), at most 64 keys per call.
 func xxhKeys(k *key, n int, seed uint32, out *uint32) {
-	if useFastParse {
-		xxhKeysAsm(k, n, seed, out)
+	if !useFastParse {
+		xxhKeysGeneric(k, n, seed, out)
 		return
 	}
-	xxhKeysGeneric(k, n, seed, out)
+	for n > burst {
+		xxhKeysAsm(k, burst, seed, out)
+		k = (*key)(unsafe.Add(unsafe.Pointer(k), burst*unsafe.Sizeof(key{})))
+		out = (*uint32)(unsafe.Add(unsafe.Pointer(out), burst*4))
+		n -= burst
+	}
+	xxhKeysAsm(k, n, seed, out)
 }
 
-// xxhKeysAsm is xxhKeysGeneric in assembly (fastxxh_amd64.s).
+// xxhKeysAsm is xxhKeysGeneric in assembly (fastxxh_amd64.s) for n <= 64
+// keys of the lengths the parsers make: 0, 8, 12, 32 or 36 bytes.
 //
 //go:noescape
 func xxhKeysAsm(k *key, n int, seed uint32, out *uint32)
