@@ -252,8 +252,9 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 	h.hashGo(ptrs, lens, n, out)
 }
 
-// xxhFast is sym_xxhash with the assembly: the express path hashes the
-// untagged IPv4 and IPv6 packets in registers, xxhSlow the rest.
+// xxhFast is sym_xxhash with the assembly: the express path (fastXXH)
+// parses and hashes IPv4 and IPv6 packets with at most two VLAN tags and
+// no tunnel to open in registers, xxhSlow the rest.
 //
 //go:noinline
 func (h Hasher) xxhFast(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
