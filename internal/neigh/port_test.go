@@ -290,3 +290,31 @@ func TestNewPortErrors(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOutputFullTable: with the table full of entries that cannot be
+// reclaimed, a send to a new next hop is dropped without a request (its
+// answer could not be stored) and counted (Unresolved, Table Full); the
+// entries in the table still resolve.
+func TestOutputFullTable(t *testing.T) {
+	tb, now := mustTable(t, Config{MaxEntries: 1})
+	p, _ := NewPort("vdev0", ourMAC, []netip.Prefix{netip.PrefixFrom(ourIP, 24)}, tb, nil)
+	if err := tb.AddStatic(peerIP, peerMAC); err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, 14+20)
+	frame[14] = 0x45
+	req := make([]byte, 128)
+	other := netip.MustParseAddr("198.18.0.3")
+	for k := 0; k < 3; k++ {
+		if ok, n := p.Output(frame, other, req); ok || n != 0 {
+			t.Fatalf("Output to a new next hop, table full: %v %d", ok, n)
+		}
+		now.Add(int64(time.Second))
+	}
+	if st, ts := p.Stats(), tb.Stats(); st.Unresolved != 3 || st.ARPRequests != 0 || ts.Full != 3 || tb.Len() != 1 {
+		t.Errorf("port %+v table %+v len %d", st, ts, tb.Len())
+	}
+	if ok, _ := p.Output(frame, peerIP, req); !ok || MAC(frame[0:6]) != peerMAC {
+		t.Errorf("the static entry no longer resolves: %v % x", ok, frame[:6])
+	}
+}
