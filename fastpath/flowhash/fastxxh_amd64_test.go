@@ -1,0 +1,48 @@
+//go:build amd64 && gc && !purego
+
+package flowhash
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/gomarsio/marsio/internal/pcapgen"
+)
+
+// TestXXHExpressCoverage: the sym_xxhash express path (fastXXH) itself
+// hashes, right, every packet that needs no tunnel opened and no IPv6
+// extension header walked: plain IPv4 and IPv6 and their VLAN and QinQ
+// forms in every mode, and in outer_tuple2 (addresses only) every
+// well-formed kind. A kind falling back to the keys mode would still hash
+// right, only slower: this catches it.
+func TestXXHExpressCoverage(t *testing.T) {
+	if !useFastParse {
+		t.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
+	}
+	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 11, Flows: 500, Packets: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	express := map[pcapgen.Kind]bool{pcapgen.Plain4: true, pcapgen.Plain6: true, pcapgen.VLAN: true, pcapgen.QinQ: true}
+	for _, mode := range allModes {
+		h, _ := New(mode, HashSymXXHash, 0x12345678)
+		for _, p := range pkts {
+			if p.Kind == pcapgen.Malformed || p.Kind == pcapgen.Truncated {
+				continue
+			}
+			ptr := unsafe.Pointer(unsafe.SliceData(p.Data))
+			n := uint16(len(p.Data))
+			var out uint32
+			slow := fastXXH(&ptr, &n, 1, uint64(mode), h.seed, &out)
+			if slow == 0 {
+				if want := h.Hash(p.Data); out != want {
+					t.Fatalf("%v %v: express hash %#x, want %#x: %x", mode, p.Kind, out, want, p.Data)
+				}
+				continue
+			}
+			if express[p.Kind] || mode == DistOuterTuple2 {
+				t.Errorf("%v: a %v packet left the express path: %x", mode, p.Kind, p.Data)
+			}
+		}
+	}
+}
