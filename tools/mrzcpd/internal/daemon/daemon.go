@@ -64,6 +64,7 @@ type portState struct {
 	started bool
 	err     error // why it did not start
 	mac     [6]byte
+	mtu     uint32 // rte_eth_dev_get_mtu after setup
 	driver  string
 }
 
@@ -378,6 +379,7 @@ func (d *daemon) setup() error {
 		for k := range ps.mac {
 			ps.mac[k] = byte(info.mac[k])
 		}
+		ps.mtu = uint32(info.mtu)
 		ps.driver = C.GoString(&info.driver[0])
 		d.log.Printf("port %s: ethdev %d (%s, %s), %d rx / %d tx queues, mac %s",
 			p.Name, ps.id, p.Driver(), ps.driver, p.RxQueues, p.TxQueues, macString(ps.mac))
@@ -393,6 +395,7 @@ func (d *daemon) setup() error {
 		for k := range ps.mac {
 			desc.mac[k] = C.uint8_t(ps.mac[k])
 		}
+		desc.mtu = C.uint32_t(ps.mtu) // the representor's MTU (marsio Device.MTU)
 		desc.max_rxstream = C.uint32_t(v.RxStreamsMax)
 		desc.max_txstream = C.uint32_t(v.TxStreamsMax)
 		desc.ring_size = C.uint32_t(v.RingSize)
