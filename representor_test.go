@@ -70,6 +70,7 @@ memory=256
 size=4095
 [port:p0]
 devargs=net_af_packet0,iface=%s
+mtu=1400
 [vdev:vxe0]
 port=p0
 rx_streams_max=2
@@ -198,6 +199,10 @@ func TestRepresentorNetns(t *testing.T) {
 	}
 	if out := testenv.IP(t, nsApp, "-br", "link", "show", rep); !strings.Contains(out, dev.MAC().String()) {
 		t.Fatalf("representor MAC, want %v: %s", dev.MAC(), out)
+	}
+	// The port's mtu=1400 (not the TAP's default 1500) reaches the representor.
+	if out := testenv.IP(t, nsApp, "-o", "link", "show", rep); dev.MTU() != 1400 || !strings.Contains(out, " mtu 1400 ") {
+		t.Fatalf("representor MTU, want %d: %s", dev.MTU(), out)
 	}
 	if mac, ok := dev.Neighbour(netip.MustParseAddr("10.99.0.9")); !ok || mac.String() != "02:00:00:00:00:09" {
 		t.Fatalf("static neighbour: %v %v", mac, ok)
