@@ -273,16 +273,18 @@ func (d *Device) ctlSend(frame []byte) bool {
 
 // neighInput runs the received bufs through the vdev's ARP/ND handling:
 // frames it consumes are answered on the control stream, copied to the
-// representor (so the kernel's neighbour cache fills too) and freed; the
-// others are compacted to the front of bufs. It returns how many remain.
+// representor when well-formed (so the kernel's neighbour cache fills too;
+// truncated, malformed and spoofed ones are only counted and logged) and
+// freed; the others are compacted to the front of bufs. It returns how
+// many remain.
 func (t *Thread) neighInput(d *Device, bufs []Buffer) int {
 	x := d.x
 	var reply [128]byte
 	keep, g := 0, 0
 	for _, b := range bufs {
 		data := b.m.Data()
-		consumed, n := x.nb.Input(data, reply[:])
-		if !consumed {
+		v, n := x.nb.InputVerdict(data, reply[:])
+		if v == neigh.NotNeighbour {
 			bufs[keep] = b
 			keep++
 			continue
@@ -290,7 +292,7 @@ func (t *Thread) neighInput(d *Device, bufs []Buffer) int {
 		if n > 0 {
 			d.ctlSend(reply[:n])
 		}
-		if x.rep != nil {
+		if x.rep != nil && v == neigh.Handled {
 			x.rep.WriteToKernel(data)
 		}
 		if g == len(t.group) {

@@ -267,6 +267,33 @@ func TestRepresentorNetns(t *testing.T) {
 	}()
 	defer func() { cancel(); wg.Wait() }()
 
+	// Bad ARP from the peer: a truncated frame and a reply claiming our
+	// address from the peer's MAC are counted and ignored (not learned,
+	// not shown to the representor's kernel); the data path keeps running
+	// (the ping below).
+	arp := make([]byte, 42)
+	copy(arp[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(arp[6:12], peerMAC)
+	arp[12], arp[13] = 0x08, 0x06
+	copy(arp[14:22], []byte{0, 1, 8, 0, 6, 4, 0, 2})
+	copy(arp[22:28], peerMAC)
+	copy(arp[28:32], ourIP.AsSlice())
+	copy(arp[38:42], ourIP.AsSlice())
+	st0 := dev.NeighbourStats()
+	sendRaw(t, nsPeer, vb, arp[:24], arp)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := dev.NeighbourStats()
+		if st.ARPTruncated == st0.ARPTruncated+1 && st.ARPSpoofed == st0.ARPSpoofed+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("truncated and spoofed ARP: before %+v after %+v", st0, st)
+		}
+	}
+	if mac, ok := dev.Neighbour(ourIP); ok {
+		t.Fatalf("spoofed ARP learned: %v", mac)
+	}
+
 	if err := testenv.InNetns(nsPeer, func() error { return testenv.Ping(ourIP, 3) }); err != nil {
 		t.Fatalf("ping through daemon, app and TAP: %v\n%+v", err, dev.NeighbourStats())
 	}
@@ -337,7 +364,7 @@ func TestRepresentorNetns(t *testing.T) {
 			t.Fatal("no echo reply to SendIP's packet")
 		}
 	}
-	st0 := dev.NeighbourStats()
+	st0 = dev.NeighbourStats()
 	if r := sendTo(netip.MustParseAddr("10.99.0.77")); r.sent || r.err != nil {
 		t.Fatalf("SendIP to an unknown next hop: %+v", r)
 	}
@@ -392,6 +419,32 @@ func TestRepresentorNetns(t *testing.T) {
 	}
 	if n := garps.Load(); n != 3 {
 		t.Fatalf("%d gratuitous ARPs, want 3", n)
+	}
+}
+
+// sendRaw sends frames out of ifname in namespace ns through a packet
+// socket.
+func sendRaw(t *testing.T, ns, ifname string, frames ...[]byte) {
+	t.Helper()
+	if err := testenv.InNetns(ns, func() error {
+		ifc, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6, Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+		for _, f := range frames {
+			if err := unix.Sendto(fd, f, 0, to); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("send on %s: %v", ifname, err)
 	}
 }
 

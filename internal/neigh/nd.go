@@ -31,17 +31,17 @@ var (
 )
 
 // inputND handles IPv6 frames; only NS and NA are consumed.
-func (p *Port) inputND(frame, reply []byte) (bool, int) {
+func (p *Port) inputND(frame, reply []byte) (Verdict, int) {
 	if len(frame) < ethHdrLen+ipv6HdrLen+4 {
-		return false, 0
+		return NotNeighbour, 0
 	}
 	ip := frame[ethHdrLen:]
 	if ip[0]>>4 != 6 || ip[6] != icmpv6 {
-		return false, 0
+		return NotNeighbour, 0
 	}
 	icmp := ip[ipv6HdrLen:]
 	if icmp[0] != ndSolicit && icmp[0] != ndAdvert {
-		return false, 0
+		return NotNeighbour, 0
 	}
 	p.ndIn.Add(1)
 	plen := int(binary.BigEndian.Uint16(ip[4:]))
@@ -50,13 +50,13 @@ func (p *Port) inputND(frame, reply []byte) (bool, int) {
 	if plen > len(icmp) || plen < ndMsgLen || ip[7] != 255 || icmp[1] != 0 {
 		p.ndMalformed.Add(1)
 		p.logf(logMalformed, "neigh: malformed neighbour discovery ignored", "len", len(frame), "payload", plen, "hoplimit", ip[7])
-		return true, 0
+		return Ignored, 0
 	}
 	icmp = icmp[:plen]
 	if icmpv6Checksum(src, dst, icmp) != 0 {
 		p.ndMalformed.Add(1)
 		p.logf(logMalformed, "neigh: neighbour discovery with bad checksum ignored", "src", src.String())
-		return true, 0
+		return Ignored, 0
 	}
 	target := netip.AddrFrom16([16]byte(icmp[8:24]))
 	want := byte(optTgtLL)
@@ -67,25 +67,25 @@ func (p *Port) inputND(frame, reply []byte) (bool, int) {
 	if !ok || target.IsMulticast() {
 		p.ndMalformed.Add(1)
 		p.logf(logMalformed, "neigh: neighbour discovery with bad options or target ignored", "src", src.String())
-		return true, 0
+		return Ignored, 0
 	}
 	if ll == p.mac {
 		p.looped.Add(1)
-		return true, 0
+		return Ignored, 0
 	}
 	if ll != (MAC{}) && !ll.IsUnicast() {
 		p.ndMalformed.Add(1)
-		return true, 0
+		return Ignored, 0
 	}
 
 	if icmp[0] == ndAdvert {
 		if p.ours(target) {
 			p.ndSpoofed.Add(1)
 			p.logf(logSpoofed, "neigh: advertisement claiming our address ignored", "ip", target.String(), "claimed_by", ll.String())
-			return true, 0
+			return Ignored, 0
 		}
 		if ll == (MAC{}) {
-			return true, 0 // nothing to learn
+			return Handled, 0 // nothing to learn
 		}
 		var err error
 		if binary.BigEndian.Uint32(icmp[4:])&naSolicited != 0 {
@@ -97,14 +97,14 @@ func (p *Port) inputND(frame, reply []byte) (bool, int) {
 			p.learnFailed.Add(1)
 			p.logf(logLearn, "neigh: not learned", "ip", target.String(), "mac", ll.String(), "err", err)
 		}
-		return true, 0
+		return Handled, 0
 	}
 
 	// Neighbour solicitation.
 	if p.ours(src) {
 		p.ndSpoofed.Add(1)
 		p.logf(logSpoofed, "neigh: solicitation from our address ignored", "ip", src.String(), "claimed_by", ll.String())
-		return true, 0
+		return Ignored, 0
 	}
 	forUs := p.ours(target)
 	if !src.IsUnspecified() && ll != (MAC{}) {
@@ -120,7 +120,7 @@ func (p *Port) inputND(frame, reply []byte) (bool, int) {
 		}
 	}
 	if !forUs {
-		return true, 0
+		return Handled, 0
 	}
 	var n int
 	var err error
@@ -132,16 +132,16 @@ func (p *Port) inputND(frame, reply []byte) (bool, int) {
 	default:
 		mac, ok := p.table.Resolve(src)
 		if !ok {
-			return true, 0
+			return Handled, 0
 		}
 		n, err = p.buildNA(reply, src, mac, target, true)
 	}
 	if err != nil {
 		p.shortBuffer.Add(1)
-		return true, 0
+		return Handled, 0
 	}
 	p.ndAdverts.Add(1)
-	return true, n
+	return Handled, n
 }
 
 // linkLayerOption returns the link-layer address option of type want

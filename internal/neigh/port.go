@@ -164,6 +164,25 @@ func (p *Port) logf(kind int, msg string, args ...any) {
 	p.log.Warn(msg, append([]any{"dev", p.devsym}, args...)...)
 }
 
+// Verdict is what InputVerdict made of a received frame.
+type Verdict uint8
+
+const (
+	// NotNeighbour: neither ARP nor an IPv6 neighbour solicitation or
+	// advertisement; the frame is the application's.
+	NotNeighbour Verdict = iota
+	// Handled: a well-formed ARP or ND frame from another host, learned
+	// from and answered as the rules say (a refused learning, such as a
+	// full table, is counted but the frame stays Handled). A
+	// representor may show it to the kernel.
+	Handled
+	// Ignored: ARP or ND that is truncated, malformed, spoofed (claims
+	// one of our addresses from another MAC) or our own seen again:
+	// counted, logged (rate-limited) and to be dropped, not shown to a
+	// representor's kernel.
+	Ignored
+)
+
 // Input looks at one received frame. consumed is true for ARP frames and
 // IPv6 neighbour solicitations/advertisements: the library handles them
 // (learning, answering; bad ones are counted, logged and dropped) and the
@@ -172,27 +191,35 @@ func (p *Port) logf(kind int, msg string, args ...any) {
 // Everything else is not consumed and n is 0. reply should hold at least
 // MinFrameLen bytes (ND replies need 86); frame and reply must not overlap.
 func (p *Port) Input(frame, reply []byte) (consumed bool, n int) {
+	v, n := p.InputVerdict(frame, reply)
+	return v != NotNeighbour, n
+}
+
+// InputVerdict is Input that also says whether a consumed frame was
+// Handled (well-formed) or Ignored (bad or spoofed), so that only the
+// former is passed on to a representor's kernel.
+func (p *Port) InputVerdict(frame, reply []byte) (v Verdict, n int) {
 	if len(frame) < ethHdrLen {
-		return false, 0
+		return NotNeighbour, 0
 	}
 	switch binary.BigEndian.Uint16(frame[12:]) {
 	case EtherTypeARP:
-		return true, p.inputARP(frame, reply)
+		return p.inputARP(frame, reply)
 	case EtherTypeIPv6:
 		return p.inputND(frame, reply)
 	}
-	return false, 0
+	return NotNeighbour, 0
 }
 
 // inputARP handles one ARP frame (RFC 826, with the usual Linux choices:
 // learn from requests for us, from replies and from gratuitous ARP; only
 // refresh existing entries from other requests).
-func (p *Port) inputARP(frame, reply []byte) int {
+func (p *Port) inputARP(frame, reply []byte) (Verdict, int) {
 	p.arpIn.Add(1)
 	if len(frame) < ethHdrLen+arpLen {
 		p.arpTruncated.Add(1)
 		p.logf(logTruncated, "neigh: truncated ARP frame ignored", "len", len(frame))
-		return 0
+		return Ignored, 0
 	}
 	a := frame[ethHdrLen:]
 	op := binary.BigEndian.Uint16(a[6:])
@@ -201,25 +228,25 @@ func (p *Port) inputARP(frame, reply []byte) int {
 		p.arpMalformed.Add(1)
 		p.logf(logMalformed, "neigh: malformed ARP ignored", "htype", binary.BigEndian.Uint16(a[0:]),
 			"ptype", binary.BigEndian.Uint16(a[2:]), "hlen", a[4], "plen", a[5], "op", op)
-		return 0
+		return Ignored, 0
 	}
 	sha := MAC(a[8:14])
 	spa := netip.AddrFrom4([4]byte(a[14:18]))
 	tpa := netip.AddrFrom4([4]byte(a[24:28]))
 	if sha == p.mac {
 		p.looped.Add(1)
-		return 0
+		return Ignored, 0
 	}
 	if !sha.IsUnicast() {
 		p.arpMalformed.Add(1)
 		p.logf(logMalformed, "neigh: ARP with non-unicast sender MAC ignored", "sha", sha.String(), "spa", spa.String())
-		return 0
+		return Ignored, 0
 	}
 	if p.ours(spa) {
 		p.arpSpoofed.Add(1)
 		p.logf(logSpoofed, "neigh: ARP claiming our address from another MAC ignored",
 			"ip", spa.String(), "claimed_by", sha.String(), "ours", p.mac.String())
-		return 0
+		return Ignored, 0
 	}
 	forUs := op == 1 && p.ours(tpa)
 	if !spa.IsUnspecified() { // 0.0.0.0 is an address probe (RFC 5227): nothing to learn
@@ -235,15 +262,15 @@ func (p *Port) inputARP(frame, reply []byte) int {
 		}
 	}
 	if !forUs {
-		return 0
+		return Handled, 0
 	}
 	n, err := buildARP(reply, sha, p.mac, 2, p.mac, tpa, sha, spa)
 	if err != nil {
 		p.shortBuffer.Add(1)
-		return 0
+		return Handled, 0
 	}
 	p.arpReplies.Add(1)
-	return n
+	return Handled, n
 }
 
 // buildARP writes an Ethernet+ARP frame, zero-padded to MinFrameLen.

@@ -318,3 +318,36 @@ func TestOutputFullTable(t *testing.T) {
 		t.Errorf("the static entry no longer resolves: %v % x", ok, frame[:6])
 	}
 }
+
+// TestInputVerdict: well-formed ARP/ND is Handled, bad or spoofed ARP/ND
+// Ignored (not for a representor's kernel), anything else NotNeighbour;
+// Input agrees on consumed and reply length.
+func TestInputVerdict(t *testing.T) {
+	p, _ := newPort(t)
+	reply := make([]byte, 128)
+	spoof := MAC{2, 0xba, 0xd0, 0, 0, 1}
+	ipv4 := make([]byte, 60)
+	ipv4[12], ipv4[14] = 0x08, 0x45
+	req := arpFrame(Broadcast, peerMAC, 1, peerMAC, peerIP, MAC{}, ourIP)
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		want  Verdict
+		reply bool
+	}{
+		{"short", make([]byte, 10), NotNeighbour, false},
+		{"ipv4", ipv4, NotNeighbour, false},
+		{"request for us", req, Handled, true},
+		{"reply", arpFrame(ourMAC, peerMAC, 2, peerMAC, peerIP, ourMAC, ourIP), Handled, false},
+		{"truncated", req[:30], Ignored, false},
+		{"malformed", func() []byte { f := bytes.Clone(req); f[14+7] = 3; return f }(), Ignored, false},
+		{"spoofed", arpFrame(Broadcast, spoof, 1, spoof, ourIP, MAC{}, peerIP), Ignored, false},
+		{"looped", arpFrame(Broadcast, ourMAC, 1, ourMAC, ourIP, MAC{}, peerIP), Ignored, false},
+	} {
+		v, n := p.InputVerdict(c.frame, reply)
+		consumed, n2 := p.Input(c.frame, reply)
+		if v != c.want || (n > 0) != c.reply || consumed != (v != NotNeighbour) || n2 != n {
+			t.Errorf("%s: verdict %d reply %d, Input %v %d; want verdict %d reply %v", c.name, v, n, consumed, n2, c.want, c.reply)
+		}
+	}
+}
