@@ -46,3 +46,49 @@ func TestXXHExpressCoverage(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkXXHParts times the pieces of sym_xxhash's fast path on a burst
+// of 32 packets per traffic and mode: the express path alone (fastXXH),
+// the keys mode alone over the whole burst, the XXH64 kernel alone over
+// the burst's keys, the whole (HashBurstAddrs), and sym_crc's fast path
+// for comparison.
+func BenchmarkXXHParts(b *testing.B) {
+	if !useFastParse {
+		b.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
+	}
+	mixed := []pcapgen.Kind{pcapgen.Plain4, pcapgen.Plain6, pcapgen.VLAN, pcapgen.QinQ, pcapgen.IPIP, pcapgen.GRE, pcapgen.NVGRE, pcapgen.VXLAN, pcapgen.GTPU, pcapgen.V6Ext, pcapgen.Frag}
+	for _, tr := range []struct {
+		name string
+		mix  []pcapgen.Kind
+	}{{"plain6", []pcapgen.Kind{pcapgen.Plain6}}, {"mixed", mixed}} {
+		pkts, addrs, lens := benchPackets(b, tr.mix)
+		n := len(pkts)
+		ptrs := (*unsafe.Pointer)(unsafe.Pointer(&addrs[0]))
+		for _, mode := range allModes {
+			h, _ := New(mode, HashSymXXHash, 0)
+			var out [64]uint32
+			var keys [64]key
+			fastCRCSSE42(ptrs, &lens[0], n, uint64(mode)|fastKeys, 0, (*uint32)(unsafe.Pointer(&keys[0])))
+			parts := []struct {
+				name string
+				f    func()
+			}{
+				{"express", func() { fastXXH(ptrs, &lens[0], n, uint64(mode), 0, &out[0]) }},
+				{"keysmode", func() { fastCRCSSE42(ptrs, &lens[0], n, uint64(mode)|fastKeys, 0, (*uint32)(unsafe.Pointer(&keys[0]))) }},
+				{"kernel", func() { xxhKeysAsm(&keys[0], n, 0, &out[0]) }},
+				{"all", func() { h.HashBurstAddrs(addrs, lens, out[:n]) }},
+				{"crc", func() { fastCRCSSE42(ptrs, &lens[0], n, uint64(mode), 0, &out[0]) }},
+			}
+			for _, pt := range parts {
+				b.Run(tr.name+"/"+mode.String()+"/"+pt.name, func(b *testing.B) {
+					cpu := startCPU(b)
+					for b.Loop() {
+						pt.f()
+					}
+					cpu.report(b, n)
+				})
+			}
+		}
+		keepAlive(pkts)
+	}
+}
