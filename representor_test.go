@@ -592,3 +592,39 @@ func TestRepresentorCrash(t *testing.T) {
 		t.Fatalf("representor still there after Close: %s", o)
 	}
 }
+
+// TestNoRepresentorNoNeighbour: on a vdev without representor or addrs,
+// ToKernel and SendIP fail with ErrInvalid and say what to configure;
+// ToKernel has freed the buffer, SendIP has not taken it.
+func TestNoRepresentorNoNeighbour(t *testing.T) {
+	if isolate(t) {
+		return
+	}
+	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
+	i := attachApp(t, d, "plain", WithThreads(1))
+	dev, err := i.OpenDevice("vxe0", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Release()
+	if dev.Representor() != "" || dev.Addrs() != nil || dev.NeighbourStats() != (NeighbourStats{}) {
+		t.Fatalf("plain vdev: representor %q addrs %v stats %+v", dev.Representor(), dev.Addrs(), dev.NeighbourStats())
+	}
+	b := make([]Buffer, 2)
+	if err := th.Alloc(dev, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.ToKernel(dev, b[0]); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "representor=1") {
+		t.Fatalf("ToKernel without a representor: %v", err)
+	}
+	if ok, err := th.SendIP(dev, b[1], netip.MustParseAddr("10.0.0.1")); ok || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "addrs=") {
+		t.Fatalf("SendIP without addresses: %v %v", ok, err)
+	}
+	if err := th.Free(b[1]); err != nil {
+		t.Fatalf("SendIP kept the buffer: %v", err)
+	}
+}
