@@ -43,6 +43,8 @@
 #define p4 prime4-56(SP)
 #define pw portword-64(SP)
 #define klen keylen-72(SP)
+#define emode effmode-80(SP)  // mode, then mode&1 once a tunnel is opened
+#define l2base l2start-88(SP) // where the Ethernet frame being parsed starts
 
 // XXH_WORD(w, h): h is advanced over the 8-byte key word w (clobbered):
 // h ^= round(0, w); h = rotl(h, 27)*PRIME1 + PRIME4.
@@ -118,19 +120,24 @@
 //
 // The express path of sym_xxhash. mode: bit 0 ports (4-tuple), bit 1
 // inner. It takes Ethernet with at most two VLAN tags (TPID 0x8100,
-// 0x88a8, 0x9100), then IPv4 with a 20-byte header or IPv6
-// (in a mode other than outer_tuple2 only with a next header that is
-// neither an extension header nor a tunnel protocol, v6NextClass), in an
-// inner mode only when the packet does not open a tunnel (IP-in-IP, GRE,
-// UDP to 4789 or 2152; fragments are never opened); it builds the key in
-// registers exactly as fastCRCSSE42 does, and stores its folded XXH64
-// (seed) in out[i]. Every other packet is left: its bit is set in slow
-// and out[i] is not written. n <= 64. Consecutive packets are independent,
-// so the out-of-order core overlaps their multiply chains.
+// 0x88a8, 0x9100), then IPv4 with a 20-byte header or IPv6 (in a mode
+// other than outer_tuple2 only with a next header that is neither an
+// extension header nor a tunnel protocol, v6NextClass); in an inner mode,
+// when that outer header (not a fragment) opens a tunnel, the tunnel's
+// common forms: IP-in-IP, GRE (version 0, no routing) carrying IP or
+// Ethernet (NVGRE), VXLAN, GTP-U G-PDU without optional fields, and then
+// the inner Ethernet or IP header by the same rules (no second tunnel is
+// opened: the mode is then mode&1). It builds the key in registers
+// exactly as fastCRCSSE42 does, and stores its folded XXH64 (seed) in
+// out[i]. Every other packet is left (anything malformed, truncated or
+// less common on the way, where the Go parser decides what is hashed):
+// its bit is set in slow and out[i] is not written. n <= 64. Consecutive
+// packets are independent, so the out-of-order core overlaps their
+// multiply chains.
 //
-// Needs BMI2 (RORX) and MOVBE (checked with the assembly parser's
+// Needs BMI2 (RORX), MOVBE and POPCNT (checked with the assembly parser's
 // features, useFastParse).
-TEXT ·fastXXH(SB), NOSPLIT, $72-56
+TEXT ·fastXXH(SB), NOSPLIT, $88-56
 	MOVQ n+16(FP), ridx
 	MOVQ ptrs+0(FP), rptrs
 	MOVQ lens+8(FP), rlens
@@ -166,6 +173,9 @@ loop:
 	CMPL    rlen, $34
 	JB      slow
 	MOVQ    (rptrs)(ridx*8), rpkt
+	MOVQ    rpkt, l2base
+	MOVQ    mode+24(FP), AX
+	MOVQ    AX, emode
 
 	// l2: an Ethernet frame at rpkt (after up to two VLAN tags: their
 	// bytes skipped, rpkt and rlen moved on by 4 each), rlen >= 34 bytes.
@@ -175,8 +185,10 @@ l2:
 	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
 	JNE     notv4
 
-	// IPv4 with a 20-byte header, at least 34 bytes.
-	MOVQ    mode+24(FP), DX
+	// v4: IPv4 with a 20-byte header at rpkt+14, rlen >= 34 bytes from
+	// rpkt.
+v4:
+	MOVQ    emode, DX
 	TESTQ   DX, DX
 	JZ      v4addr // outer_tuple2
 	TESTW   $0xff3f, 20(rpkt)
@@ -185,21 +197,21 @@ l2:
 	TESTQ   $2, DX
 	JZ      v4ports
 
-	// Inner mode: a tunnel is for the general code.
+	// Inner mode: IP-in-IP, GRE, UDP to 4789 or 2152 open a tunnel.
 	CMPL    CX, $64
 	JAE     v4ports
 	MOVQ    $(1<<4|1<<41|1<<47), BX
 	BTQ     CX, BX
-	JCS     slow
+	JCS     open4
 	CMPL    CX, $17
 	JNE     v4ports
 	CMPL    rlen, $38
 	JB      v4addr // UDP without its ports: no tunnel, no ports
 	MOVWLZX 36(rpkt), BX // UDP destination port
 	CMPW    BX, $0xB512  // 4789
-	JEQ     slow
+	JEQ     open4
 	CMPW    BX, $0x6808  // 2152
-	JEQ     slow
+	JEQ     open4
 
 v4ports:
 	TESTQ $1, DX
@@ -236,8 +248,11 @@ notv4:
 	ANDL    $0xf0, AX
 	CMPL    AX, $0x60
 	JNE     slow
+
+	// v6: IPv6 at rpkt+14, rlen >= 54 bytes from rpkt.
+v6:
 	MOVQ    $32, klen
-	MOVQ    mode+24(FP), DX
+	MOVQ    emode, DX
 	TESTQ   DX, DX
 	JNZ     v6modes
 	CMPL    rlen, $54 // outer_tuple2: the addresses, whatever follows
@@ -248,19 +263,36 @@ v6modes:
 	CMPL    rlen, $58
 	JB      slow
 	MOVBLZX 20(rpkt), CX // next header
+	TESTQ   $2, DX
+	JZ      v6class
+
+	// Inner mode: IP-in-IP, GRE, UDP to 4789 or 2152 open a tunnel.
+	CMPL    CX, $47
+	JEQ     open6
+	CMPL    CX, $41
+	JEQ     open6
+	CMPL    CX, $4
+	JEQ     open6
+	CMPL    CX, $17
+	JNE     v6class
+	MOVWLZX 56(rpkt), AX // UDP destination port
+	CMPW    AX, $0xB512
+	JEQ     open6
+	CMPW    AX, $0x6808
+	JEQ     open6
+
+v6class:
 	LEAQ    ·v6NextClass(SB), AX
 	MOVBLZX (AX)(CX*1), AX // 0 general, 1 no ports, 2 ports
 	TESTL   AX, AX
-	JZ      slow
-	TESTQ   $2, DX
-	JZ      v6p
-	CMPL    CX, $17
-	JNE     v6p
-	MOVWLZX 56(rpkt), CX // UDP destination port
-	CMPW    CX, $0xB512
-	JEQ     slow
-	CMPW    CX, $0x6808
-	JEQ     slow
+	JNZ     v6p
+	CMPL    CX, $47 // a tunnel protocol not opened: no ports
+	JEQ     v6addr
+	CMPL    CX, $41
+	JEQ     v6addr
+	CMPL    CX, $4
+	JEQ     v6addr
+	JMP     slow // an extension header
 
 v6p:
 	SHRL  $1, AX // 1: a protocol with ports
@@ -332,7 +364,7 @@ tpid:
 	JNE   slow
 
 tag:
-	MOVQ  (rptrs)(ridx*8), BX
+	MOVQ  l2base, BX
 	SUBQ  rpkt, BX // -4 * the tags skipped so far
 	CMPQ  BX, $-8
 	JLE   slow
@@ -340,6 +372,148 @@ tag:
 	SUBL  $4, rlen
 	CMPL  rlen, $34
 	JAE   l2
+
+	// open4, open6: the outer IPv4 or IPv6 header at rpkt+14, protocol
+	// CX, opens a tunnel whose header is at rpkt+BX (34 or 54).
+open6:
+	MOVL $54, BX
+	JMP  open
+
+open4:
+	MOVL $34, BX
+
+open:
+	MOVQ emode, AX
+	ANDL $1, AX
+	MOVQ AX, emode // one level only
+	CMPL CX, $4
+	JEQ  in4
+	CMPL CX, $41
+	JEQ  in6
+	CMPL CX, $47
+	JEQ  ogre
+
+	// UDP to 4789 (VXLAN: Ethernet after 8 bytes of UDP and 8 of VXLAN)
+	// or 2152 (GTP-U).
+	LEAL 8(BX), AX
+	CMPL AX, rlen
+	JA   slow
+	CMPW 2(rpkt)(BX*1), $0xB512
+	JNE  ogtpu
+	ADDL $16, BX
+	JMP  eth
+
+	// GTP-U: version 1, PT 1, G-PDU; 8 bytes of header, 4 more when E,
+	// S or PN is set, then with E the extension headers while the next
+	// type is not 0 (4*length bytes each, length 0 malformed); IPv4 or
+	// IPv6 by the version nibble.
+ogtpu:
+	LEAL    16(BX), AX
+	CMPL    AX, rlen
+	JA      slow
+	MOVBLZX 8(rpkt)(BX*1), DX // flags
+	MOVL    DX, AX
+	ANDL    $0xf0, AX
+	CMPL    AX, $0x30
+	JNE     slow
+	CMPB    9(rpkt)(BX*1), $0xff
+	JNE     slow
+	ADDL    $16, BX
+	TESTL   $7, DX // E, S or PN
+	JZ      gtpip
+	LEAL    4(BX), AX
+	CMPL    AX, rlen
+	JA      slow
+	MOVBLZX 3(rpkt)(BX*1), CX // next extension type
+	MOVL    AX, BX
+	TESTL   $4, DX // E
+	JZ      gtpip
+
+gtpext:
+	TESTL   CX, CX
+	JZ      gtpip
+	CMPL    BX, rlen
+	JAE     slow
+	MOVBLZX (rpkt)(BX*1), AX
+	SHLL    $2, AX
+	JZ      slow // length 0: malformed
+	ADDL    AX, BX
+	CMPL    BX, rlen
+	JA      slow
+	MOVBLZX -1(rpkt)(BX*1), CX
+	JMP     gtpext
+
+gtpip:
+	CMPL    BX, rlen
+	JAE     slow
+	MOVBLZX (rpkt)(BX*1), AX
+	SHRL    $4, AX
+	CMPL    AX, $4
+	JEQ     in4
+	CMPL    AX, $6
+	JEQ     in6
+	JMP     slow
+
+	// GRE version 0, routing bit clear: 4 bytes plus 4 per C, K, S bit,
+	// then IPv4, IPv6 or Ethernet (0x6558).
+ogre:
+	LEAL    4(BX), AX
+	CMPL    AX, rlen
+	JA      slow
+	MOVWLZX (rpkt)(BX*1), DX
+	TESTL   $0x0740, DX // routing present, or version != 0
+	JNZ     slow
+	ANDL    $0xb0, DX   // checksum, key, sequence present
+	POPCNTL DX, DX
+	MOVWLZX 2(rpkt)(BX*1), CX
+	LEAL    4(BX)(DX*4), BX
+	CMPW    CX, $0x0008
+	JEQ     in4
+	CMPW    CX, $0xDD86
+	JEQ     in6
+	CMPW    CX, $0x5865
+	JEQ     eth
+	JMP     slow
+
+	// in4, in6: an inner IPv4 or IPv6 header at rpkt+BX (BX >= 34):
+	// rpkt and rlen move on so that it is at rpkt+14, and the header is
+	// parsed by v4 or v6.
+in4:
+	CMPL BX, rlen
+	JA   slow
+	SUBL $14, BX
+	ADDQ BX, rpkt
+	SUBL BX, rlen
+	CMPL rlen, $34
+	JB   slow
+	CMPB 14(rpkt), $0x45 // version 4, IHL 5
+	JEQ  v4
+	JMP  slow
+
+in6:
+	CMPL    BX, rlen
+	JA      slow
+	SUBL    $14, BX
+	ADDQ    BX, rpkt
+	SUBL    BX, rlen
+	CMPL    rlen, $54
+	JB      slow
+	MOVBLZX 14(rpkt), AX
+	ANDL    $0xf0, AX
+	CMPL    AX, $0x60
+	JEQ     v6
+	JMP     slow
+
+	// eth: an inner Ethernet frame at rpkt+BX, parsed from l2.
+eth:
+	CMPL BX, rlen
+	JA   slow
+	ADDQ BX, rpkt
+	SUBL BX, rlen
+	CMPL rlen, $34
+	JB   slow
+	MOVQ rpkt, l2base
+	JMP  l2
 
 slow:
 	MOVQ ridx, CX
