@@ -120,9 +120,8 @@
 //
 // The express path of sym_xxhash. mode: bit 0 ports (4-tuple), bit 1
 // inner. It takes Ethernet with at most two VLAN tags (TPID 0x8100,
-// 0x88a8, 0x9100), then IPv4 with a 20-byte header or IPv6 (in a mode
-// other than outer_tuple2 only with a next header that is neither an
-// extension header nor a tunnel protocol, v6NextClass); in an inner mode,
+// 0x88a8, 0x9100), then IPv4 with a 20-byte header or IPv6 (extension
+// headers skipped as the Go parser does, at most 8); in an inner mode,
 // when that outer header (not a fragment) opens a tunnel, the tunnel's
 // common forms: IP-in-IP, GRE (version 0, no routing) carrying IP or
 // Ethernet (NVGRE), VXLAN, GTP-U G-PDU without optional fields, and then
@@ -292,7 +291,95 @@ v6class:
 	JEQ     v6addr
 	CMPL    CX, $4
 	JEQ     v6addr
-	JMP     slow // an extension header
+
+	// v6walk: CX is an extension header (0, 43, 44, 60) at rpkt+BX. Up
+	// to 8 are skipped; a truncated chain, or too long a chain, leaves
+	// the addresses only. DX: a fragment header with an offset or M.
+	MOVL $54, BX
+	XORL DX, DX
+	MOVQ $8, pw // headers left (pw is not in use yet)
+
+v6wloop:
+	CMPL    CX, $44
+	JEQ     v6wfrag
+	CMPL    CX, $60
+	JEQ     v6wopt
+	CMPL    CX, $43
+	JEQ     v6wopt
+	TESTL   CX, CX
+	JNZ     v6wdone
+
+v6wopt:
+	LEAL    2(BX), AX
+	CMPL    AX, rlen
+	JA      v6addr
+	MOVBLZX 1(rpkt)(BX*1), AX
+	MOVBLZX (rpkt)(BX*1), CX
+	LEAL    8(BX)(AX*8), BX
+	JMP     v6wnext
+
+v6wfrag:
+	LEAL    8(BX), AX
+	CMPL    AX, rlen
+	JA      v6addr
+	MOVBLZX (rpkt)(BX*1), CX
+	MOVL    AX, BX
+	MOVL    $1, AX
+	TESTW   $0xf9ff, -6(rpkt)(BX*1) // offset or M
+	CMOVLNE AX, DX
+
+v6wnext:
+	DECQ pw
+	JNZ  v6wloop
+	CMPL CX, $64 // a ninth extension header: addresses only
+	JAE  v6wdone
+	MOVQ $(1<<0|1<<43|1<<44|1<<60), AX
+	BTQ  CX, AX
+	JCS  v6addr
+
+	// v6wdone: CX is the protocol of the L4 header at rpkt+BX; DX is set
+	// for a fragment.
+v6wdone:
+	TESTL DX, DX
+	JNZ   v6addr // a fragment: addresses only, never opened
+	MOVQ  emode, DX
+	TESTQ $2, DX
+	JZ    v6wports
+	CMPL  CX, $47
+	JEQ   open
+	CMPL  CX, $41
+	JEQ   open
+	CMPL  CX, $4
+	JEQ   open
+	CMPL  CX, $17
+	JNE   v6wports
+	LEAL  4(BX), AX
+	CMPL  AX, rlen
+	JA    v6addr // UDP without its ports: no tunnel, no ports
+	MOVWLZX 2(rpkt)(BX*1), AX
+	CMPW  AX, $0xB512
+	JEQ   open
+	CMPW  AX, $0x6808
+	JEQ   open
+
+v6wports:
+	TESTQ   $1, DX
+	JZ      v6addr
+	LEAQ    ·portProtoBytes(SB), AX
+	CMPB    (AX)(CX*1), $0
+	JEQ     v6addr
+	LEAL    4(BX), AX
+	CMPL    AX, rlen
+	JA      v6addr
+	MOVL    (rpkt)(BX*1), AX
+	BSWAPL  AX
+	RORXL   $16, AX, CX
+	CMPL    AX, CX
+	CMOVLHI CX, AX
+	BSWAPL  AX
+	MOVQ    AX, pw
+	MOVQ    $36, klen
+	JMP     v6addr
 
 v6p:
 	SHRL  $1, AX // 1: a protocol with ports
