@@ -111,13 +111,19 @@ func (d *Device) setupExtras(v mrconf.Vdev, ctl *txStream) error {
 			return wrapf(op, ErrConfig, "check addrs= of [vdev:"+d.name+"]", err, "neighbour port")
 		}
 	}
+	// d.x is set before the representor's reader starts: it calls
+	// fromKernel as soon as the kernel sends (the interface is up). On
+	// error it is cleared again.
+	d.x = x
 	if v.Representor {
 		if err := addrsFree(v.RepresentorAddrs); err != nil {
+			d.x = nil
 			return wrapf(op, ErrBusy, "remove the address from the other interface or change representor_addrs", err, "representor")
 		}
 		x.rep, err = tap.Create(tap.Config{DevSym: d.name, Name: v.RepresentorName, AppSym: i.appsym,
 			MAC: d.mac, MTU: d.mtu, Addrs: v.RepresentorAddrs})
 		if err != nil {
+			d.x = nil
 			s, hint := ErrInvalid, ""
 			switch {
 			case errors.Is(err, tap.ErrPermission):
@@ -130,11 +136,12 @@ func (d *Device) setupExtras(v mrconf.Vdev, ctl *txStream) error {
 			return wrapf(op, s, hint, err, "representor")
 		}
 		if err := x.rep.StartReader(d.fromKernel); err != nil {
+			d.x = nil
 			x.rep.Close()
 			return wrapf(op, ErrInvalid, "", err, "representor reader")
 		}
 	}
-	d.x, d.nb = x, x.nb
+	d.nb = x.nb
 	if x.nb != nil && i.lib.ncfg.GratuitousARPs > 0 {
 		x.wg.Add(1)
 		go d.announce(i.lib.ncfg.GratuitousARPs, i.lib.ncfg.ARPInterval)
