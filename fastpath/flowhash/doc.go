@@ -119,15 +119,16 @@
 // and no key, are parsed in Go (parse.go) into fixed-size keys hashed by a
 // second assembly kernel (kernel_amd64.s), which runs four CRC32 chains
 // interleaved when it is given several keys. sym_xxhash has its own
-// express path (fastxxh_amd64.s: IPv4 and IPv6 with at most two VLAN tags
-// and no tunnel to open, keys built and XXH64-hashed in registers); the
-// packets it leaves go through the same assembly parser in a keys mode (it
-// writes each packet's key instead of its CRC) and a branch-free assembly
-// XXH64 kernel. CPUs without those extensions and the
-// pure-Go build (-tags purego, or not amd64) parse every packet in Go and
-// use the Go kernels, which are always compiled so tests compare every
-// path in one run. All paths give
-// identical results (tests; fuzzing of the assembly against the Go parser
-// and, in internal/hashref, of both against the C twin and DPDK's
-// rte_hash_crc on arbitrary bytes).
+// express path (fastxxh_amd64.s: at most two VLAN tags, IPv4 with a
+// 20-byte header or IPv6 with its extension headers, and in an inner mode
+// the common forms of every tunnel, keys built and XXH64-hashed in
+// registers); the packets it leaves go through the sym_crc assembly
+// parser in a keys mode (it writes each packet's key instead of its CRC)
+// and a branch-free assembly XXH64 kernel. CPUs without those extensions
+// and the pure-Go build (-tags purego, or not amd64) parse every packet in
+// Go and use the Go kernels, which are always compiled so tests compare
+// every path in one run. All paths give identical results (tests; fuzzing
+// of the assembly against the Go parser and cespare/xxhash, and, in
+// internal/hashref, of both against the C twins, DPDK's rte_hash_crc and
+// the xxHash library's XXH64, on arbitrary bytes).
 package flowhash

@@ -253,8 +253,9 @@ func (h Hasher) hashPtrs(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32
 }
 
 // xxhFast is sym_xxhash with the assembly: the express path (fastXXH)
-// parses and hashes IPv4 and IPv6 packets with at most two VLAN tags and
-// no tunnel to open in registers, xxhSlow the rest.
+// parses and hashes in registers every packet of the common forms
+// (at most two VLAN tags, IPv4 with a 20-byte header, IPv6 with its
+// extension headers, the tunnels' common forms), xxhSlow the rest.
 //
 //go:noinline
 func (h Hasher) xxhFast(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32) {
@@ -264,10 +265,10 @@ func (h Hasher) xxhFast(ptrs *unsafe.Pointer, lens *uint16, n int, out []uint32)
 }
 
 // xxhSlow hashes the packets of the slow mask left by the sym_xxhash
-// express path, up to 16 at a time: the assembly parser in keys mode
-// (VLAN tags, tunnels, IPv6 extension headers) writes their keys, the Go
-// parser those it leaves (malformed, truncated), the XXH64 kernel hashes
-// them all.
+// express path (IPv4 options, a third VLAN tag, less common tunnel forms,
+// anything malformed or truncated), up to 16 at a time: the assembly
+// parser in keys mode writes the keys of those it parses, the Go parser
+// those it leaves, the XXH64 kernel hashes them all.
 //
 //go:noinline
 func (h Hasher) xxhSlow(ptrs *unsafe.Pointer, lens *uint16, slow uint64, out []uint32) {
