@@ -108,8 +108,9 @@
 // the commonest case (untagged IPv4, 20-byte header): the 4-tuple loops
 // order the addresses and ports in the vector unit (shuffles to host
 // order, unsigned min/max, a blend, a shuffle back to wire order; the
-// outer_tuple4 loop two packets at once, one in each YMM half), keeping
-// the integer ALUs for the header tests and CRC32;
+// outer_tuple4 loop two packets at once, one in each YMM half, their
+// IPv4 header tests also vector: one VPTEST per pair), keeping the
+// integer ALUs for the other header tests and CRC32;
 // elsewhere the ordering is branch-free (CMOV), and the CRC32 instructions
 // run straight on registers or packet bytes. Consecutive packets are
 // independent, so the out-of-order core keeps several packets' CRC chains
