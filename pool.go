@@ -96,10 +96,13 @@ func (t *Thread) flushCaches() {
 }
 
 // alloc takes len(objs) buffers from pool p, resets and tags them. It also
-// clears the daemon's rx TSC stamp (MR_RXTSC_DYNFIELD): a buffer's previous
-// life may have been a received packet, and the daemon counts port rx →
-// port tx latency for every stamped packet it sends, so an application's
-// own packets would count a stale stamp (stamp 0: not counted, lat.h).
+// clears what a buffer's previous life as a received packet left behind
+// and DPDK's reset keeps: the flow hash the daemon stored in hash.rss
+// (Buffer.Hash is documented as 0 on allocated buffers, and trace events
+// carry it), and the daemon's rx TSC stamp (MR_RXTSC_DYNFIELD): the daemon
+// counts port rx → port tx latency for every stamped packet it sends, so an
+// application's own packets would count a stale stamp (stamp 0: not
+// counted, lat.h).
 func (t *Thread) alloc(p int, objs []uintptr) error {
 	i := t.inst
 	pl := &i.pools[p]
@@ -115,6 +118,7 @@ func (t *Thread) alloc(p int, objs []uintptr) error {
 	owner, off := i.owner, i.ownerOff
 	for _, m := range objs {
 		*(*uint32)(ptrAt(m + off)) = owner
+		fastpath.Mbuf(m).SetHash(0) // first cache line: the reset just wrote it
 	}
 	if ts := i.rxtscOff; ts != 0 {
 		for _, m := range objs {

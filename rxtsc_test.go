@@ -14,7 +14,8 @@ import (
 // Buffers the application allocates must not carry the stamp of their
 // previous life: on a net_ring loopback, packets the app makes are not
 // counted when they leave, packets it forwards are, and buffers freed with
-// a stamp come back from Alloc without one.
+// a stamp come back from Alloc without one — and without the flow hash the
+// daemon stored in them (hash.rss).
 func TestAllocClearsRxTSC(t *testing.T) {
 	if isolate(t) {
 		return
@@ -67,6 +68,9 @@ func TestAllocClearsRxTSC(t *testing.T) {
 			if s := stamp(b); s != 0 {
 				t.Fatalf("%s: allocated buffer %d (%#x) carries rx stamp %d", what, k, b.Addr(), s)
 			}
+			if h := b.Hash(); h != 0 {
+				t.Fatalf("%s: allocated buffer %d (%#x) carries flow hash %#x", what, k, b.Addr(), h)
+			}
 			if err := b.SetData(frame); err != nil {
 				t.Fatal(err)
 			}
@@ -84,6 +88,9 @@ func TestAllocClearsRxTSC(t *testing.T) {
 	for k, b := range back {
 		if stamp(b) == 0 {
 			t.Fatalf("packet %d came back from the port without the daemon's rx stamp", k)
+		}
+		if b.Hash() == 0 || b.Hash() != th.FlowHash(b) {
+			t.Fatalf("packet %d came back with hash %#x, its flow hash is %#x", k, b.Hash(), th.FlowHash(b))
 		}
 	}
 	c1 := count()

@@ -63,6 +63,9 @@ func (m Mbuf) BufLen() int { return int(ld16(m.ptr(), mbufOffBufLen)) }
 // Hash returns the first 32-bit word of the hash union (hash.rss).
 func (m Mbuf) Hash() uint32 { return ld32(m.ptr(), mbufOffHash) }
 
+// SetHash sets the first 32-bit word of the hash union (hash.rss).
+func (m Mbuf) SetHash(h uint32) { st32(m.ptr(), mbufOffHash, h) }
+
 // Pool returns the address of the mbuf's mempool.
 func (m Mbuf) Pool() uintptr { return ldp(m.ptr(), mbufOffPool) }
 
