@@ -229,7 +229,7 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	MOVQ $0, slow+48(FP)
 	NEGQ ridx
 	JZ   done
-	VBROADCASTI128 kshufBack<>(SB), Y12 // constants of KEY4V and KEY4V2
+	VBROADCASTI128 kshufBack<>(SB), Y12 // constants of KEY4V and KEY4P
 	VBROADCASTI128 kshufA<>(SB), Y13
 	VBROADCASTI128 kshufB<>(SB), Y14
 	CMPQ mode+24(FP), $1
@@ -238,17 +238,17 @@ TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
 	VBROADCASTI128 knibble<>(SB), Y9
 	VBROADCASTI128 kprotoTab<>(SB), Y10
 	VBROADCASTI128 kv4test<>(SB), Y11
+	JMP            top
+	PCALIGN        $64 // top at 18 mod 64 (see Code layout)
+	PAD8
+	PAD8
+	BYTE           $0xcc
+	BYTE           $0xcc
 
 	// Every packet first tries the express loop of the mode, which takes
 	// only untagged IPv4 with a 20-byte header (most traffic; in an inner
 	// mode also not a tunnel) and hands any other packet to x6 (untagged
 	// IPv6) or the general code at next, which come back here.
-	JMP     top
-	PCALIGN $64 // top at 18 mod 64 (see Code layout)
-	PAD8
-	PAD8
-	BYTE    $0xcc
-	BYTE    $0xcc
 top:
 	LEAQ  ·portProtoBytes(SB), rtab
 	MOVQ  mode+24(FP), AX
