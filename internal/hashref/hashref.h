@@ -1,6 +1,7 @@
 // hashref.h: the C side of the flow-hash reference harness. Calls DPDK
-// 22.11's own inline rte_hash_crc* (rte_hash_crc.h) so Go tests and
-// tools/mrbench compare fastpath/flowhash with it on the same bytes.
+// 22.11's own inline rte_hash_crc* (rte_hash_crc.h) and the xxHash
+// library's XXH64 (xxhash.h from libxxhash-dev, inlined) so Go tests and
+// tools/mrbench compare fastpath/flowhash with them on the same bytes.
 #ifndef GOMARSIO_HASHREF_H
 #define GOMARSIO_HASHREF_H
 
