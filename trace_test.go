@@ -99,7 +99,7 @@ func TestTraceAppStages(t *testing.T) {
 		if k >= 2 {
 			want = trace.AppRx
 		}
-		if r.Stage != want || r.Tuple.Dport != 53 || int(r.Vdev) != int(dev.index) || r.Len != uint32(len(match)) || (k > 0 && r.Time < recs[k-1].Time) {
+		if r.Stage != want || r.Tuple.Dport != 53 || int(r.Vdev) != int(dev.index) || r.Len != uint32(len(match)) || (k > 0 && r.TSC < recs[k-1].TSC) {
 			t.Fatalf("event %d: %s", k, r.String())
 		}
 	}
@@ -126,7 +126,7 @@ func TestTraceAppStages(t *testing.T) {
 			if r.Tuple.Dport != 53 || int(r.Vdev) != int(dev.index) || r.Len != uint32(len(match)) {
 				t.Fatalf("packet %d: %s", k, r.String())
 			}
-			if j > 0 && r.Time < byStage[order[j-1]][k].Time {
+			if j > 0 && r.TSC < byStage[order[j-1]][k].TSC {
 				t.Fatalf("packet %d: %s before %s", k, r.String(), byStage[order[j-1]][k].String())
 			}
 			t.Log(r.String())

@@ -260,7 +260,9 @@ struct mr_vdev_instance {
  */
 #define MR_TRACE_MEMZONE "mrtrace"
 #define MR_TRACE_MAGIC 0x5254524du /* "MRTR" */
-#define MR_TRACE_VERSION 2u        /* 2: seq in struct mr_trace_control, drop reasons as struct mr_drops */
+#define MR_TRACE_VERSION 3u        /* 3: mr_trace_record.tsc (TSC ticks, was time_ns) and the TSC calibration in
+                                    * struct mr_trace_header; 2: seq in struct mr_trace_control, drop reasons as
+                                    * struct mr_drops */
 #define MR_TRACE_PORT_NONE 0xffffu /* mr_trace_record.port of app stages */
 #define MR_TRACE_ANY_BITS 0xffu    /* mr_trace_filter.src_bits/dst_bits: any address */
 
@@ -288,7 +290,14 @@ struct mr_vdev_instance {
 #define MR_TRACE_F_V6_DST 2u
 #define MR_TRACE_F_ONEWAY 4u /* match src→dst only (else either direction) */
 
-/* The area header. W: daemon, once, before magic (published). */
+/* The area header. W: daemon, once, before magic (published).
+ *
+ * TSC calibration: records carry TSC ticks (mr_trace_record.tsc); a reader
+ * shows tick t as the wall clock unix_ns_ref + (t - tsc_ref) * 1e9 / tsc_hz,
+ * and a writer without RDTSC stamps tsc_ref + (now_ns - unix_ns_ref) *
+ * tsc_hz / 1e9 (comparable with the TSC). tsc_ref and unix_ns_ref are one
+ * rte_rdtsc() and one clock_gettime(CLOCK_REALTIME) read together at
+ * start-up (the pair of a few tries with the smallest gap). */
 struct mr_trace_header {
 	uint32_t magic;        /* MR_TRACE_MAGIC; published */
 	uint32_t version;      /* MR_TRACE_VERSION */
@@ -297,7 +306,11 @@ struct mr_trace_header {
 	uint32_t ring_size;    /* records per ring, a power of two */
 	uint32_t daemon_rings; /* rings of the daemon's workers */
 	uint32_t app_threads;  /* rings per application slot */
-	uint32_t spare[9];
+	uint32_t spare0;
+	uint64_t tsc_hz;       /* TSC ticks per second: rte_get_tsc_hz() of the daemon */
+	uint64_t tsc_ref;      /* a TSC value (rte_rdtsc()) ... */
+	int64_t unix_ns_ref;   /* ... and CLOCK_REALTIME in ns, read with it */
+	uint32_t spare[2];
 } __attribute__((aligned(MR_CACHE_LINE)));
 
 /* A 5-tuple filter: a zero or MR_TRACE_ANY_BITS field is a wildcard. */
@@ -351,7 +364,7 @@ struct mr_trace_tuple {
 
 /* One event. */
 struct mr_trace_record {
-	int64_t time_ns;   /* CLOCK_REALTIME */
+	uint64_t tsc;      /* TSC ticks (header: tsc_hz, tsc_ref, unix_ns_ref) */
 	uint8_t stage;     /* MR_TRACE_STAGE_* */
 	uint8_t reason;    /* MR_TRACE_REASON_* when stage is MR_TRACE_STAGE_DROP */
 	uint16_t port;     /* port id (daemon stages) or MR_TRACE_PORT_NONE */

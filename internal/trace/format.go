@@ -3,7 +3,6 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/gomarsio/marsio/zz_generated/abi"
 )
@@ -32,9 +31,19 @@ func reasonName(r uint8) string {
 	return fmt.Sprintf("reason(%d)", r)
 }
 
-// String is the one-line form mrtrace shows per event.
-func (r *Record) String() string {
-	s := fmt.Sprintf("%s %-7s vdev %d stream %d", time.Unix(0, r.Time).UTC().Format("15:04:05.000000000"), r.Stage, r.Vdev, r.Stream)
+// String is the one-line form without a calibration: the time is the
+// raw TSC value ("tsc 123…"). Readers show Format with the area's Clock.
+func (r *Record) String() string { return r.Format(nil) }
+
+// Format is the one-line form mrtrace shows per event, its time converted
+// to wall-clock UTC with c (the area's Clock; nil: the raw TSC value).
+func (r *Record) Format(c *Clock) string {
+	var s string
+	if c != nil && c.valid() {
+		s = fmt.Sprintf("%s %-7s vdev %d stream %d", c.Time(r.TSC).UTC().Format("15:04:05.000000000"), r.Stage, r.Vdev, r.Stream)
+	} else {
+		s = fmt.Sprintf("tsc %d %-7s vdev %d stream %d", r.TSC, r.Stage, r.Vdev, r.Stream)
+	}
 	if r.Port != 0xffff {
 		s += fmt.Sprintf(" port %d", r.Port)
 	}
@@ -46,7 +55,8 @@ func (r *Record) String() string {
 }
 
 type jsonRecord struct {
-	Time   int64  `json:"time_ns"`
+	Time   *int64 `json:"time_ns,omitempty"` // wall clock, ns since 1970 (with a calibration)
+	TSC    uint64 `json:"tsc"`
 	Stage  string `json:"stage"`
 	Reason string `json:"reason,omitempty"`
 	Port   *int   `json:"port,omitempty"`
@@ -61,9 +71,19 @@ type jsonRecord struct {
 	Dport  uint16 `json:"dport,omitempty"`
 }
 
-// MarshalJSON writes the record as one JSON object (mrtrace's JSON lines).
-func (r *Record) MarshalJSON() ([]byte, error) {
-	j := jsonRecord{Time: r.Time, Stage: r.Stage.String(), Vdev: int(r.Vdev), Stream: int(r.Stream), Len: r.Len, Hash: r.Hash}
+// MarshalJSON writes the record as one JSON object without a calibration:
+// the raw "tsc", no "time_ns". Readers use JSON with the area's Clock.
+func (r *Record) MarshalJSON() ([]byte, error) { return r.JSON(nil) }
+
+// JSON writes the record as one JSON object (mrtrace's JSON lines):
+// "time_ns", the wall clock in ns since 1970 converted with c (the area's
+// Clock; absent when c is nil), and "tsc", the raw TSC value.
+func (r *Record) JSON(c *Clock) ([]byte, error) {
+	j := jsonRecord{TSC: r.TSC, Stage: r.Stage.String(), Vdev: int(r.Vdev), Stream: int(r.Stream), Len: r.Len, Hash: r.Hash}
+	if c != nil && c.valid() {
+		ns := c.UnixNano(r.TSC)
+		j.Time = &ns
+	}
 	if r.Stage == Drop {
 		j.Reason = reasonName(r.Reason)
 	}

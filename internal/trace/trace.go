@@ -16,7 +16,7 @@
 // their field offsets by TestABILayout.
 //
 //	header    0..64      magic "MRTR", version, nr_vdevs, nr_rings, ring_size,
-//	                     daemon_rings, app_threads
+//	                     daemon_rings, app_threads, TSC calibration (Clock)
 //	controls  64..       nr_vdevs × 64: one per vdev (Control)
 //	rings     …          nr_rings × (64 + ring_size × 64): header + records
 //
@@ -34,10 +34,14 @@
 // tail. A full ring never blocks the writer: the event is dropped and
 // counted in the ring's lost word.
 //
-// Timestamps are wall-clock nanoseconds (time.Now().UnixNano(), the vDSO
-// CLOCK_REALTIME read), comparable across the daemon and the applications,
-// read once per traced burst (Writer.Burst): the events of one burst share
-// it. RDTSC would be cheaper but needs a per-host calibration to be shown.
+// Timestamps are TSC ticks (Record.TSC), read once per traced burst
+// (Writer.Burst): the events of one burst share one. RDTSC costs a few ns
+// where the vDSO wall-clock read costs ~110 ns on a VM (docs/TRACE.md). The
+// header holds the daemon's TSC calibration (Clock: ticks per second and
+// one TSC value read together with the wall clock): readers show events as
+// wall-clock time (Record.Format, Record.JSON), and writers without RDTSC
+// (the purego build, other architectures) derive ticks from the wall clock
+// with it, so every writer's events sort together.
 package trace
 
 import (
@@ -54,7 +58,7 @@ import (
 // Layout constants (gen/abi/mrzcpd_abi.h).
 const (
 	Magic      = abi.MR_TRACE_MAGIC   // "MRTR"
-	Version    = abi.MR_TRACE_VERSION // 2: Control.seq, drop reasons as struct mr_drops
+	Version    = abi.MR_TRACE_VERSION // 3: Record.TSC and the header's Clock; 2: Control.seq, drop reasons as struct mr_drops
 	HeaderSize = abi.SizeofTraceHeader
 	CtlSize    = abi.SizeofTraceControl
 	RingHdr    = abi.SizeofTraceRing
@@ -122,11 +126,16 @@ type Area struct {
 	ringSize uint64
 	dRings   int
 	appThr   int
+	clk      Clock
 }
 
+// header is struct mr_trace_header.
 type header struct {
 	Magic, Version, NrVdevs, NrRings, RingSize, DaemonRings, AppThreads uint32
-	_                                                                   [HeaderSize - 28]byte
+	_                                                                   uint32 // spare0
+	TSCHz, TSCRef                                                       uint64 // Clock.Hz, Clock.RefTSC
+	UnixNsRef                                                           int64  // Clock.RefUnixNano
+	_                                                                   [2]uint32
 }
 
 // Size returns the bytes an area of nvdevs controls and nrings rings of
@@ -135,7 +144,8 @@ func Size(nvdevs, nrings, ringSize int) int {
 	return HeaderSize + nvdevs*CtlSize + nrings*(RingHdr+ringSize*RecordSize)
 }
 
-// Init lays out a fresh area in mem (zeroed first). ringSize must be a
+// Init lays out a fresh area in mem (zeroed first) with this host's TSC
+// calibration (Calibrate, measured once per process). ringSize must be a
 // power of two.
 func Init(mem []byte, nvdevs, nrings, ringSize int) (*Area, error) {
 	if nvdevs < 1 || nrings < 1 || ringSize < 2 || ringSize&(ringSize-1) != 0 || nvdevs > 1<<16 || nrings > 1<<16 || ringSize > 1<<24 {
@@ -147,7 +157,9 @@ func Init(mem []byte, nvdevs, nrings, ringSize int) (*Area, error) {
 	clear(mem[:Size(nvdevs, nrings, ringSize)])
 	h := (*header)(unsafe.Pointer(unsafe.SliceData(mem)))
 	h.Version, h.NrVdevs, h.NrRings, h.RingSize = Version, uint32(nvdevs), uint32(nrings), uint32(ringSize)
-	atomic.StoreUint32(&h.Magic, Magic)
+	c := hostClock()
+	h.TSCHz, h.TSCRef, h.UnixNsRef = c.Hz, c.RefTSC, c.RefUnixNano
+	atomic.StoreUint32(&h.Magic, Magic) // release: the header before it
 	return Attach(mem)
 }
 
@@ -161,12 +173,16 @@ func Attach(mem []byte) (*Area, error) {
 	if m := atomic.LoadUint32(&h.Magic); m != Magic || h.Version != Version {
 		return nil, fmt.Errorf("%w: magic %#x version %d, want %#x %d", ErrLayout, m, h.Version, Magic, Version)
 	}
+	clk := Clock{Hz: h.TSCHz, RefTSC: h.TSCRef, RefUnixNano: h.UnixNsRef}
+	if !clk.valid() {
+		return nil, fmt.Errorf("%w: TSC calibration %d Hz", ErrLayout, clk.Hz)
+	}
 	rs := int(h.RingSize)
 	if h.NrVdevs == 0 || h.NrRings == 0 || rs < 2 || rs&(rs-1) != 0 || len(mem) < Size(int(h.NrVdevs), int(h.NrRings), rs) {
 		return nil, fmt.Errorf("%w: %d vdevs, %d rings of %d in %d bytes", ErrLayout, h.NrVdevs, h.NrRings, rs, len(mem))
 	}
 	return &Area{base: unsafe.Pointer(unsafe.SliceData(mem)), size: uintptr(len(mem)), nvdevs: int(h.NrVdevs), nrings: int(h.NrRings), ringSize: uint64(rs),
-		dRings: int(h.DaemonRings), appThr: int(h.AppThreads)}, nil
+		dRings: int(h.DaemonRings), appThr: int(h.AppThreads), clk: clk}, nil
 }
 
 // SetRoles records how the rings are shared out: the first daemonRings
@@ -335,7 +351,7 @@ func (r *ringHdr) rec(i uint64, size uint64) *Record {
 
 // Record is one event (struct mr_trace_record, 64 bytes in the ring).
 type Record struct {
-	Time   int64 // ns, wall clock
+	TSC    uint64 // TSC ticks: the area's Clock converts them to wall-clock time
 	Stage  Stage
 	Reason uint8  // drop reason (Stage Drop)
 	Port   uint16 // port id (daemon stages) or PortNone
@@ -361,14 +377,16 @@ type Writer struct {
 	csample uint32
 	call    bool // cf matches every packet: sample before parsing
 	cf      filterMem
-	now     int64 // the current burst's timestamp, 0: not read yet (Burst)
+	now     uint64 // the current burst's TSC, 0: not read yet (Burst)
+	clk     Clock  // the area's calibration (the pure-Go twin of RDTSC converts the wall clock with it)
 }
 
 // Burst starts a burst: the next recorded event reads the clock, the
 // burst's later events share that timestamp (one clock read per burst
-// instead of one per event; the vDSO read costs ~20 ns on bare metal and
-// over 100 ns in some VMs). A writer calls it before each burst it traces;
-// events recorded without a Burst in between keep the same timestamp.
+// instead of one per event: RDTSC costs a few ns, the purego build's
+// wall-clock read ~20 ns on bare metal and over 100 ns in some VMs). A
+// writer calls it before each burst it traces; events recorded without a
+// Burst in between keep the same timestamp.
 func (w *Writer) Burst() { w.now = 0 }
 
 // Writer returns the producer of ring r.
@@ -377,7 +395,7 @@ func (a *Area) Writer(r int) (*Writer, error) {
 		return nil, fmt.Errorf("%w: ring %d of %d", ErrLayout, r, a.nrings)
 	}
 	h := a.ring(r)
-	return &Writer{r: h, size: a.ringSize, head: atomic.LoadUint64(&h.head), tail: atomic.LoadUint64(h.tail())}, nil
+	return &Writer{r: h, size: a.ringSize, head: atomic.LoadUint64(&h.head), tail: atomic.LoadUint64(h.tail()), clk: a.clk}, nil
 }
 
 // Trace records an event for frame when c's filter matches and the
@@ -483,10 +501,10 @@ func (w *Writer) Record(stage Stage, reason uint8, port, vdev, stream uint16, n 
 		return false
 	}
 	if w.now == 0 {
-		w.now = time.Now().UnixNano()
+		w.now = ticks(&w.clk)
 	}
 	rec := w.r.rec(w.head, w.size)
-	*rec = Record{Time: w.now, Stage: stage, Reason: reason, Port: port, Vdev: vdev, Stream: stream,
+	*rec = Record{TSC: w.now, Stage: stage, Reason: reason, Port: port, Vdev: vdev, Stream: stream,
 		Len: n, Hash: hash, Tuple: *t}
 	w.head++
 	atomic.StoreUint64(&w.r.head, w.head) // release: the record before the index

@@ -193,7 +193,7 @@ func TestWriterReader(t *testing.T) {
 		t.Fatalf("lost %d, want 2 (ring of 8)", a.Lost(0))
 	}
 	recs := a.Read(0, nil)
-	if len(recs) != 8 || recs[0].Stage != PortRx || recs[0].Len != uint32(len(frame)) || recs[0].Tuple.Dport != 53 || recs[0].Time == 0 {
+	if len(recs) != 8 || recs[0].Stage != PortRx || recs[0].Len != uint32(len(frame)) || recs[0].Tuple.Dport != 53 || recs[0].TSC == 0 {
 		t.Fatalf("read %d: %+v", len(recs), recs)
 	}
 	if w.Trace(c, Drop, DropRxRingFull, 0xffff, 1, 3, frame, 1); len(a.Read(0, nil)) != 1 {
@@ -342,6 +342,9 @@ func TestABILayout(t *testing.T) {
 		{"header.ring_size", unsafe.Offsetof(h.RingSize), abi.OffsetofTraceHeaderRingSize},
 		{"header.daemon_rings", unsafe.Offsetof(h.DaemonRings), abi.OffsetofTraceHeaderDaemonRings},
 		{"header.app_threads", unsafe.Offsetof(h.AppThreads), abi.OffsetofTraceHeaderAppThreads},
+		{"header.tsc_hz", unsafe.Offsetof(h.TSCHz), abi.OffsetofTraceHeaderTscHz},
+		{"header.tsc_ref", unsafe.Offsetof(h.TSCRef), abi.OffsetofTraceHeaderTscRef},
+		{"header.unix_ns_ref", unsafe.Offsetof(h.UnixNsRef), abi.OffsetofTraceHeaderUnixNsRef},
 		{"control.enable", unsafe.Offsetof(c.enable), abi.OffsetofTraceControlEnable},
 		{"control.sample", unsafe.Offsetof(c.sample), abi.OffsetofTraceControlSample},
 		{"control.seq", unsafe.Offsetof(c.seq), abi.OffsetofTraceControlSeq},
@@ -357,7 +360,7 @@ func TestABILayout(t *testing.T) {
 		{"ring.head", unsafe.Offsetof(r.head), abi.OffsetofTraceRingHead},
 		{"ring.tail", unsafe.Offsetof(r.tailW), abi.OffsetofTraceRingTail},
 		{"ring.lost", unsafe.Offsetof(r.lostW), abi.OffsetofTraceRingLost},
-		{"record.time_ns", unsafe.Offsetof(rec.Time), abi.OffsetofTraceRecordTimeNs},
+		{"record.tsc", unsafe.Offsetof(rec.TSC), abi.OffsetofTraceRecordTsc},
 		{"record.stage", unsafe.Offsetof(rec.Stage), abi.OffsetofTraceRecordStage},
 		{"record.reason", unsafe.Offsetof(rec.Reason), abi.OffsetofTraceRecordReason},
 		{"record.port", unsafe.Offsetof(rec.Port), abi.OffsetofTraceRecordPort},

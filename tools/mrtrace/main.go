@@ -12,7 +12,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -152,13 +151,16 @@ func show(a *trace.Area, stdout io.Writer, duration time.Duration, jsonPath stri
 	if duration > 0 {
 		end = time.After(duration)
 	}
+	clk := a.Clock() // the daemon's TSC calibration: records carry TSC ticks
 	lost := make([]uint64, a.Rings())
 	var recs []trace.Record
 	var ring []int
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		// One poll of every ring, shown in time order: a packet's
+		// One poll of every ring, shown in time order (TSC order: the
+		// daemon's and the applications' TSC are one counter, a purego
+		// writer's ticks come from the same calibration): a packet's
 		// daemon and application events interleave (port-rx, dist,
 		// app-rx, app-tx, port-tx).
 		recs, ring = recs[:0], ring[:0]
@@ -177,11 +179,11 @@ func show(a *trace.Area, stdout io.Writer, duration time.Duration, jsonPath stri
 		for k := range idx {
 			idx[k] = k
 		}
-		sort.SliceStable(idx, func(x, y int) bool { return recs[idx[x]].Time < recs[idx[y]].Time })
+		sort.SliceStable(idx, func(x, y int) bool { return recs[idx[x]].TSC < recs[idx[y]].TSC })
 		for _, k := range idx {
-			fmt.Fprintf(stdout, "ring %d %s\n", ring[k], recs[k].String())
+			fmt.Fprintf(stdout, "ring %d %s\n", ring[k], recs[k].Format(&clk))
 			if js != nil {
-				b, _ := json.Marshal(&recs[k])
+				b, _ := recs[k].JSON(&clk) // time_ns (wall clock) and tsc
 				js.Write(append(b, '\n'))
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -129,6 +130,31 @@ func TestOnShowOff(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(js); bytes.Count(b, []byte("\n")) != 5 || !bytes.Contains(b, []byte(`"stage":"app-rx"`)) {
 		t.Fatalf("json lines: %s", b)
+	}
+	// Records carry TSC ticks: the JSON lines keep the wall clock
+	// (time_ns, converted with the area's calibration) and the raw tsc;
+	// the events were recorded during roundTrip, a few seconds at most
+	// before now, and in time order.
+	b, _ := os.ReadFile(js)
+	var prev struct {
+		Time int64  `json:"time_ns"`
+		TSC  uint64 `json:"tsc"`
+	}
+	for k, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var ev struct {
+			Time int64  `json:"time_ns"`
+			TSC  uint64 `json:"tsc"`
+		}
+		if err := json.Unmarshal(l, &ev); err != nil || ev.TSC == 0 {
+			t.Fatalf("json line %q: %v", l, err)
+		}
+		if d := time.Since(time.Unix(0, ev.Time)); d < 0 || d > 30*time.Second {
+			t.Fatalf("json line %q: time_ns is %v before now", l, d)
+		}
+		if k > 0 && (ev.TSC < prev.TSC || ev.Time < prev.Time) {
+			t.Fatalf("json line %q after %+v: not in time order", l, prev)
+		}
+		prev = ev
 	}
 	if out, err := mrtrace(t, pf, "off", "-vdev", "vxe0"); err != nil {
 		t.Fatalf("off: %v %s", err, out)

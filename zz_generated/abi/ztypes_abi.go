@@ -558,8 +558,16 @@ const (
 	OffsetofTraceHeaderDaemonRings = 20
 	// OffsetofTraceHeaderAppThreads is offsetof(struct mr_trace_header, app_threads).
 	OffsetofTraceHeaderAppThreads = 24
+	// OffsetofTraceHeaderSpare0 is offsetof(struct mr_trace_header, spare0).
+	OffsetofTraceHeaderSpare0 = 28
+	// OffsetofTraceHeaderTscHz is offsetof(struct mr_trace_header, tsc_hz).
+	OffsetofTraceHeaderTscHz = 32
+	// OffsetofTraceHeaderTscRef is offsetof(struct mr_trace_header, tsc_ref).
+	OffsetofTraceHeaderTscRef = 40
+	// OffsetofTraceHeaderUnixNsRef is offsetof(struct mr_trace_header, unix_ns_ref).
+	OffsetofTraceHeaderUnixNsRef = 48
 	// OffsetofTraceHeaderSpare is offsetof(struct mr_trace_header, spare).
-	OffsetofTraceHeaderSpare = 28
+	OffsetofTraceHeaderSpare = 56
 )
 
 // TraceHeader mirrors struct mr_trace_header (64 bytes) from gen/abi/mrzcpd_abi.h.
@@ -571,14 +579,18 @@ type TraceHeader struct {
 	RingSize    uint32
 	DaemonRings uint32
 	AppThreads  uint32
-	Spare       [9]uint32
+	Spare0      uint32
+	TscHz       uint64
+	TscRef      uint64
+	UnixNsRef   int64
+	Spare       [2]uint32
 }
 
 const (
 	// SizeofTraceRecord is sizeof(struct mr_trace_record).
 	SizeofTraceRecord = 64
-	// OffsetofTraceRecordTimeNs is offsetof(struct mr_trace_record, time_ns).
-	OffsetofTraceRecordTimeNs = 0
+	// OffsetofTraceRecordTsc is offsetof(struct mr_trace_record, tsc).
+	OffsetofTraceRecordTsc = 0
 	// OffsetofTraceRecordStage is offsetof(struct mr_trace_record, stage).
 	OffsetofTraceRecordStage = 8
 	// OffsetofTraceRecordReason is offsetof(struct mr_trace_record, reason).
@@ -601,7 +613,7 @@ const (
 
 // TraceRecord mirrors struct mr_trace_record (64 bytes) from gen/abi/mrzcpd_abi.h.
 type TraceRecord struct {
-	TimeNs int64
+	Tsc    uint64
 	Stage  uint8
 	Reason uint8
 	Port   uint16
