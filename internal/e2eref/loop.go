@@ -1,8 +1,8 @@
 package e2eref
 
 import (
-	"encoding/binary"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,17 +11,20 @@ import (
 // into st (Sum, IPv4), exactly as the C reference's touch does: source and
 // destination address, and for TCP and UDP the two ports.
 func Touch(p []byte, st *Stats) {
-	if len(p) < 34 || p[12] != 0x08 || p[13] != 0x00 {
+	// Written to stay under the inliner's budget, so that the caller's loop
+	// over a burst runs without a call per packet, as the C touch is inlined
+	// in its loop: word loads through ld (each after a length check that
+	// covers all its bytes), both addresses in one 64-bit load (the xor of
+	// its halves is the xor of the two 32-bit words).
+	if len(p) < 34 || *(*[2]byte)(unsafe.Pointer(&p[12])) != [2]byte{0x08, 0x00} {
 		return
 	}
-	ihl := int(p[14]&0x0f) * 4
-	src := binary.NativeEndian.Uint32(p[26:30])
-	dst := binary.NativeEndian.Uint32(p[30:34])
-	var ports uint32
-	if proto := p[23]; (proto == 6 || proto == 17) && len(p) >= 14+ihl+4 {
-		ports = binary.NativeEndian.Uint32(p[14+ihl : 18+ihl])
+	a := *(*uint64)(unsafe.Pointer(&p[26]))
+	sum := uint32(a) ^ uint32(a>>32)
+	if o := 14 + int(p[14]&0x0f)*4; 1<<p[23]&(1<<6|1<<17) != 0 && o+4 <= len(p) {
+		sum ^= *(*uint32)(unsafe.Pointer(&p[o]))
 	}
-	st.Sum += uint64(src ^ dst ^ ports)
+	st.Sum += uint64(sum)
 	st.IPv4++
 }
 
