@@ -342,8 +342,10 @@ func (i *Instance) bindRoot() error {
 	return nil
 }
 
-// ptrAt converts an address in shared memory (not Go heap) to a pointer.
-func ptrAt(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+// ptrAt converts an address in shared memory (not Go heap) to a pointer,
+// as fastpath's ptrAt does (unsafe.Add from nil: no store of the address to
+// the stack and load back, which the *(*unsafe.Pointer)(&a) spelling costs).
+func ptrAt(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
 
 // cstr returns a NUL-terminated C string from a fixed array.
 func cstr(b []byte) string {
