@@ -4,19 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gomarsio/marsio"
 	"github.com/gomarsio/marsio/ctrlproto/monit"
 	"github.com/gomarsio/marsio/internal/daemontest"
-	"github.com/gomarsio/marsio/internal/testenv"
 )
 
 // nombufConfig: a net_pcap port on a veth end, a pool smaller than the
@@ -41,27 +36,7 @@ ring_size=1024
 // lengths (packet counts: the PMD drops them before the daemon sees them)
 // add up to the same number.
 func TestNoMbufDrops(t *testing.T) {
-	testenv.RequireNetAdmin(t)
-	ns := testenv.NewNetns(t, "mrtrace")
-	n := os.Getpid()%100000*10 + 7
-	va, vb := fmt.Sprintf("gmna%d", n), fmt.Sprintf("gmnb%d", n)
-	testenv.IP(t, "", "link", "add", va, "type", "veth", "peer", "name", vb)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", va).Run() })
-	testenv.IP(t, "", "link", "set", vb, "netns", ns)
-	// No IPv6 on either end: the kernel's own packets (router
-	// solicitations, MLD) would add no-mbuf drops of their own.
-	noIPv6 := func(ifname string) error {
-		return os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0)
-	}
-	if err := noIPv6(va); err != nil {
-		t.Fatal(err)
-	}
-	// /proc/sys/net is the namespace of the thread that opens it.
-	if err := testenv.InNetns(ns, func() error { return noIPv6(vb) }); err != nil {
-		t.Fatal(err)
-	}
-	testenv.IP(t, "", "link", "set", va, "up")
-	testenv.IP(t, ns, "link", "set", vb, "up")
+	ns, va, vb := vethToNetns(t, 7)
 
 	d := daemontest.Start(t, daemontest.Options{Config: fmt.Sprintf(nombufConfig, va), Args: []string{"-status-interval", "20ms"}})
 	pf := "-file-prefix=" + d.Prefix
@@ -97,30 +72,7 @@ func TestNoMbufDrops(t *testing.T) {
 
 	// Inject frames from the namespace's end of the veth.
 	const frames = 40
-	if err := testenv.InNetns(ns, func() error {
-		ifc, err := net.InterfaceByName(vb)
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6, Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-		f := udp(53)
-		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		copy(f[6:12], ifc.HardwareAddr)
-		for k := 0; k < frames; k++ {
-			if err := unix.Sendto(fd, f, 0, to); err != nil {
-				return fmt.Errorf("send frame %d: %w", k, err)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sendFrames(t, ns, vb, frames, udp(53))
 	st, ok := d.WaitStatus(t, 10*time.Second, func(s *monit.Daemon) bool { return s.Vdevs[0].Drops.NoMbuf >= vdev0+frames })
 	if !ok {
 		t.Fatalf("no-mbuf drops %d → %d after %d frames (port rx_nombuf %d → %d)", vdev0, st.Vdevs[0].Drops.NoMbuf, frames, port0, st.Ports[0].RxNoMbuf)
