@@ -51,7 +51,16 @@ func TestCRCEqualsDPDK(t *testing.T) {
 // mode, the sym_crc hash (batch and single paths, assembly kernel) equals
 // rte_hash_crc over the packet's documented key.
 func TestHashEqualsDPDK(t *testing.T) {
-	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 99, Flows: 300, Packets: 3000})
+	checkKeyHash(t, flowhash.HashSymCRC, 99, "rte_hash_crc(key)", CRC)
+}
+
+// checkKeyHash checks, for the packets of a pcapgen capture made with
+// genSeed, every distribution mode and several hash seeds, that hash mode
+// hm's burst and single paths give ref(key, seed) over each packet's
+// documented key (flowhash.Hasher.AppendKey), and 0 for an empty key.
+func checkKeyHash(t *testing.T, hm flowhash.HashMode, genSeed uint64, refName string, ref func(key []byte, seed uint32) uint32) {
+	t.Helper()
+	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: genSeed, Flows: 300, Packets: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +69,9 @@ func TestHashEqualsDPDK(t *testing.T) {
 		data[i] = p.Data
 	}
 	out := make([]uint32, len(data))
-	for _, mode := range []flowhash.DistMode{flowhash.DistOuterTuple2, flowhash.DistOuterTuple4, flowhash.DistInnerTuple2, flowhash.DistInnerTuple4} {
+	for _, mode := range allModes {
 		for _, seed := range []uint32{0, 1, 0xffffffff, 0x9e3779b9} {
-			h, err := flowhash.New(mode, flowhash.HashSymCRC, seed)
+			h, err := flowhash.New(mode, hm, seed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,10 +80,10 @@ func TestHashEqualsDPDK(t *testing.T) {
 				k := h.AppendKey(nil, p)
 				want := uint32(0)
 				if len(k) > 0 {
-					want = CRC(k, seed)
+					want = ref(k, seed)
 				}
 				if out[i] != want || h.Hash(p) != want {
-					t.Fatalf("%v seed %#x %v packet %d: burst %#x single %#x, rte_hash_crc(key) %#x", mode, seed, pkts[i].Kind, i, out[i], h.Hash(p), want)
+					t.Fatalf("%v seed %#x %v packet %d: burst %#x single %#x, %s %#x", mode, seed, pkts[i].Kind, i, out[i], h.Hash(p), refName, want)
 				}
 			}
 		}
@@ -110,35 +119,10 @@ func TestXXH64EqualsLibrary(t *testing.T) {
 // distribution mode, the sym_xxhash hash (batch and single paths) equals
 // the xxHash library's XXH64 over the packet's documented key, folded.
 func TestXXHashEqualsLibrary(t *testing.T) {
-	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 98, Flows: 300, Packets: 3000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := make([][]byte, len(pkts))
-	for i, p := range pkts {
-		data[i] = p.Data
-	}
-	out := make([]uint32, len(data))
-	for _, mode := range allModes {
-		for _, seed := range []uint32{0, 1, 0xffffffff, 0x9e3779b9} {
-			h, err := flowhash.New(mode, flowhash.HashSymXXHash, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.HashBurst(data, out)
-			for i, p := range data {
-				k := h.AppendKey(nil, p)
-				want := uint32(0)
-				if len(k) > 0 {
-					x := XXH64(k, uint64(seed))
-					want = uint32(x) ^ uint32(x>>32)
-				}
-				if out[i] != want || h.Hash(p) != want {
-					t.Fatalf("%v seed %#x %v packet %d: burst %#x single %#x, XXH64(key) folded %#x", mode, seed, pkts[i].Kind, i, out[i], h.Hash(p), want)
-				}
-			}
-		}
-	}
+	checkKeyHash(t, flowhash.HashSymXXHash, 98, "XXH64(key) folded", func(k []byte, seed uint32) uint32 {
+		x := XXH64(k, uint64(seed))
+		return uint32(x) ^ uint32(x>>32)
+	})
 }
 
 func TestBenchKeys(t *testing.T) {
