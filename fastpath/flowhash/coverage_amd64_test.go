@@ -15,18 +15,10 @@ import (
 // truncated packets to the Go parser. A kind falling back to the Go parser
 // would still hash right, only slower: this catches it.
 func TestFastPathCoverage(t *testing.T) {
-	if !useFastParse {
-		t.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
-	}
-	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 7, Flows: 500, Packets: 5000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	requireFastParse(t)
+	pkts := wellFormed(t, 7)
 	for _, mode := range allModes {
 		for _, p := range pkts {
-			if p.Kind == pcapgen.Malformed || p.Kind == pcapgen.Truncated {
-				continue
-			}
 			ptr := unsafe.Pointer(unsafe.SliceData(p.Data))
 			n := uint16(len(p.Data))
 			var out uint32
@@ -35,4 +27,30 @@ func TestFastPathCoverage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// requireFastParse skips the test or benchmark on a CPU without the
+// assembly fast paths' extensions.
+func requireFastParse(tb testing.TB) {
+	tb.Helper()
+	if !useFastParse {
+		tb.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
+	}
+}
+
+// wellFormed returns the well-formed packets (every kind but Malformed and
+// Truncated) of a pcapgen capture of 500 flows, 5000 packets made with seed.
+func wellFormed(t *testing.T, seed uint64) []pcapgen.Packet {
+	t.Helper()
+	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: seed, Flows: 500, Packets: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok []pcapgen.Packet
+	for _, p := range pkts {
+		if p.Kind != pcapgen.Malformed && p.Kind != pcapgen.Truncated {
+			ok = append(ok, p)
+		}
+	}
+	return ok
 }

@@ -14,9 +14,7 @@ import (
 // 1..64 untagged IPv4 packets (the express loops' traffic): the per-call
 // cost shows in the small bursts, the per-packet cost in the large ones.
 func BenchmarkExpress(b *testing.B) {
-	if !useFastParse {
-		b.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
-	}
+	requireFastParse(b)
 	gp, err := pcapgen.Generate(pcapgen.Config{Seed: 3, Flows: 64, Packets: 64, Mix: []pcapgen.Kind{pcapgen.Plain4}})
 	if err != nil {
 		b.Fatal(err)

@@ -16,19 +16,11 @@ import (
 // this catches it. The packets it does hash must hash as Hash does (the
 // Go parser).
 func TestXXHExpressCoverage(t *testing.T) {
-	if !useFastParse {
-		t.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
-	}
-	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 11, Flows: 500, Packets: 5000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	requireFastParse(t)
+	pkts := wellFormed(t, 11)
 	for _, mode := range allModes {
 		h, _ := New(mode, HashSymXXHash, 0x12345678)
 		for _, p := range pkts {
-			if p.Kind == pcapgen.Malformed || p.Kind == pcapgen.Truncated {
-				continue
-			}
 			ptr := unsafe.Pointer(unsafe.SliceData(p.Data))
 			n := uint16(len(p.Data))
 			var out uint32
@@ -50,9 +42,7 @@ func TestXXHExpressCoverage(t *testing.T) {
 // the burst's keys, the whole (HashBurstAddrs), and sym_crc's fast path
 // for comparison.
 func BenchmarkXXHParts(b *testing.B) {
-	if !useFastParse {
-		b.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
-	}
+	requireFastParse(b)
 	mixed := []pcapgen.Kind{pcapgen.Plain4, pcapgen.Plain6, pcapgen.VLAN, pcapgen.QinQ, pcapgen.IPIP, pcapgen.GRE, pcapgen.NVGRE, pcapgen.VXLAN, pcapgen.GTPU, pcapgen.V6Ext, pcapgen.Frag}
 	for _, tr := range []struct {
 		name string
@@ -96,9 +86,7 @@ func BenchmarkXXHParts(b *testing.B) {
 // express path either leaves the packet or hashes it as the Go parser
 // does, in every mode.
 func TestXXHExpressMutations(t *testing.T) {
-	if !useFastParse {
-		t.Skip("the CPU lacks the fast path's extensions (SSE4.2, AVX2, BMI2, MOVBE, POPCNT)")
-	}
+	requireFastParse(t)
 	pkts, err := pcapgen.Generate(pcapgen.Config{Seed: 12, Flows: 300, Packets: 600})
 	if err != nil {
 		t.Fatal(err)
