@@ -127,6 +127,24 @@ func attachApp(t testing.TB, d *daemontest.Daemon, appsym string, opts ...Option
 	return i
 }
 
+// oneThreadApp attaches appsym with one thread, opens vxe0 with one rx and
+// tx tx streams (and opts) and claims the calling goroutine as the thread
+// (released when the test ends, before the instance closes).
+func oneThreadApp(t *testing.T, d *daemontest.Daemon, appsym string, tx int, opts ...DeviceOption) (*Instance, *Device, *Thread) {
+	t.Helper()
+	i := attachApp(t, d, appsym, WithThreads(1))
+	dev, err := i.OpenDevice("vxe0", 1, tx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := i.ThreadInit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(th.Release)
+	return i, dev, th
+}
+
 // poolAvail returns the daemon's view of pool 0's free mbufs.
 func poolAvail(t *testing.T, d *daemontest.Daemon) uint32 {
 	return d.Status(t).Pools[0].Available
@@ -794,16 +812,7 @@ func TestStatusFile(t *testing.T) {
 		return
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
-	i := attachApp(t, d, "watched", WithThreads(1))
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	i, dev, th := oneThreadApp(t, d, "watched", 1)
 	bufs := make([]Buffer, 3)
 	if err := th.Alloc(dev, bufs); err != nil {
 		t.Fatal(err)
@@ -820,6 +829,7 @@ func TestStatusFile(t *testing.T) {
 	}
 	path := filepath.Join(d.RunDir, AppStatusPrefix+"watched")
 	var a *monit.App
+	var err error
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if a, err = monit.ReadApp(path); err == nil && len(a.Devices) == 1 && a.Devices[0].Rx[0].Pkts == 3 && len(a.Threads) == 1 {
 			break
@@ -843,16 +853,7 @@ func TestNoAllocs(t *testing.T) {
 		return
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
-	i := attachApp(t, d, "frugal", WithThreads(1))
-	dev, err := i.OpenDevice("vxe0", 1, 1, SharedTx())
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	_, dev, th := oneThreadApp(t, d, "frugal", 1, SharedTx())
 	bufs := make([]Buffer, 32)
 	hashes := make([]uint32, len(bufs))
 	frame := udpFrame([4]byte{1, 2, 3, 4}, [4]byte{5, 6, 7, 8}, 1, 2, 50)
@@ -1027,16 +1028,7 @@ func TestSendBurstFlowStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
-	i := attachApp(t, d, "flowsend", WithThreads(1))
-	dev, err := i.OpenDevice("vxe0", 1, txStreams, SharedTx())
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	i, dev, th := oneThreadApp(t, d, "flowsend", txStreams, SharedTx())
 
 	h := i.Hasher()
 	var want [txStreams]uint64

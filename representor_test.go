@@ -601,16 +601,7 @@ func TestNoRepresentorNoNeighbour(t *testing.T) {
 		return
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
-	i := attachApp(t, d, "plain", WithThreads(1))
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	_, dev, th := oneThreadApp(t, d, "plain", 1)
 	if dev.Representor() != "" || dev.Addrs() != nil || dev.NeighbourStats() != (NeighbourStats{}) {
 		t.Fatalf("plain vdev: representor %q addrs %v stats %+v", dev.Representor(), dev.Addrs(), dev.NeighbourStats())
 	}

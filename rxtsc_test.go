@@ -21,16 +21,7 @@ func TestAllocClearsRxTSC(t *testing.T) {
 		return
 	}
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
-	i := attachApp(t, d, "stamps", WithThreads(1))
-	dev, err := i.OpenDevice("vxe0", 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := i.ThreadInit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer th.Release()
+	i, dev, th := oneThreadApp(t, d, "stamps", 1)
 	if i.rxtscOff == 0 {
 		t.Fatalf("the daemon publishes no rx TSC dynfield (offset %d)", i.root.RxtscDynfieldOffset)
 	}
