@@ -280,7 +280,9 @@ func TestRepresentorNetns(t *testing.T) {
 	copy(arp[28:32], ourIP.AsSlice())
 	copy(arp[38:42], ourIP.AsSlice())
 	st0 := dev.NeighbourStats()
-	sendRaw(t, nsPeer, vb, arp[:24], arp)
+	if err := testenv.NewRawSender(t, nsPeer, vb).Send(arp[:24], arp); err != nil {
+		t.Fatal(err)
+	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		st := dev.NeighbourStats()
 		if st.ARPTruncated == st0.ARPTruncated+1 && st.ARPSpoofed == st0.ARPSpoofed+1 {
@@ -419,32 +421,6 @@ func TestRepresentorNetns(t *testing.T) {
 	}
 	if n := garps.Load(); n != 3 {
 		t.Fatalf("%d gratuitous ARPs, want 3", n)
-	}
-}
-
-// sendRaw sends frames out of ifname in namespace ns through a packet
-// socket.
-func sendRaw(t *testing.T, ns, ifname string, frames ...[]byte) {
-	t.Helper()
-	if err := testenv.InNetns(ns, func() error {
-		ifc, err := net.InterfaceByName(ifname)
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6, Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-		for _, f := range frames {
-			if err := unix.Sendto(fd, f, 0, to); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("send on %s: %v", ifname, err)
 	}
 }
 

@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gomarsio/marsio/internal/testenv"
 )
@@ -48,31 +45,15 @@ func vethToNetns(t *testing.T, tag int) (ns, va, vb string) {
 // frames are modified), one round per millisecond.
 func sendFrames(t *testing.T, ns, vb string, rounds int, frames ...[]byte) {
 	t.Helper()
-	if err := testenv.InNetns(ns, func() error {
-		ifc, err := net.InterfaceByName(vb)
-		if err != nil {
-			return err
+	s := testenv.NewRawSender(t, ns, vb)
+	for _, f := range frames {
+		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		copy(f[6:12], s.MAC)
+	}
+	for range rounds {
+		if err := s.Send(frames...); err != nil {
+			t.Fatal(err)
 		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6, Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-		for _, f := range frames {
-			copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-			copy(f[6:12], ifc.HardwareAddr)
-		}
-		for k := 0; k < rounds; k++ {
-			for _, f := range frames {
-				if err := unix.Sendto(fd, f, 0, to); err != nil {
-					return fmt.Errorf("send frame %d: %w", k, err)
-				}
-			}
-			time.Sleep(time.Millisecond)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+		time.Sleep(time.Millisecond)
 	}
 }
