@@ -1,7 +1,6 @@
 package marsio
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -522,18 +521,8 @@ func TestRepresentorCrash(t *testing.T) {
 	rep := fmt.Sprintf("gmrc%d", os.Getpid()%100000)
 	d := daemontest.Start(t, daemontest.Options{Config: fmt.Sprintf(repCrashConfig, rep)})
 
-	cmd := exec.Command("ip", "netns", "exec", nsApp, os.Args[0], "-test.run=^TestRepresentorCrash$")
-	cmd.Env = append(os.Environ(), "MARSIO_TEST_REPCRASH="+d.RunDir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if name, ok := strings.CutPrefix(strings.TrimSpace(line), "ready "); !ok || name != rep {
+	cmd, line := testenv.StartInNetns(t, nsApp, []string{"MARSIO_TEST_REPCRASH=" + d.RunDir}, "-test.run=^TestRepresentorCrash$")
+	if name, ok := strings.CutPrefix(line, "ready "); !ok || name != rep {
 		t.Fatalf("child: %q", line)
 	}
 	if o, err := exec.Command("ip", "-n", nsApp, "link", "show", rep).CombinedOutput(); err != nil {

@@ -1,7 +1,6 @@
 package tap
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -367,28 +366,13 @@ func child() int {
 // the process; a persistent one stays until CleanupStale removes it.
 func TestCrash(t *testing.T) {
 	ns := newNetns(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	crash := func(devsym string, persist bool) string {
 		p := "0"
 		if persist {
 			p = "1"
 		}
-		// ip netns exec execs the test binary in place: cmd's pid is the child.
-		cmd := exec.Command("ip", "netns", "exec", ns, exe)
-		cmd.Env = append(os.Environ(), "GMTEST_TAP_CHILD="+devsym+":"+p)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		name, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
+		cmd, line := testenv.StartInNetns(t, ns, []string{"GMTEST_TAP_CHILD=" + devsym + ":" + p})
+		name, ok := strings.CutPrefix(line, "ready ")
 		if !ok {
 			t.Fatalf("child: %q", line)
 		}

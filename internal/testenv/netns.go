@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,4 +83,29 @@ func InNetns(ns string, fn func() error) error {
 		res <- fn()
 	}()
 	return <-res
+}
+
+// StartInNetns runs this test binary again inside namespace ns with args
+// and the extra environment env (ip netns exec execs it in place: the
+// command's process is the child), waits for the child's first line on
+// stdout and returns the command and that line, trimmed. The child is
+// killed when the test ends.
+func StartInNetns(t testing.TB, ns string, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, exe}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	return cmd, strings.TrimSpace(line)
 }
