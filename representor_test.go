@@ -136,13 +136,7 @@ func TestRepresentorNetns(t *testing.T) {
 	// No CAP_NET_ADMIN: capabilities are per thread, dropped from
 	// InNetns's locked thread only (it is discarded afterwards).
 	err = testenv.InNetns(nsApp, func() error {
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if err := unix.Capget(&hdr, &data[0]); err != nil {
-			return err
-		}
-		data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
+		if err := testenv.DropNetAdmin(); err != nil {
 			return err
 		}
 		_, err := i.OpenDevice("vxe0", 1, 1)

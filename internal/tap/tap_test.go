@@ -237,15 +237,9 @@ func TestNameClash(t *testing.T) {
 func TestNoNetAdmin(t *testing.T) {
 	ns := newNetns(t)
 	err := inNetns(ns, func() error {
-		// Capabilities are per thread: drop CAP_NET_ADMIN from this
-		// (locked, discarded) thread only.
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if err := unix.Capget(&hdr, &data[0]); err != nil {
-			return err
-		}
-		data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
-		if err := unix.Capset(&hdr, &data[0]); err != nil {
+		// Capabilities are per thread: dropped from this (locked,
+		// discarded) thread only.
+		if err := testenv.DropNetAdmin(); err != nil {
 			return err
 		}
 		tp, err := Create(Config{DevSym: "gmnocap"})

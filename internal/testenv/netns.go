@@ -109,3 +109,16 @@ func StartInNetns(t testing.TB, ns string, env []string, args ...string) (*exec.
 	line, _ := bufio.NewReader(out).ReadString('\n')
 	return cmd, strings.TrimSpace(line)
 }
+
+// DropNetAdmin drops CAP_NET_ADMIN from the effective set of the calling
+// OS thread only (capabilities are per thread). Call it inside InNetns,
+// whose locked thread is discarded afterwards, so the drop cannot leak.
+func DropNetAdmin() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return err
+	}
+	data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
+	return unix.Capset(&hdr, &data[0])
+}
