@@ -165,10 +165,8 @@ func TestRepresentorNetns(t *testing.T) {
 	if out := testenv.IP(t, nsApp, "-o", "link"); strings.Count(out, "\n") != 1 || !strings.Contains(out, ": lo:") {
 		t.Fatalf("failed opens left interfaces behind:\n%s", out)
 	}
-	for fd, target := range testenv.OpenFDs() {
-		if _, ok := fds0[fd]; !ok {
-			t.Errorf("failed opens leaked fd %d -> %s", fd, target)
-		}
+	if leaked := testenv.FDsOpenedSince(fds0, 2*time.Second); len(leaked) > 0 {
+		t.Errorf("failed opens leaked fds: %s", strings.Join(leaked, ", "))
 	}
 	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > gs0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

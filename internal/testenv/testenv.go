@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RequireAllEnv is the environment switch that turns skips into failures.
@@ -117,17 +118,32 @@ func CheckFDLeaks(t testing.TB) {
 	}
 	before := OpenFDs()
 	t.Cleanup(func() {
-		var leaked []string
-		for fd, target := range OpenFDs() {
-			if _, ok := before[fd]; !ok {
-				leaked = append(leaked, fmt.Sprintf("%d -> %s", fd, target))
-			}
-		}
-		if len(leaked) > 0 {
-			sort.Strings(leaked)
+		if leaked := FDsOpenedSince(before, 2*time.Second); len(leaked) > 0 {
 			t.Errorf("leaked file descriptors: %s", strings.Join(leaked, ", "))
 		}
 	})
+}
+
+// FDsOpenedSince returns, sorted as "fd -> target", the descriptors open
+// now that were not in before (an OpenFDs snapshot). A descriptor only
+// counts once it is still open after wait: background work of a live
+// application (its status-file writer's temporary file, a control
+// request's socket) opens and closes descriptors at any moment.
+func FDsOpenedSince(before map[int]string, wait time.Duration) []string {
+	deadline := time.Now().Add(wait)
+	for {
+		var opened []string
+		for fd, target := range OpenFDs() {
+			if b, ok := before[fd]; !ok || b != target {
+				opened = append(opened, fmt.Sprintf("%d -> %s", fd, target))
+			}
+		}
+		if len(opened) == 0 || time.Now().After(deadline) {
+			sort.Strings(opened)
+			return opened
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Mapping is one line of /proc/self/maps.
