@@ -4,6 +4,7 @@
 //	testapp -prefix P -appsym A -devsym D -rx N -tx N -mode forward -expect K -report FILE
 //	testapp -prefix P -appsym A -devsym D -mode hold            (then kill -9 it)
 //	testapp -prefix P -appsym A -devsym D -mode bench -duration 3s
+//	testapp -prefix P -appsym A -devsym D -rx 1 -tx 8 -mode flood -duration 1s -mark K
 //
 // forward: receives until K packets arrived (or -timeout), records which rx
 // stream each packet came on, sends each one back out tx stream (rx % ntx),
@@ -13,10 +14,18 @@
 // pool through its shared-memory cache), prints "HOLDING", and waits to be
 // killed. bench: forwards for -duration and prints the packet count.
 // waitgone: registers and waits until the daemon's liveness socket hangs up,
-// then prints "DAEMON GONE".
+// then prints "DAEMON GONE". flood: allocates UDP frames (dport 54) and
+// sends bursts of 32 on every tx stream in turn as fast as it can for
+// -duration without reading its rx streams; the middle of the flood puts
+// K frames with dport 53 on the last tx stream (one per burst). It then
+// waits until the daemon drained the tx rings, receives until the rx
+// streams stay empty for 300 ms, prints "DRAINED {FloodReport}", waits for
+// a line on stdin, sends 32 frames (dport 55) on tx stream 0, receives
+// them back, prints "ECHOED n", closes and deregisters.
 package main
 
 import (
+	"bufio"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -35,6 +44,14 @@ type Report struct {
 	Sent     int      `json:"sent"`
 	Streams  []int    `json:"streams"` // packets per rx stream
 	Packets  []Packet `json:"packets"`
+}
+
+// FloodReport is what flood mode prints after draining.
+type FloodReport struct {
+	Sent     uint64   `json:"sent"`     // enqueued on the tx rings (all streams)
+	PerTx    []uint64 `json:"per_tx"`   // enqueued per tx stream
+	Marked   int      `json:"marked"`   // dport 53 frames among Sent (last tx stream)
+	Received uint64   `json:"received"` // received while draining after the flood
 }
 
 // Packet is one received packet.
@@ -57,11 +74,12 @@ func run(args []string) error {
 	devsym := fs.String("devsym", "vxe0", "vdev")
 	nrx := fs.Uint("rx", 4, "rx streams")
 	ntx := fs.Uint("tx", 4, "tx streams")
-	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone")
+	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone, flood")
 	expect := fs.Int("expect", 0, "forward: packets to receive")
 	timeout := fs.Duration("timeout", 20*time.Second, "forward: give up after")
-	duration := fs.Duration("duration", 3*time.Second, "bench: run time")
+	duration := fs.Duration("duration", 3*time.Second, "bench, flood: run time")
 	report := fs.String("report", "", "forward: report file")
+	mark := fs.Int("mark", 0, "flood: dport 53 frames on the last tx stream")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +107,8 @@ func run(args []string) error {
 		return bench(c, v, *duration)
 	case "hold":
 		return hold(c, v)
+	case "flood":
+		return flood(c, v, *duration, *mark)
 	}
 	return fmt.Errorf("unknown mode %q", *mode)
 }
@@ -211,4 +231,111 @@ func hold(c *daemontest.Client, v *daemontest.Vdev) error {
 	for {
 		time.Sleep(time.Hour) // rx rings keep filling until we are killed
 	}
+}
+
+// udp returns a 60-byte Ethernet/IPv4/UDP frame from port 1000 to dport.
+func udp(dport byte) []byte {
+	f := make([]byte, 60)
+	f[12], f[13] = 0x08, 0x00
+	ip := f[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	ip[3] = 46
+	copy(ip[12:], []byte{10, 0, 0, 1})
+	copy(ip[16:], []byte{10, 0, 0, 2})
+	ip[20], ip[21], ip[22], ip[23] = 0x03, 0xe8, 0, dport
+	return f
+}
+
+func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) error {
+	mp, cache, err := c.Pool(0, 0)
+	if err != nil {
+		return err
+	}
+	rep := FloodReport{PerTx: make([]uint64, len(v.Tx))}
+	ms := make([]fastpath.Mbuf, 32)
+	objs := make([]uintptr, 32)
+	// fill allocates a burst of frames to dport (dport 53 for the first
+	// one when marked); false when the pool is empty.
+	fill := func(dport byte, marked bool) bool {
+		if mp.AllocMbufs(ms, cache) != nil {
+			return false
+		}
+		for i, m := range ms {
+			c.SetOwner(uintptr(m), c.Slot+1) // ours until the daemon takes it
+			b, _ := m.Append(60)
+			p := dport
+			if marked && i == 0 {
+				p = 53
+			}
+			copy(b, udp(p))
+			objs[i] = uintptr(m)
+		}
+		return true
+	}
+	// free returns mbufs to the pool (the owner tag cleared first, as the
+	// library does: a tagged mbuf would be reclaimed a second time).
+	free := func(ms []fastpath.Mbuf) {
+		for _, m := range ms {
+			c.SetOwner(uintptr(m), 0)
+		}
+		mp.FreeMbufs(ms, cache)
+	}
+	start := time.Now()
+	end := start.Add(d)
+	last := len(v.Tx) - 1
+	for k := 0; ; k++ {
+		if k&63 == 0 && time.Now().After(end) {
+			break
+		}
+		s := k % len(v.Tx)
+		marked := s == last && rep.Marked < mark && time.Since(start) > d/2
+		if !fill(54, marked) {
+			continue // the daemon frees what it drops; try again
+		}
+		n := v.Tx[s].SPEnqueueBurst(objs)
+		if n < len(objs) {
+			free(ms[n:]) // not sent: the ring was full
+		}
+		rep.Sent += uint64(n)
+		rep.PerTx[s] += uint64(n)
+		if marked && n > 0 {
+			rep.Marked++
+		}
+	}
+	for _, t := range v.Tx { // the daemon drains (or refuses) everything sent
+		for !t.Empty() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// recv receives until the rx streams stay empty for idle.
+	recv := func(idle time.Duration, want uint64) uint64 {
+		var got uint64
+		for last := time.Now(); time.Since(last) < idle && (want == 0 || got < want); {
+			for _, r := range v.Rx {
+				if n := r.SCDequeueBurst(objs); n > 0 {
+					free(fastpath.MbufsOf(objs[:n]))
+					got += uint64(n)
+					last = time.Now()
+				}
+			}
+		}
+		return got
+	}
+	rep.Received = recv(300*time.Millisecond, 0)
+	data, _ := json.Marshal(rep)
+	fmt.Printf("DRAINED %s\n", data)
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		return fmt.Errorf("flood: stdin: %w", err)
+	}
+	for !fill(55, false) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := v.Tx[0].SPEnqueueBurst(objs); n != len(objs) {
+		return fmt.Errorf("flood: echo burst: %d of %d enqueued", n, len(objs))
+	}
+	fmt.Printf("ECHOED %d\n", recv(5*time.Second, 32))
+	if err := v.Close(); err != nil {
+		return err
+	}
+	return c.Deregister()
 }
