@@ -1,13 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,57 +23,6 @@ port=r0
 ring_size=256
 `
 
-// flooder is a testapp in flood mode (see internal/daemontest/testapp).
-type flooder struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	out   *bufio.Reader
-	Flood struct {
-		Sent     uint64   `json:"sent"`
-		PerTx    []uint64 `json:"per_tx"`
-		Marked   int      `json:"marked"`
-		Received uint64   `json:"received"`
-	}
-}
-
-// startFlood runs testapp -mode flood on vxe0 with one rx and ntx tx
-// streams and waits for its DRAINED report.
-func startFlood(t *testing.T, d *daemontest.Daemon, ntx int, dur time.Duration) *flooder {
-	t.Helper()
-	f := &flooder{cmd: exec.Command(testApp(t), "-prefix", d.Prefix, "-appsym", "flooder", "-mode", "flood",
-		"-rx", "1", "-tx", fmt.Sprint(ntx), "-duration", dur.String())}
-	f.in, _ = f.cmd.StdinPipe()
-	stdout, _ := f.cmd.StdoutPipe()
-	f.cmd.Stderr = os.Stderr
-	if err := f.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.cmd.Process.Kill(); f.cmd.Wait() })
-	f.out = bufio.NewReader(stdout)
-	line, err := f.out.ReadString('\n')
-	js, ok := strings.CutPrefix(line, "DRAINED ")
-	if err != nil || !ok || json.Unmarshal([]byte(js), &f.Flood) != nil {
-		t.Fatalf("testapp flood: %q %v", line, err)
-	}
-	return f
-}
-
-// echo lets the flooder send its 32-frame echo burst and returns how many
-// came back; the app then exits.
-func (f *flooder) echo(t *testing.T) int {
-	t.Helper()
-	io.WriteString(f.in, "\n")
-	line, err := f.out.ReadString('\n')
-	var n int
-	if _, e := fmt.Sscanf(line, "ECHOED %d", &n); e != nil || err != nil {
-		t.Fatalf("testapp echo: %q %v", line, err)
-	}
-	if err := f.cmd.Wait(); err != nil {
-		t.Fatalf("testapp: %v", err)
-	}
-	return n
-}
-
 // TestTxRefused: the port refuses part of a tx burst. On a looped-back
 // net_ring the worker takes one rx burst (32) from the port's ring per
 // loop but drains one burst from each of the app's 8 tx streams into it:
@@ -94,8 +36,8 @@ func (f *flooder) echo(t *testing.T) int {
 // daemon goes on forwarding afterwards.
 func TestTxRefused(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{Config: txRefusedConfig, Args: []string{"-status-interval", "20ms"}})
-	f := startFlood(t, d, 8, time.Second)
-	sent := f.Flood.Sent
+	f := daemontest.StartFlood(t, d, "flooder", "vxe0", 8, time.Second, 0)
+	sent := f.Report.Sent
 	// The status file is rewritten every 20 ms: wait for one that has
 	// every sent packet accounted for by the tx streams.
 	st, ok := d.WaitStatus(t, 5*time.Second, func(s *monit.Daemon) bool {
@@ -113,7 +55,7 @@ func TestTxRefused(t *testing.T) {
 		streamDrops += x.Daemon.Drops
 	}
 	t.Logf("sent %d (per stream %v), port took %d, refused %d, rx_ring_full %d, received %d",
-		sent, f.Flood.PerTx, v.PortTx.Pkts, v.Drops.PortTxRefused, v.Drops.RxRingFull, f.Flood.Received)
+		sent, f.Report.PerTx, v.PortTx.Pkts, v.Drops.PortTxRefused, v.Drops.RxRingFull, f.Report.Received)
 	if !ok {
 		t.Fatalf("status never accounted for the %d packets sent: tx streams %d taken + %d dropped, %+v, port %+v",
 			sent, streamPkts, streamDrops, v, st.Ports[0])
@@ -128,15 +70,15 @@ func TestTxRefused(t *testing.T) {
 		t.Errorf("sent %d = port_tx %d + refused %d? tx streams took %d, the port's opackets %d",
 			sent, v.PortTx.Pkts, v.PortTx.Drops, streamPkts, st.Ports[0].Tx.Pkts)
 	}
-	if got := v.Drops.RxRingFull + f.Flood.Received; v.PortRx.Pkts != v.PortTx.Pkts || got != v.PortTx.Pkts {
-		t.Errorf("port took %d, gave back %d: %d received + %d rx_ring_full", v.PortTx.Pkts, v.PortRx.Pkts, f.Flood.Received, v.Drops.RxRingFull)
+	if got := v.Drops.RxRingFull + f.Report.Received; v.PortRx.Pkts != v.PortTx.Pkts || got != v.PortTx.Pkts {
+		t.Errorf("port took %d, gave back %d: %d received + %d rx_ring_full", v.PortTx.Pkts, v.PortRx.Pkts, f.Report.Received, v.Drops.RxRingFull)
 	}
 	if v.Drops.AppTxRingFull != 0 || v.Drops.NoApp != 0 || v.Drops.NoMbuf != 0 || v.Drops.Malformed != 0 {
 		t.Errorf("other drops: %+v", v.Drops)
 	}
 	// Afterwards the daemon forwards as before: the 32-frame echo burst
 	// goes out and comes back, nothing more is refused.
-	if n := f.echo(t); n != 32 {
+	if n := f.Echo(t); n != 32 {
 		t.Fatalf("echo after the flood: %d of 32 came back", n)
 	}
 	st = d.Status(t)

@@ -16,12 +16,12 @@
 // waitgone: registers and waits until the daemon's liveness socket hangs up,
 // then prints "DAEMON GONE". flood: allocates UDP frames (dport 54) and
 // sends bursts of 32 on every tx stream in turn as fast as it can for
-// -duration without reading its rx streams; the middle of the flood puts
-// K frames with dport 53 on the last tx stream (one per burst). It then
-// waits until the daemon drained the tx rings, receives until the rx
-// streams stay empty for 300 ms, prints "DRAINED {FloodReport}", waits for
-// a line on stdin, sends 32 frames (dport 55) on tx stream 0, receives
-// them back, prints "ECHOED n", closes and deregisters.
+// -duration without reading its rx streams; in the second half it makes
+// the last frame of K bursts on the last tx stream a dport 53 frame. It
+// then waits until the daemon drained the tx rings, receives until the rx
+// streams stay empty for 300 ms, prints "DRAINED {daemontest.FloodReport}",
+// waits for a line on stdin, sends 32 frames (dport 55) on tx stream 0,
+// receives them back, prints "ECHOED n", closes and deregisters.
 package main
 
 import (
@@ -44,14 +44,6 @@ type Report struct {
 	Sent     int      `json:"sent"`
 	Streams  []int    `json:"streams"` // packets per rx stream
 	Packets  []Packet `json:"packets"`
-}
-
-// FloodReport is what flood mode prints after draining.
-type FloodReport struct {
-	Sent     uint64   `json:"sent"`     // enqueued on the tx rings (all streams)
-	PerTx    []uint64 `json:"per_tx"`   // enqueued per tx stream
-	Marked   int      `json:"marked"`   // dport 53 frames among Sent (last tx stream)
-	Received uint64   `json:"received"` // received while draining after the flood
 }
 
 // Packet is one received packet.
@@ -251,11 +243,12 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 	if err != nil {
 		return err
 	}
-	rep := FloodReport{PerTx: make([]uint64, len(v.Tx))}
+	rep := daemontest.FloodReport{PerTx: make([]uint64, len(v.Tx))}
 	ms := make([]fastpath.Mbuf, 32)
 	objs := make([]uintptr, 32)
-	// fill allocates a burst of frames to dport (dport 53 for the first
-	// one when marked); false when the pool is empty.
+	// fill allocates a burst of frames to dport (dport 53 for the last
+	// one when marked: the end of a burst is what a port refuses first);
+	// false when the pool is empty.
 	fill := func(dport byte, marked bool) bool {
 		if mp.AllocMbufs(ms, cache) != nil {
 			return false
@@ -264,7 +257,7 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 			c.SetOwner(uintptr(m), c.Slot+1) // ours until the daemon takes it
 			b, _ := m.Append(60)
 			p := dport
-			if marked && i == 0 {
+			if marked && i == len(ms)-1 {
 				p = 53
 			}
 			copy(b, udp(p))
@@ -298,7 +291,7 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 		}
 		rep.Sent += uint64(n)
 		rep.PerTx[s] += uint64(n)
-		if marked && n > 0 {
+		if marked && n == len(objs) {
 			rep.Marked++
 		}
 	}
