@@ -12,6 +12,38 @@ import (
 	"time"
 )
 
+// LoopRingConfig is a daemon config with one looped-back net_ring port
+// (one 1024-slot ring is both its rx and its tx queue), a pool large
+// enough for that ring, the vdev's rings and an app's cache, and small
+// stream rings: the setup of the tx-refused tests, where an app flooding
+// several tx streams fills the port's ring (see StartFlood).
+const LoopRingConfig = `
+[eal]
+memory=256
+[pool:MZ0]
+size=8191
+[port:r0]
+devargs=net_ring0
+[vdev:vxe0]
+port=r0
+ring_size=256
+`
+
+// UDPFrame returns a 60-byte Ethernet/IPv4/UDP frame from 10.0.0.1 port
+// 1000 to 10.0.0.2 port dport (zero MAC addresses and checksums): the
+// frame the trace and drop tests send and filter on.
+func UDPFrame(dport byte) []byte {
+	f := make([]byte, 60)
+	f[12], f[13] = 0x08, 0x00
+	ip := f[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	ip[3] = 46
+	copy(ip[12:], []byte{10, 0, 0, 1})
+	copy(ip[16:], []byte{10, 0, 0, 2})
+	ip[20], ip[21], ip[22], ip[23] = 0x03, 0xe8, 0, dport
+	return f
+}
+
 // FloodReport is what testapp -mode flood prints once the daemon has
 // drained its tx rings ("DRAINED {json}").
 type FloodReport struct {

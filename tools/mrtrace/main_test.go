@@ -68,18 +68,6 @@ devargs=net_ring0
 port=r0
 `
 
-func udp(dport byte) []byte {
-	f := make([]byte, 60)
-	f[12], f[13] = 0x08, 0x00
-	ip := f[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 17
-	ip[3] = 46
-	copy(ip[12:], []byte{10, 0, 0, 1})
-	copy(ip[16:], []byte{10, 0, 0, 2})
-	ip[20], ip[21], ip[22], ip[23] = 0x03, 0xe8, 0, dport
-	return f
-}
-
 func TestOnShowOff(t *testing.T) {
 	d := daemontest.Start(t, daemontest.Options{Config: ringConfig})
 	pf := "-file-prefix=" + d.Prefix
@@ -95,8 +83,8 @@ func TestOnShowOff(t *testing.T) {
 		if err := th.Alloc(dev, bufs); err != nil {
 			t.Fatal(err)
 		}
-		bufs[0].SetData(udp(53))
-		bufs[1].SetData(udp(54))
+		bufs[0].SetData(daemontest.UDPFrame(53))
+		bufs[1].SetData(daemontest.UDPFrame(54))
 		th.SendBurst(dev, bufs)
 		got := 0
 		for deadline := time.Now().Add(5 * time.Second); got < 2 && time.Now().Before(deadline); {
@@ -184,7 +172,7 @@ func TestDropReasons(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range bufs {
-			b.SetData(udp(53))
+			b.SetData(daemontest.UDPFrame(53))
 		}
 		k, err := th.SendBurst(dev, bufs)
 		if err != nil {
@@ -284,7 +272,7 @@ func TestRingFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range bufs {
-			b.SetData(udp(53))
+			b.SetData(daemontest.UDPFrame(53))
 		}
 		if n, err := th.SendBurst(dev, bufs); n != burst || err != nil {
 			t.Fatalf("burst %d: sent %d, %v", k, n, err)

@@ -37,7 +37,7 @@ func TestNoAppDrops(t *testing.T) {
 	noApp0 := d.Status(t).Vdevs[0].Drops.NoApp
 
 	const frames = 20 // of each: dport 53 (traced) and 54 (not)
-	sendFrames(t, ns, vb, frames, udp(53), udp(54))
+	sendFrames(t, ns, vb, frames, daemontest.UDPFrame(53), daemontest.UDPFrame(54))
 	st, ok := d.WaitStatus(t, 10*time.Second, func(s *monit.Daemon) bool { return s.Vdevs[0].Drops.NoApp >= noApp0+2*frames })
 	if !ok {
 		t.Fatalf("no_app drops %d → %d after %d frames", noApp0, st.Vdevs[0].Drops.NoApp, 2*frames)

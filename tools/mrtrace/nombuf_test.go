@@ -72,7 +72,7 @@ func TestNoMbufDrops(t *testing.T) {
 
 	// Inject frames from the namespace's end of the veth.
 	const frames = 40
-	sendFrames(t, ns, vb, frames, udp(53))
+	sendFrames(t, ns, vb, frames, daemontest.UDPFrame(53))
 	st, ok := d.WaitStatus(t, 10*time.Second, func(s *monit.Daemon) bool { return s.Vdevs[0].Drops.NoMbuf >= vdev0+frames })
 	if !ok {
 		t.Fatalf("no-mbuf drops %d → %d after %d frames (port rx_nombuf %d → %d)", vdev0, st.Vdevs[0].Drops.NoMbuf, frames, port0, st.Ports[0].RxNoMbuf)

@@ -11,21 +11,6 @@ import (
 	"github.com/gomarsio/marsio/internal/daemontest"
 )
 
-// txRefusedConfig: a looped-back net_ring port (one 1024-slot ring is its
-// rx and its tx queue), a pool for that ring, the vdev's rings and the
-// app's cache.
-const txRefusedConfig = `
-[eal]
-memory=256
-[pool:MZ0]
-size=8191
-[port:r0]
-devargs=net_ring0
-[vdev:vxe0]
-port=r0
-ring_size=256
-`
-
 // TestTxRefusedTrace: packets the port refuses are recorded as drop
 // events with reason tx-refused. An app keeps 8 tx streams full into a
 // looped-back net_ring (testapp flood: the worker drains a burst from each
@@ -38,7 +23,7 @@ ring_size=256
 // counts add up to the 48, some are refused, and no more than the vdev's
 // port_tx_refused counter. The events fit the daemon's ring: none lost.
 func TestTxRefusedTrace(t *testing.T) {
-	d := daemontest.Start(t, daemontest.Options{Config: txRefusedConfig, Args: []string{"-status-interval", "20ms"}})
+	d := daemontest.Start(t, daemontest.Options{Config: daemontest.LoopRingConfig, Args: []string{"-status-interval", "20ms"}})
 	pf := "-file-prefix=" + d.Prefix
 	if out, err := mrtrace(t, pf, "on", "-vdev", "vxe0", "-filter", "proto=udp dport=53"); err != nil {
 		t.Fatalf("on: %v %s", err, out)

@@ -8,21 +8,6 @@ import (
 	"github.com/gomarsio/marsio/internal/daemontest"
 )
 
-// txRefusedConfig: a looped-back net_ring port (one 1024-slot ring is both
-// its rx and its tx queue), a pool large enough for that ring, the vdev's
-// rings and the app's cache, small stream rings.
-const txRefusedConfig = `
-[eal]
-memory=256
-[pool:MZ0]
-size=8191
-[port:r0]
-devargs=net_ring0
-[vdev:vxe0]
-port=r0
-ring_size=256
-`
-
 // TestTxRefused: the port refuses part of a tx burst. On a looped-back
 // net_ring the worker takes one rx burst (32) from the port's ring per
 // loop but drains one burst from each of the app's 8 tx streams into it:
@@ -35,7 +20,7 @@ ring_size=256
 // the port took came back (received, or dropped with rx_ring_full). The
 // daemon goes on forwarding afterwards.
 func TestTxRefused(t *testing.T) {
-	d := daemontest.Start(t, daemontest.Options{Config: txRefusedConfig, Args: []string{"-status-interval", "20ms"}})
+	d := daemontest.Start(t, daemontest.Options{Config: daemontest.LoopRingConfig, Args: []string{"-status-interval", "20ms"}})
 	f := daemontest.StartFlood(t, d, "flooder", "vxe0", 8, time.Second, 0)
 	sent := f.Report.Sent
 	// The status file is rewritten every 20 ms: wait for one that has

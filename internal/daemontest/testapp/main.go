@@ -225,19 +225,6 @@ func hold(c *daemontest.Client, v *daemontest.Vdev) error {
 	}
 }
 
-// udp returns a 60-byte Ethernet/IPv4/UDP frame from port 1000 to dport.
-func udp(dport byte) []byte {
-	f := make([]byte, 60)
-	f[12], f[13] = 0x08, 0x00
-	ip := f[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 17
-	ip[3] = 46
-	copy(ip[12:], []byte{10, 0, 0, 1})
-	copy(ip[16:], []byte{10, 0, 0, 2})
-	ip[20], ip[21], ip[22], ip[23] = 0x03, 0xe8, 0, dport
-	return f
-}
-
 func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) error {
 	mp, cache, err := c.Pool(0, 0)
 	if err != nil {
@@ -260,7 +247,7 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 			if marked && i == len(ms)-1 {
 				p = 53
 			}
-			copy(b, udp(p))
+			copy(b, daemontest.UDPFrame(p))
 			objs[i] = uintptr(m)
 		}
 		return true
