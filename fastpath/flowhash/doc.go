@@ -123,7 +123,8 @@
 // express path (fastxxh_amd64.s: at most two VLAN tags, IPv4 with a
 // 20-byte header or IPv6 with its extension headers, and in an inner mode
 // the common forms of every tunnel, keys built and XXH64-hashed in
-// registers); the packets it leaves go through the sym_crc assembly
+// registers; the parsing runs it has in common with the sym_crc parser
+// are one set of macros, parse_amd64.h); the packets it leaves go through the sym_crc assembly
 // parser in a keys mode (it writes each packet's key instead of its CRC)
 // and a branch-free assembly XXH64 kernel. CPUs without those extensions
 // and the pure-Go build (-tags purego, or not amd64) parse every packet in

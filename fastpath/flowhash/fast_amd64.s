@@ -2,6 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "parse_amd64.h"
 
 // Code layout. The express loops are bound by how fast the front end
 // delivers their instructions, which depends on where they fall in 64-byte
@@ -13,16 +14,13 @@
 // 27 (then x6 at 4 and next at 20), the offsets they had before the
 // outer_tuple4 pair loop grew, where they measured well. Code added
 // before one of them no longer moves it; code added inside a section
-// moves the rest of it (re-measure, then adjust the filler).
+// moves the rest of it (re-measure, then adjust the filler). The sections
+// use the parsing macros of parse_amd64.h, shared with fastXXH: a change
+// there moves code here too.
 #define PAD8 BYTE $0xcc; BYTE $0xcc; BYTE $0xcc; BYTE $0xcc; BYTE $0xcc; BYTE $0xcc; BYTE $0xcc; BYTE $0xcc
 
-// Registers of fastCRCSSE42. The three arrays are addressed from their
-// ends with a negative index running up to 0 (one INCQ/JNZ per packet).
-#define rptrs SI // &ptrs[n]
-#define rlens R8 // &lens[n]
-#define routp DI // &out[n]
-#define ridx R9  // i - n
-#define rpkt R10 // the packet, then the header being parsed
+// Registers of fastCRCSSE42 besides rptrs, rlens, routp, ridx and rpkt
+// (parse_amd64.h).
 #define rplen R11 // general code: bytes from rpkt on
 #define rtab R11  // express loops: &portProtoBytes (reloaded at top)
 #define rcrc R12
@@ -30,24 +28,10 @@
                  // outer_tuple4 express loop: the second packet of a pair
 #define rseed R14
 
-// Little-endian views of big-endian wire constants.
-#define ET_VLAN $0x0081
-#define ET_QINQ $0xA888
-#define ET_9100 $0x0091
-#define ET_IPV4 $0x0008
-#define ET_IPV6 $0xDD86
-#define ET_TEB $0x5865
-#define PORT_VXLAN $0xB512
-#define PORT_GTPU $0x6808
-
 // TPID(taglabel, nextlabel): jump to taglabel when the EtherType AX is a
 // VLAN TPID (0x8100, 0x88a8, 0x9100), else to nextlabel.
 #define TPID(taglabel, nextlabel) \
-	CMPW AX, ET_VLAN \
-	JEQ  taglabel \
-	CMPW AX, ET_QINQ \
-	JEQ  taglabel \
-	CMPW AX, ET_9100 \
+	TPID_TEST(taglabel) \
 	JEQ  taglabel \
 	JMP  nextlabel
 
@@ -58,21 +42,13 @@
 #define TUNNEL(tunnellabel, nextlabel) \
 	TESTL rpw, rpw \
 	JZ    nextlabel \
-	CMPL  CX, $64 \
-	JAE   nextlabel \
-	MOVQ  $(1<<4|1<<41|1<<47), DX \
-	BTQ   CX, DX \
-	JCS   tunnellabel \
+	PROTO_IN(PROTO_TUNNEL, DX, tunnellabel, nextlabel) \
 	CMPL  CX, $17 \
 	JNE   nextlabel \
 	LEAL  4(AX), DX \
 	CMPL  DX, rplen \
 	JA    nextlabel \
-	MOVWLZX 2(rpkt)(AX*1), DX \
-	CMPW  DX, PORT_VXLAN \
-	JEQ   tunnellabel \
-	CMPW  DX, PORT_GTPU \
-	JEQ   tunnellabel
+	UDP_TUNNEL(2(rpkt)(AX*1), DX, tunnellabel)
 
 // PORTS(nextlabel, highlabel, havelabel): in a 4-tuple mode, when the L4
 // protocol CX has ports (TCP 6, UDP 17, SCTP 132, UDP-Lite 136: the same set
@@ -144,10 +120,7 @@ havelabel: \
 // and a protocol with ports (portProtoBytes at rtab); CX is then the
 // protocol. Clobbers AX, CX.
 #define V4PORTS(p, faillabel) \
-	MOVL    12(p), AX \
-	ANDL    $0xffffff, AX \
-	CMPL    AX, $0x450008 \
-	JNE     faillabel \
+	IPV4_20(p, faillabel) \
 	MOVL    20(p), CX \
 	TESTW   $0xff3f, CX \
 	JNZ     faillabel \
@@ -218,13 +191,7 @@ havelabel: \
 //
 // Needs SSE4.2 (CRC32), AVX2 (VPBLENDD), BMI2 (RORX), MOVBE and POPCNT.
 TEXT ·fastCRCSSE42(SB), NOSPLIT, $0-56
-	MOVQ n+16(FP), ridx
-	MOVQ ptrs+0(FP), rptrs
-	MOVQ lens+8(FP), rlens
-	MOVQ out+40(FP), routp
-	LEAQ (rptrs)(ridx*8), rptrs
-	LEAQ (rlens)(ridx*2), rlens
-	LEAQ (routp)(ridx*4), routp
+	BURST_ENTER
 	MOVL seed+32(FP), rseed
 	MOVQ $0, slow+48(FP)
 	NEGQ ridx
@@ -269,10 +236,7 @@ x2o:
 	CMPW    (rlens)(ridx*2), $34
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
-	JNE     x6
+	IPV4_20(rpkt, x6)
 	ADDR4
 	MOVL    rseed, rcrc
 	CRC32Q  AX, rcrc
@@ -289,28 +253,17 @@ x2i:
 	CMPW    (rlens)(ridx*2), $34
 	JB      next
 	MOVQ    (rptrs)(ridx*8), rpkt
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008
-	JNE     x6
+	IPV4_20(rpkt, x6)
 	MOVL    20(rpkt), CX  // fragment word, TTL, protocol
 	TESTW   $0xff3f, CX
 	JNZ     x2ihash
 	SHRL    $24, CX
-	CMPL    CX, $64
-	JAE     x2ihash
-	MOVQ    $(1<<4|1<<41|1<<47), DX
-	BTQ     CX, DX
-	JCS     next
+	PROTO_IN(PROTO_TUNNEL, DX, next, x2ihash)
 	CMPL    CX, $17
 	JNE     x2ihash
 	CMPW    (rlens)(ridx*2), $38
 	JB      x2ihash
-	MOVWLZX 36(rpkt), DX  // UDP destination port
-	CMPW    DX, PORT_VXLAN
-	JEQ     next
-	CMPW    DX, PORT_GTPU
-	JEQ     next
+	UDP_TUNNEL(36(rpkt), DX, next)
 
 x2ihash:
 	ADDR4
@@ -403,11 +356,7 @@ x4i:
 	V4PORTS(rpkt, x6)
 	CMPL    CX, $17
 	JNE     x4ihash
-	MOVWLZX 36(rpkt), DX
-	CMPW    DX, PORT_VXLAN
-	JEQ     next
-	CMPW    DX, PORT_GTPU
-	JEQ     next
+	UDP_TUNNEL(36(rpkt), DX, next)
 
 x4ihash:
 	KEY4V
@@ -433,42 +382,22 @@ x6:
 	// (v6NextClass), in an inner mode not UDP to 4789/2152.
 	CMPL    rplen, $58
 	JB      x6gen
-	MOVBLZX 14(rpkt), AX
-	ANDL    $0xf0, AX
-	CMPL    AX, $0x60
+	IPV6_VERSION(14(rpkt))
 	JNE     x6gen
 	MOVBLZX 20(rpkt), CX // next header
-	LEAQ    ·v6NextClass(SB), DX
-	MOVBLZX (DX)(CX*1), rpw // 0 general, 1 no ports, 2 ports
-	TESTL   rpw, rpw
+	V6_CLASS(DX, rpw)
 	JZ      x6gen
 	MOVQ    mode+24(FP), DX
 	TESTQ   $2, DX
 	JZ      x6mode
 	CMPL    CX, $17
 	JNE     x6mode
-	MOVWLZX 56(rpkt), CX // UDP destination port
-	CMPW    CX, PORT_VXLAN
-	JEQ     x6gen
-	CMPW    CX, PORT_GTPU
-	JEQ     x6gen
+	UDP_TUNNEL(56(rpkt), CX, x6gen)
 
 x6mode:
 	SHRL    $1, rpw      // 1: a protocol with ports (class 2)
 	ANDL    rpw, DX      // and ports wanted (mode bit 0): DX == 1
-	// Order the addresses as 128-bit big-endian numbers: CF = daddr <
-	// saddr, from a subtraction of the low and the high halves.
-	MOVBEQQ 30(rpkt), CX // saddr, low half
-	MOVBEQQ 46(rpkt), AX // daddr, low half
-	SUBQ    CX, AX
-	MOVBEQQ 22(rpkt), CX // saddr, high half
-	MOVBEQQ 38(rpkt), AX // daddr, high half
-	SBBQ    CX, AX
-	LEAQ    22(rpkt), AX // smaller address
-	LEAQ    38(rpkt), BX // larger address
-	MOVQ    AX, CX
-	CMOVQCS BX, AX
-	CMOVQCS CX, BX
+	V6_ORDER(rpkt)       // AX: smaller address, BX: larger
 	MOVL    rseed, rcrc
 	CRC32Q  (AX), rcrc
 	CRC32Q  8(AX), rcrc
@@ -500,7 +429,9 @@ next:
 	ANDL    $2, rpw
 
 	// l2: an Ethernet frame at rpkt, rplen bytes (also a VXLAN or NVGRE
-	// payload).
+	// payload). The tags are skipped unrolled (tag1, tag2), rpkt moved on
+	// by 4 each; fastXXH skips them by parsing from its l2 again, so only
+	// the TPID test (TPID_TEST) is shared.
 l2:
 	CMPL    rplen, $34
 	JB      slow
@@ -581,13 +512,7 @@ done:
 	RET
 
 slow:
-	MOVQ ridx, CX
-	ADDQ n+16(FP), CX // i
-	MOVQ $1, AX
-	SHLQ CX, AX
-	ORQ  AX, slow+48(FP)
-	INCQ ridx
-	JNZ  top
+	SLOW_BIT(top)
 	VZEROUPPER
 	RET
 
@@ -596,17 +521,11 @@ ip6:
 	CMPL    rplen, $40
 	JB      slow
 	XORL    BX, BX
-	MOVBLZX (rpkt), AX
-	ANDL    $0xf0, AX
-	CMPL    AX, $0x60
+	IPV6_VERSION((rpkt))
 	JNE     slow
 	MOVBLZX 6(rpkt), CX // next header
 	MOVL    $40, AX
-	CMPL    CX, $64
-	JAE     v6l4
-	MOVQ    $(1<<0|1<<43|1<<44|1<<60), DX
-	BTQ     CX, DX
-	JCS     v6ext
+	PROTO_IN(PROTO_V6EXT, DX, v6ext, v6l4)
 
 v6l4:
 	TUNNEL(tunnel, v6ports)
@@ -689,7 +608,10 @@ v6key1:
 
 	// v6ext: the IPv6 extension header CX (0, 43, 44 or 60) at rpkt+AX.
 	// Up to 8 are skipped. A fragment (offset or M), a truncated chain or
-	// too long a chain leave the addresses only (BX is 0).
+	// too long a chain leave the addresses only (BX is 0). The step over
+	// one header is parse_amd64.h's V6_EXT_SKIP, shared with fastXXH's
+	// walk; the loop tests and the fragment step differ (fastXXH walks on
+	// past a fragment to test the L4 protocol), so they stay here.
 v6ext:
 	MOVL $8, rcrc
 
@@ -701,12 +623,7 @@ v6loop:
 	MOVQ    $(1<<0|1<<43|1<<60), DX
 	BTQ     CX, DX
 	JCC     v6l4
-	LEAL    2(AX), DX
-	CMPL    DX, rplen
-	JA      v6addr
-	MOVBLZX 1(rpkt)(AX*1), DX
-	MOVBLZX (rpkt)(AX*1), CX
-	LEAL    8(AX)(DX*8), AX
+	V6_EXT_SKIP(rpkt, AX, rplen, DX, v6addr)
 	DECL    rcrc
 	JNZ     v6loop
 	JMP     v6last
@@ -723,11 +640,7 @@ v6frag:
 	JNZ     v6loop
 
 v6last:
-	CMPL CX, $64
-	JAE  v6l4
-	MOVQ $(1<<0|1<<43|1<<44|1<<60), DX
-	BTQ  CX, DX
-	JCS  v6addr
+	PROTO_IN(PROTO_V6EXT, DX, v6addr, v6l4)
 	JMP  v6l4
 
 	// tunnel: CX, the L4 protocol of the outer IP header at rpkt, opens
@@ -763,13 +676,7 @@ gtpu:
 	SUBL    $8, rplen
 	CMPL    rplen, $8
 	JB      slow
-	MOVBLZX (rpkt), DX
-	MOVL    DX, CX
-	ANDL    $0xf0, CX
-	CMPL    CX, $0x30   // version 1, PT 1
-	JNE     slow
-	CMPB    1(rpkt), $0xff // G-PDU
-	JNE     slow
+	GTP_HDR((rpkt), 1(rpkt), CX, slow)
 	MOVL    $8, AX
 	TESTL   $7, DX      // E, S or PN
 	JZ      gtpip
@@ -779,55 +686,26 @@ gtpu:
 	TESTL   $4, DX      // E
 	JZ      gtpip
 	MOVBLZX 11(rpkt), CX // next extension type
-
-gtpext:
-	TESTL   CX, CX
-	JZ      gtpip
-	CMPL    AX, rplen
-	JAE     slow
-	MOVBLZX (rpkt)(AX*1), DX
-	SHLL    $2, DX
-	JZ      slow        // length 0: malformed
-	ADDL    DX, AX
-	CMPL    AX, rplen
-	JA      slow
-	MOVBLZX -1(rpkt)(AX*1), CX
-	JMP     gtpext
+	GTP_EXT(rpkt, AX, rplen, DX, gtpext, gtpip, slow)
 
 gtpip:
 	CMPL    AX, rplen
 	JAE     slow
 	ADDQ    AX, rpkt
 	SUBL    AX, rplen
-	MOVBLZX (rpkt), DX
-	SHRL    $4, DX
-	CMPL    DX, $4
-	JEQ     ip4
-	CMPL    DX, $6
-	JEQ     ip6
-	JMP     slow
+	IP_VERSION((rpkt), DX, ip4, ip6, slow)
 
 gre:
 	CMPL    rplen, $4
 	JB      slow
-	MOVWLZX (rpkt), DX
-	TESTL   $0x0740, DX // routing present, or version != 0
-	JNZ     slow
-	ANDL    $0xb0, DX   // checksum, key, sequence present
-	POPCNTL DX, DX
+	GRE_OPTS((rpkt), slow)
 	LEAL    4(DX*4), AX
 	MOVWLZX 2(rpkt), CX
 	CMPL    AX, rplen
 	JA      slow
 	ADDQ    AX, rpkt
 	SUBL    AX, rplen
-	CMPW    CX, ET_IPV4
-	JEQ     ip4
-	CMPW    CX, ET_IPV6
-	JEQ     ip6
-	CMPW    CX, ET_TEB
-	JEQ     l2
-	JMP     slow
+	GRE_NEXT(ip4, ip6, l2, slow)
 
 // Shuffle masks of KEY4V (bytes 22..37 of the frame: saddr at 4, daddr at
 // 8, ports at 12; 0x80 zeroes a byte).

@@ -2,6 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "parse_amd64.h"
 
 // The sym_xxhash fast path: IPv4 and IPv6 (at most two VLAN tags) parsed and hashed with
 // XXH64 in registers (fastXXH), and the XXH64 kernel over prepared keys
@@ -20,13 +21,8 @@
 #define PRIME4 $9650029242287828579
 #define PRIME5 $2870177450012600261
 
-// Registers of fastXXH. The three arrays are addressed from their ends
-// with a negative index running up to 0, as in fastCRCSSE42.
-#define rptrs SI // &ptrs[n]
-#define rlens R8 // &lens[n]
-#define routp DI // &out[n]
-#define ridx R9  // i - n
-#define rpkt R10 // the packet (IPv6: v3 once the key is loaded)
+// Registers of fastXXH besides rptrs, rlens, routp, ridx and rpkt
+// (parse_amd64.h; rpkt: the frame, IPv6: v3 once the key is loaded).
 #define rlen R11 // its length (then a temporary; IPv6: v4)
 #define rp1 R12  // PRIME1
 #define rp2 R13  // PRIME2
@@ -45,6 +41,27 @@
 #define klen keylen-72(SP)
 #define emode effmode-80(SP)  // mode, then mode&1 once a tunnel is opened
 #define l2base l2start-88(SP) // where the Ethernet frame being parsed starts
+
+// XXH_PRIMES: rp1, rp2, rp3 = PRIME1, PRIME2, PRIME3 and the slot p4 =
+// PRIME4. Clobbers AX.
+#define XXH_PRIMES \
+	MOVQ PRIME1, rp1 \
+	MOVQ PRIME2, rp2 \
+	MOVQ PRIME3, rp3 \
+	MOVQ PRIME4, AX \
+	MOVQ AX, p4
+
+// XXH_LANES: the four lane seeds of the 32-byte step from the seed AX
+// into the slots v1i..v4i: seed + PRIME1 + PRIME2, seed + PRIME2, seed,
+// seed - PRIME1. Needs XXH_PRIMES. Clobbers AX, CX.
+#define XXH_LANES \
+	LEAQ (AX)(rp2*1), CX \
+	MOVQ CX, v2i \
+	ADDQ rp1, CX \
+	MOVQ CX, v1i \
+	MOVQ AX, v3i \
+	SUBQ rp1, AX \
+	MOVQ AX, v4i
 
 // XXH_WORD(w, h): h is advanced over the 8-byte key word w (clobbered):
 // h ^= round(0, w); h = rotl(h, 27)*PRIME1 + PRIME4.
@@ -96,8 +113,10 @@
 	IMULQ rp3, h
 
 // ADDR4X: AX = the two IPv4 addresses at rpkt+26 (Ethernet, tags skipped) in
-// wire order, smaller first (as fast_amd64.s's ADDR4). Clobbers BX, CX,
-// rlen.
+// wire order, smaller first. Clobbers BX, CX, rlen. Not fast_amd64.s's
+// ADDR4 (one MOVBEQQ, RORX, CMOV, BSWAPQ): two 32-bit MOVBE loads compared
+// and a raw load rotated, no byte swap; each kernel keeps the sequence it
+// was measured with, so the two are not merged.
 #define ADDR4X \
 	MOVBELL 26(rpkt), BX \
 	MOVBELL 30(rpkt), CX \
@@ -108,6 +127,8 @@
 
 // PORTW(off, r, t): r = the two ports at rpkt+off in wire order, smaller
 // first (bswap, compare with the halves swapped, CMOV, bswap). Clobbers t.
+// fast_amd64.s's PORTS orders them the same way with MOVL and ROLL for
+// the swap (RORXL here): other instructions, so not merged.
 #define PORTW(off, r, t) \
 	MOVL    off(rpkt), r \
 	BSWAPL  r \
@@ -115,6 +136,27 @@
 	CMPL    r, t \
 	CMOVLHI t, r \
 	BSWAPL  r
+
+// PORTS_WANTED(t, nolabel): jump to nolabel unless the mode DX asks for
+// ports (bit 0) and the protocol CX has them (portProtoBytes). Clobbers t.
+#define PORTS_WANTED(t, nolabel) \
+	TESTQ $1, DX \
+	JZ    nolabel \
+	LEAQ  ·portProtoBytes(SB), t \
+	CMPB  (t)(CX*1), $0 \
+	JEQ   nolabel
+
+// INNER_IP(min, slowlabel): the inner IP header at rpkt+BX is put at
+// rpkt+14 (rpkt and rlen move on by BX-14); jump to slowlabel when it
+// starts past the packet or fewer than min bytes are left from rpkt.
+#define INNER_IP(min, slowlabel) \
+	CMPL BX, rlen \
+	JA   slowlabel \
+	SUBL $14, BX \
+	ADDQ BX, rpkt \
+	SUBL BX, rlen \
+	CMPL rlen, min \
+	JB   slowlabel
 
 // func fastXXH(ptrs *unsafe.Pointer, lens *uint16, n int, mode uint64, seed uint32, out *uint32) (slow uint64)
 //
@@ -137,19 +179,9 @@
 // Needs BMI2 (RORX), MOVBE and POPCNT (checked with the assembly parser's
 // features, useFastParse).
 TEXT ·fastXXH(SB), NOSPLIT, $88-56
-	MOVQ n+16(FP), ridx
-	MOVQ ptrs+0(FP), rptrs
-	MOVQ lens+8(FP), rlens
-	MOVQ out+40(FP), routp
-	LEAQ (rptrs)(ridx*8), rptrs
-	LEAQ (rlens)(ridx*2), rlens
-	LEAQ (routp)(ridx*4), routp
+	BURST_ENTER
 	MOVQ $0, slow+48(FP)
-	MOVQ PRIME1, rp1
-	MOVQ PRIME2, rp2
-	MOVQ PRIME3, rp3
-	MOVQ PRIME4, AX
-	MOVQ AX, p4
+	XXH_PRIMES
 	MOVL seed+32(FP), AX
 	MOVQ PRIME5, BX
 	ADDQ AX, BX
@@ -157,13 +189,7 @@ TEXT ·fastXXH(SB), NOSPLIT, $88-56
 	MOVQ CX, s8
 	LEAQ 12(BX), CX
 	MOVQ CX, s12
-	LEAQ (AX)(rp2*1), CX
-	MOVQ CX, v2i
-	ADDQ rp1, CX
-	MOVQ CX, v1i
-	MOVQ AX, v3i
-	SUBQ rp1, AX
-	MOVQ AX, v4i
+	XXH_LANES
 	NEGQ ridx
 	JZ   done
 
@@ -179,10 +205,7 @@ loop:
 	// l2: an Ethernet frame at rpkt (after up to two VLAN tags: their
 	// bytes skipped, rpkt and rlen moved on by 4 each), rlen >= 34 bytes.
 l2:
-	MOVL    12(rpkt), AX
-	ANDL    $0xffffff, AX
-	CMPL    AX, $0x450008 // EtherType 0x0800, version 4, IHL 5
-	JNE     notv4
+	IPV4_20(rpkt, notv4)
 
 	// v4: IPv4 with a 20-byte header at rpkt+14, rlen >= 34 bytes from
 	// rpkt.
@@ -197,27 +220,15 @@ v4:
 	JZ      v4ports
 
 	// Inner mode: IP-in-IP, GRE, UDP to 4789 or 2152 open a tunnel.
-	CMPL    CX, $64
-	JAE     v4ports
-	MOVQ    $(1<<4|1<<41|1<<47), BX
-	BTQ     CX, BX
-	JCS     open4
+	PROTO_IN(PROTO_TUNNEL, BX, open4, v4ports)
 	CMPL    CX, $17
 	JNE     v4ports
 	CMPL    rlen, $38
 	JB      v4addr // UDP without its ports: no tunnel, no ports
-	MOVWLZX 36(rpkt), BX // UDP destination port
-	CMPW    BX, $0xB512  // 4789
-	JEQ     open4
-	CMPW    BX, $0x6808  // 2152
-	JEQ     open4
+	UDP_TUNNEL(36(rpkt), BX, open4)
 
 v4ports:
-	TESTQ $1, DX
-	JZ    v4addr
-	LEAQ  ·portProtoBytes(SB), BX
-	CMPB  (BX)(CX*1), $0
-	JEQ   v4addr
+	PORTS_WANTED(BX, v4addr)
 	CMPL  rlen, $38
 	JB    v4addr
 	PORTW(34, DX, CX)
@@ -241,11 +252,9 @@ v4aval:
 
 notv4:
 	MOVWLZX 12(rpkt), AX
-	CMPW    AX, $0xDD86 // EtherType 0x86DD
+	CMPW    AX, ET_IPV6
 	JNE     tpid
-	MOVBLZX 14(rpkt), AX
-	ANDL    $0xf0, AX
-	CMPL    AX, $0x60
+	IPV6_VERSION(14(rpkt))
 	JNE     slow
 
 	// v6: IPv6 at rpkt+14, rlen >= 54 bytes from rpkt.
@@ -274,16 +283,10 @@ v6modes:
 	JEQ     open6
 	CMPL    CX, $17
 	JNE     v6class
-	MOVWLZX 56(rpkt), AX // UDP destination port
-	CMPW    AX, $0xB512
-	JEQ     open6
-	CMPW    AX, $0x6808
-	JEQ     open6
+	UDP_TUNNEL(56(rpkt), AX, open6)
 
 v6class:
-	LEAQ    ·v6NextClass(SB), AX
-	MOVBLZX (AX)(CX*1), AX // 0 general, 1 no ports, 2 ports
-	TESTL   AX, AX
+	V6_CLASS(AX, AX)
 	JNZ     v6p
 	CMPL    CX, $47 // a tunnel protocol not opened: no ports
 	JEQ     v6addr
@@ -310,14 +313,12 @@ v6wloop:
 	JNZ     v6wdone
 
 v6wopt:
-	LEAL    2(BX), AX
-	CMPL    AX, rlen
-	JA      v6addr
-	MOVBLZX 1(rpkt)(BX*1), AX
-	MOVBLZX (rpkt)(BX*1), CX
-	LEAL    8(BX)(AX*8), BX
+	V6_EXT_SKIP(rpkt, BX, rlen, AX, v6addr)
 	JMP     v6wnext
 
+	// Not fastCRCSSE42's v6frag: that one leaves the walk at a fragment
+	// with an offset or M; here it is noted in DX (CMOV) and the walk
+	// goes on to the L4 header (a tunnel behind it is still not opened).
 v6wfrag:
 	LEAL    8(BX), AX
 	CMPL    AX, rlen
@@ -331,11 +332,7 @@ v6wfrag:
 v6wnext:
 	DECQ pw
 	JNZ  v6wloop
-	CMPL CX, $64 // a ninth extension header: addresses only
-	JAE  v6wdone
-	MOVQ $(1<<0|1<<43|1<<44|1<<60), AX
-	BTQ  CX, AX
-	JCS  v6addr
+	PROTO_IN(PROTO_V6EXT, AX, v6addr, v6wdone) // a ninth extension header: addresses only
 
 	// v6wdone: CX is the protocol of the L4 header at rpkt+BX; DX is set
 	// for a fragment.
@@ -356,18 +353,10 @@ v6wdone:
 	LEAL  4(BX), AX
 	CMPL  AX, rlen
 	JA    v6addr // UDP without its ports: no tunnel, no ports
-	MOVWLZX 2(rpkt)(BX*1), AX
-	CMPW  AX, $0xB512
-	JEQ   open
-	CMPW  AX, $0x6808
-	JEQ   open
+	UDP_TUNNEL(2(rpkt)(BX*1), AX, open)
 
 v6wports:
-	TESTQ   $1, DX
-	JZ      v6addr
-	LEAQ    ·portProtoBytes(SB), AX
-	CMPB    (AX)(CX*1), $0
-	JEQ     v6addr
+	PORTS_WANTED(AX, v6addr)
 	LEAL    4(BX), AX
 	CMPL    AX, rlen
 	JA      v6addr
@@ -391,19 +380,7 @@ v6p:
 	MOVQ  $36, klen
 
 v6addr:
-	// Order the addresses as 128-bit big-endian numbers: CF = daddr <
-	// saddr, from a subtraction of the low and the high halves.
-	MOVBEQQ 30(rpkt), CX // saddr, low half
-	MOVBEQQ 46(rpkt), AX // daddr, low half
-	SUBQ    CX, AX
-	MOVBEQQ 22(rpkt), CX // saddr, high half
-	MOVBEQQ 38(rpkt), AX // daddr, high half
-	SBBQ    CX, AX
-	LEAQ    22(rpkt), AX // smaller address
-	LEAQ    38(rpkt), BX // larger address
-	MOVQ    AX, CX
-	CMOVQCS BX, AX
-	CMOVQCS CX, BX
+	V6_ORDER(rpkt) // AX: smaller address, BX: larger
 
 	// The four lanes over the 32 address bytes, then the merge.
 	MOVQ (AX), CX
@@ -441,13 +418,11 @@ v6aval:
 
 	// tpid: the EtherType AX is a VLAN TPID (0x8100, 0x88a8, 0x9100):
 	// the frame is parsed again 4 bytes on; a third tag is for the
-	// general code.
+	// general code. The test is parse_amd64.h's TPID_TEST; the skip is
+	// not fastCRCSSE42's (tag1, tag2 move rpkt on and reload the
+	// EtherType, unrolled; here l2 runs again, tags counted by l2base).
 tpid:
-	CMPW  AX, $0x0081
-	JEQ   tag
-	CMPW  AX, $0xA888
-	JEQ   tag
-	CMPW  AX, $0x0091
+	TPID_TEST(tag)
 	JNE   slow
 
 tag:
@@ -461,7 +436,10 @@ tag:
 	JAE   l2
 
 	// open4, open6: the outer IPv4 or IPv6 header at rpkt+14, protocol
-	// CX, opens a tunnel whose header is at rpkt+BX (34 or 54).
+	// CX, opens a tunnel whose header is at rpkt+BX (34 or 54). Unlike
+	// fastCRCSSE42's tunnel, rpkt stays at the frame and BX is the offset,
+	// so only the runs in parse_amd64.h (GTP_HDR, GTP_EXT, IP_VERSION,
+	// GRE_OPTS, GRE_NEXT) are shared with it.
 open6:
 	MOVL $54, BX
 	JMP  open
@@ -485,7 +463,7 @@ open:
 	LEAL 8(BX), AX
 	CMPL AX, rlen
 	JA   slow
-	CMPW 2(rpkt)(BX*1), $0xB512
+	CMPW 2(rpkt)(BX*1), PORT_VXLAN
 	JNE  ogtpu
 	ADDL $16, BX
 	JMP  eth
@@ -498,13 +476,7 @@ ogtpu:
 	LEAL    16(BX), AX
 	CMPL    AX, rlen
 	JA      slow
-	MOVBLZX 8(rpkt)(BX*1), DX // flags
-	MOVL    DX, AX
-	ANDL    $0xf0, AX
-	CMPL    AX, $0x30
-	JNE     slow
-	CMPB    9(rpkt)(BX*1), $0xff
-	JNE     slow
+	GTP_HDR(8(rpkt)(BX*1), 9(rpkt)(BX*1), AX, slow)
 	ADDL    $16, BX
 	TESTL   $7, DX // E, S or PN
 	JZ      gtpip
@@ -515,31 +487,12 @@ ogtpu:
 	MOVL    AX, BX
 	TESTL   $4, DX // E
 	JZ      gtpip
-
-gtpext:
-	TESTL   CX, CX
-	JZ      gtpip
-	CMPL    BX, rlen
-	JAE     slow
-	MOVBLZX (rpkt)(BX*1), AX
-	SHLL    $2, AX
-	JZ      slow // length 0: malformed
-	ADDL    AX, BX
-	CMPL    BX, rlen
-	JA      slow
-	MOVBLZX -1(rpkt)(BX*1), CX
-	JMP     gtpext
+	GTP_EXT(rpkt, BX, rlen, AX, gtpext, gtpip, slow)
 
 gtpip:
 	CMPL    BX, rlen
 	JAE     slow
-	MOVBLZX (rpkt)(BX*1), AX
-	SHRL    $4, AX
-	CMPL    AX, $4
-	JEQ     in4
-	CMPL    AX, $6
-	JEQ     in6
-	JMP     slow
+	IP_VERSION((rpkt)(BX*1), AX, in4, in6, slow)
 
 	// GRE version 0, routing bit clear: 4 bytes plus 4 per C, K, S bit,
 	// then IPv4, IPv6 or Ethernet (0x6558).
@@ -547,47 +500,23 @@ ogre:
 	LEAL    4(BX), AX
 	CMPL    AX, rlen
 	JA      slow
-	MOVWLZX (rpkt)(BX*1), DX
-	TESTL   $0x0740, DX // routing present, or version != 0
-	JNZ     slow
-	ANDL    $0xb0, DX   // checksum, key, sequence present
-	POPCNTL DX, DX
+	GRE_OPTS((rpkt)(BX*1), slow)
 	MOVWLZX 2(rpkt)(BX*1), CX
 	LEAL    4(BX)(DX*4), BX
-	CMPW    CX, $0x0008
-	JEQ     in4
-	CMPW    CX, $0xDD86
-	JEQ     in6
-	CMPW    CX, $0x5865
-	JEQ     eth
-	JMP     slow
+	GRE_NEXT(in4, in6, eth, slow)
 
 	// in4, in6: an inner IPv4 or IPv6 header at rpkt+BX (BX >= 34):
 	// rpkt and rlen move on so that it is at rpkt+14, and the header is
 	// parsed by v4 or v6.
 in4:
-	CMPL BX, rlen
-	JA   slow
-	SUBL $14, BX
-	ADDQ BX, rpkt
-	SUBL BX, rlen
-	CMPL rlen, $34
-	JB   slow
+	INNER_IP($34, slow)
 	CMPB 14(rpkt), $0x45 // version 4, IHL 5
 	JEQ  v4
 	JMP  slow
 
 in6:
-	CMPL    BX, rlen
-	JA      slow
-	SUBL    $14, BX
-	ADDQ    BX, rpkt
-	SUBL    BX, rlen
-	CMPL    rlen, $54
-	JB      slow
-	MOVBLZX 14(rpkt), AX
-	ANDL    $0xf0, AX
-	CMPL    AX, $0x60
+	INNER_IP($54, slow)
+	IPV6_VERSION(14(rpkt))
 	JEQ     v6
 	JMP     slow
 
@@ -603,13 +532,7 @@ eth:
 	JMP  l2
 
 slow:
-	MOVQ ridx, CX
-	ADDQ n+16(FP), CX // i
-	MOVQ $1, AX
-	SHLQ CX, AX
-	ORQ  AX, slow+48(FP)
-	INCQ ridx
-	JNZ  loop
+	SLOW_BIT(loop)
 
 done:
 	RET
@@ -639,21 +562,11 @@ TEXT ·xxhKeysAsm(SB), NOSPLIT, $224-32
 	MOVQ k+0(FP), SI
 	MOVQ n+8(FP), R8
 	MOVQ out+24(FP), DI
-	MOVQ PRIME1, rp1
-	MOVQ PRIME2, rp2
-	MOVQ PRIME3, rp3
-	MOVQ PRIME4, AX
-	MOVQ AX, p4
+	XXH_PRIMES
 	MOVL seed+16(FP), AX
 	MOVQ PRIME5, R9 // R9: seed + PRIME5
 	ADDQ AX, R9
-	LEAQ (AX)(rp2*1), CX
-	MOVQ CX, v2i
-	ADDQ rp1, CX
-	MOVQ CX, v1i
-	MOVQ AX, v3i
-	SUBQ rp1, AX
-	MOVQ AX, v4i
+	XXH_LANES
 	TESTQ R8, R8
 	JZ    kdone
 
