@@ -70,6 +70,10 @@
 // lost and must not be used. The check is on the wait's slow path only
 // (after 1024 looks at the tail), so the fast path is unchanged; a ring in
 // memory that is not abandoned is waited for however long its peer takes.
+// The daemon's side, whose workers sit in DPDK's C ring code, cannot give
+// up that way: an application killed inside an operation on a shared pool's
+// ring stalls them, and mrzcpd's stall watchdog exits it (status 3) for a
+// restart that applications with re-attach follow.
 //
 // HTS and RTS ring ends (RING_F_MP_HTS_ENQ, RING_F_MC_RTS_DEQ, …) run their
 // own protocols (rte_ring_hts_elem_pvt.h, rte_ring_rts_elem_pvt.h), in Go

@@ -101,6 +101,36 @@ type PoolStatus struct {
 	Size      uint32 `json:"size"`
 	Available uint32 `json:"available"` // rte_mempool_avail_count
 	InUse     uint32 `json:"in_use"`
+	// Ring is the head and tail of both ends of the pool's ring (absent
+	// in files of older daemons).
+	Ring *RingEnds `json:"ring,omitempty"`
+}
+
+// RingEnds are the head and tail of both ends of a ring (struct
+// rte_ring_headtail). Between operations head == tail on each end; a
+// head ≠ tail that stays is the half-done operation of a process killed
+// between its head move and its tail store: every later operation on that
+// end waits forever.
+type RingEnds struct {
+	ProdHead uint32 `json:"prod_head"`
+	ProdTail uint32 `json:"prod_tail"`
+	ConsHead uint32 `json:"cons_head"`
+	ConsTail uint32 `json:"cons_tail"`
+}
+
+// StalledWorker is a dataplane worker of the daemon whose loop stopped
+// advancing for the stall timeout (mrzcpd -stall-timeout): it is stuck,
+// most likely spinning inside DPDK's ring code behind a dead application's
+// half-done operation on a shared pool. The daemon then exits (status 3)
+// and leaves its status file with this record for the operator.
+type StalledWorker struct {
+	Worker  int      `json:"worker"`
+	Ports   []string `json:"ports,omitempty"`
+	Vdevs   []string `json:"vdevs,omitempty"`
+	Epoch   uint64   `json:"epoch"`      // loop count it stopped at
+	Stalled int64    `json:"stalled_ns"` // how long it had not advanced at detection
+	Time    int64    `json:"time_ns"`    // CLOCK_REALTIME ns of the detection
+	Cause   string   `json:"cause"`      // the daemon's diagnosis
 }
 
 // PortStatus is one port.
@@ -184,6 +214,9 @@ type Daemon struct {
 	Vdevs    []VdevStatus  `json:"vdevs"`
 	Apps     []AppSummary  `json:"apps"`
 	Reclaims []Reclaim     `json:"reclaims,omitempty"`
+	// StalledWorkers is set once the stall watchdog found stuck workers
+	// (the daemon is exiting; the last file it writes keeps them).
+	StalledWorkers []StalledWorker `json:"stalled_workers,omitempty"`
 }
 
 // AppGeneral is the "general" object of mrmonit.app.<appsym>.

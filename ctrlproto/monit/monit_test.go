@@ -105,3 +105,42 @@ func FuzzReadDaemon(f *testing.F) {
 		_ = decodeStrict("fuzz", data, &d)
 	})
 }
+
+// TestDaemonStallFields: the pool ring ends and stalled_workers round-trip,
+// are absent from a file that has none (older readers see the same JSON),
+// and a file of an older daemon without them still reads.
+func TestDaemonStallFields(t *testing.T) {
+	dir := t.TempDir()
+	p := DaemonPath(dir)
+	d := &Daemon{General: DaemonGeneral{GCfgfile: "/etc/g.conf", Pid: 1, FilePrefix: "x"},
+		Pools: []PoolStatus{{Name: "MZ0", Size: 10}}}
+	if err := WriteFile(p, d); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	if strings.Contains(string(data), "stalled_workers") || strings.Contains(string(data), `"ring"`) {
+		t.Errorf("empty stall fields written:\n%s", data)
+	}
+	d.Pools[0].Ring = &RingEnds{ProdHead: 9, ProdTail: 9, ConsHead: 7, ConsTail: 3}
+	d.StalledWorkers = []StalledWorker{{Worker: 1, Ports: []string{"p0"}, Vdevs: []string{"vxe0"}, Epoch: 5,
+		Stalled: int64(time.Second), Time: 2, Cause: "stuck"}}
+	if err := WriteFile(p, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDaemon(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Pools[0].Ring; r == nil || *r != *d.Pools[0].Ring {
+		t.Errorf("ring %+v", r)
+	}
+	if len(got.StalledWorkers) != 1 || got.StalledWorkers[0].Cause != "stuck" || got.StalledWorkers[0].Vdevs[0] != "vxe0" ||
+		got.StalledWorkers[0].Stalled != int64(time.Second) {
+		t.Errorf("stalled_workers %+v", got.StalledWorkers)
+	}
+	old := `{"general":{"g_cfgfile":"/x","pid":3,"file_prefix":"r"},"pools":[{"name":"MZ0","size":1,"available":1,"in_use":0}]}`
+	os.WriteFile(p, []byte(old), 0o644)
+	if got, err := ReadDaemon(p); err != nil || got.Pools[0].Ring != nil || got.StalledWorkers != nil {
+		t.Errorf("older file: %+v %v", got, err)
+	}
+}

@@ -5,6 +5,7 @@
 //	testapp -prefix P -appsym A -devsym D -mode hold            (then kill -9 it)
 //	testapp -prefix P -appsym A -devsym D -mode bench -duration 3s
 //	testapp -prefix P -appsym A -devsym D -rx 1 -tx 8 -mode flood -duration 1s -mark K
+//	testapp -prefix P -appsym A [-devsym D -open] -mode halfget (then kill -9 it)
 //
 // forward: receives until K packets arrived (or -timeout), records which rx
 // stream each packet came on, sends each one back out tx stream (rx % ntx),
@@ -22,6 +23,11 @@
 // streams stay empty for 300 ms, prints "DRAINED {daemontest.FloodReport}",
 // waits for a line on stdin, sends 32 frames (dport 55) on tx stream 0,
 // receives them back, prints "ECHOED n", closes and deregisters.
+// halfget: registers (and with -open opens the vdev, 1 rx / 1 tx stream,
+// and does not read it), then does the first half of a multi-consumer dequeue
+// of -n objects on pool 0's ring — the CAS of cons.head, not the copy nor
+// the tail store — prints "HALFGET cons head H->H+n tail T", and waits to
+// be killed: the state a process killed inside a dequeue leaves behind.
 package main
 
 import (
@@ -31,10 +37,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gomarsio/marsio/fastpath"
 	"github.com/gomarsio/marsio/internal/daemontest"
+	"github.com/gomarsio/marsio/zz_generated/dpdk"
 )
 
 // Report is what forward mode writes.
@@ -66,12 +75,14 @@ func run(args []string) error {
 	devsym := fs.String("devsym", "vxe0", "vdev")
 	nrx := fs.Uint("rx", 4, "rx streams")
 	ntx := fs.Uint("tx", 4, "tx streams")
-	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone, flood")
+	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone, flood, halfget")
 	expect := fs.Int("expect", 0, "forward: packets to receive")
 	timeout := fs.Duration("timeout", 20*time.Second, "forward: give up after")
 	duration := fs.Duration("duration", 3*time.Second, "bench, flood: run time")
 	report := fs.String("report", "", "forward: report file")
 	mark := fs.Int("mark", 0, "flood: dport 53 frames on the last tx stream")
+	nget := fs.Uint("n", 4, "halfget: slots to take")
+	open := fs.Bool("open", false, "halfget: open the vdev first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +97,15 @@ func run(args []string) error {
 		}
 		fmt.Println("DAEMON GONE")
 		return nil
+	}
+	if *mode == "halfget" {
+		if *open {
+			if _, err := c.Open(*devsym, 1, 1); err != nil {
+				c.Deregister()
+				return err
+			}
+		}
+		return halfGet(c, uint32(*nget))
 	}
 	v, err := c.Open(*devsym, uint32(*nrx), uint32(*ntx))
 	if err != nil {
@@ -318,4 +338,40 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 		return err
 	}
 	return c.Deregister()
+}
+
+// halfGet moves pool 0's ring's cons.head by n with a CAS, as the first
+// step of rte_ring's multi-consumer dequeue does (__rte_ring_move_cons_head,
+// with at least n entries between it and prod.tail), and stops there: no
+// copy, no cons.tail store. Then it waits to be killed.
+func halfGet(c *daemontest.Client, n uint32) error {
+	mp, _, err := c.Pool(0, 0)
+	if err != nil {
+		return err
+	}
+	r := mp.Ring()
+	if r.ConsSync() != fastpath.SyncMT {
+		return fmt.Errorf("pool %s: ring %s: consumer sync type %v, want MT", mp.Name(), r.Name(), r.ConsSync())
+	}
+	at := func(off uintptr) *uint32 {
+		a := r.Addr() + off
+		return *(**uint32)(unsafe.Pointer(&a)) // shared memory, not Go's
+	}
+	consHead := at(dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailHead)
+	consTail := at(dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailTail)
+	prodTail := at(dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailTail)
+	for {
+		h := atomic.LoadUint32(consHead)
+		if atomic.LoadUint32(prodTail)-h < n {
+			time.Sleep(time.Millisecond) // not n entries yet: the daemon's workers hold them
+			continue
+		}
+		if atomic.CompareAndSwapUint32(consHead, h, h+n) {
+			fmt.Printf("HALFGET cons head %d->%d tail %d\n", h, h+n, atomic.LoadUint32(consTail))
+			break
+		}
+	}
+	for { // killed here, between the head move and the tail store
+		time.Sleep(time.Hour)
+	}
 }

@@ -234,6 +234,7 @@ func (d *daemon) watch(a *appState) {
 		}
 		break
 	}
+	d.noteGone(a.appsym, a.pid)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if a.done || d.stopping.Load() {
@@ -463,10 +464,17 @@ func (d *daemon) closeVdev(v *vdevState, st *C.struct_mr_reclaim_stats) {
 	atomic.StoreUint64((*uint64)(unsafe.Pointer(&v.desc.instance)), 0)
 	v.desc.state = vdevIdle
 	v.desc.owner_slot = 0
-	d.quiesce()
 	// The app's tx ring-full drops live in the instance: fold them into
 	// the vdev's cumulative counter before it goes away.
 	v.desc.drops.app_tx_ring_full += C.uint64_t(appTxDrops(v.inst))
+	if !d.quiesce() {
+		// A stalled worker may still be inside the instance: leave its
+		// rings, memzone, eventfds and efds array as they are (the
+		// watchdog shuts the daemon down).
+		d.log.Printf("ERROR: vdev %s: a worker is stalled: its instance's rings, memzone and eventfds are left unfreed", v.cfg.Devsym)
+		v.owner, v.efds, v.inst = -1, nil, nil
+		return
+	}
 	C.mr_vdev_instance_free(v.inst, st)
 	if old != nil {
 		C.free(unsafe.Pointer(old.efds))

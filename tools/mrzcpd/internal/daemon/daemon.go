@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,6 +49,11 @@ type Options struct {
 	Logger     *log.Logger    // default: stderr with prefix "mrzcpd: "
 	// StatusInterval is the status file period (default 1 s).
 	StatusInterval time.Duration
+	// StallTimeout is the stall watchdog's timeout (watchdog.go): a worker
+	// whose loop has not advanced for it is stalled, and the daemon shuts
+	// down without it and Run returns ErrWorkerStalled. 0 disables the
+	// watchdog.
+	StallTimeout time.Duration
 	// Ready, when set, is called once everything is up (status file written).
 	Ready func()
 	// Observe, when set, is called once everything is up with the root's
@@ -118,6 +122,7 @@ type daemon struct {
 	group    *appGroup   // [service] app_group; nil = root only
 	ctl      ctlQueue    // control requests, served off EAL's mp thread
 	trace    daemonTrace // the data-path trace area (trace.go)
+	stall    stallState  // the stall watchdog's record (watchdog.go)
 
 	mu       sync.Mutex
 	apps     [maxApps]*appState
@@ -136,6 +141,8 @@ func Run(ctx context.Context, o Options) (err error) {
 		return errors.New("mrzcpd: no config")
 	}
 	d := &daemon{opts: o, cfg: o.Config, log: o.Logger, start: time.Now()}
+	d.stall.ch = make(chan struct{})
+	d.stall.acked = make(chan struct{})
 	if d.log == nil {
 		d.log = log.New(os.Stderr, "mrzcpd: ", log.LstdFlags|log.Lmicroseconds)
 	}
@@ -203,7 +210,19 @@ func Run(ctx context.Context, o Options) (err error) {
 	d.log.Printf("ready: pid %d, file prefix %s, runtime dir %s, status %s, %d ports, %d vdevs, %d workers",
 		os.Getpid(), d.prefix, d.rtDir, statusPath, len(d.ports), len(d.vdevs), len(d.workers))
 	if o.Observe != nil {
-		defer o.Observe(uintptrOf(d.root), &d.mu)() // deferred after cleanupEAL: runs before it
+		stopObserve := o.Observe(uintptrOf(d.root), &d.mu)
+		defer func() { // deferred after cleanupEAL: runs before it
+			if !d.stalled() && !d.anyStalled() {
+				stopObserve()
+			} else if !bounded(2*time.Second, stopObserve) {
+				d.log.Printf("observer (metrics) did not stop: left behind")
+			}
+		}()
+	}
+	if d.opts.StallTimeout > 0 {
+		wdDone := make(chan struct{})
+		defer close(wdDone)
+		go d.watchdog(wdDone)
 	}
 	if o.Ready != nil {
 		o.Ready()
@@ -216,6 +235,8 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-d.stall.ch:
+			break loop
 		case <-tick.C:
 			if err := d.writeStatus(statusPath); err != nil {
 				d.log.Printf("status file: %v", err)
@@ -226,13 +247,48 @@ loop:
 			}
 		}
 	}
+	if d.stalled() {
+		d.stall.ackOnce.Do(func() { close(d.stall.acked) })
+		return d.stallShutdown(statusPath)
+	}
 	d.log.Printf("shutting down")
 	if d.group != nil {
 		d.log.Print(d.group.summary())
 	}
 	d.shutdown()
+	if d.anyStalled() {
+		return fmt.Errorf("%w: a worker did not stop at shutdown (most likely stuck behind a dead application's half-done operation on a shared pool ring)", ErrWorkerStalled)
+	}
 	os.Remove(statusPath)
 	return nil
+}
+
+// stallShutdown is the shutdown after a worker stall: the status file
+// with the stall, the normal shutdown without waiting for the stalled
+// workers (nor longer than a bound for the control plane), and the
+// status file kept for the operator. cleanupEAL (deferred) then removes
+// the runtime dir and the hugepage files.
+func (d *daemon) stallShutdown(statusPath string) error {
+	ws := d.stalledWorkers()
+	d.log.Printf("shutting down after a worker stall")
+	bound := max(d.opts.StallTimeout, time.Second)
+	if s, ok := d.statusBounded(bound); ok {
+		if err := monit.WriteFile(statusPath, s); err != nil {
+			d.log.Printf("status file: %v", err)
+		}
+	} else {
+		d.log.Printf("status file: control plane busy for %v: not rewritten", bound)
+	}
+	if d.group != nil {
+		d.log.Print(d.group.summary())
+	}
+	d.shutdown()
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = strconv.Itoa(w.Worker)
+	}
+	return fmt.Errorf("%w: worker %s stuck for %v or more, most likely behind a dead application's half-done operation on a shared pool ring (see the log's pool ring lines; status file %s keeps stalled_workers)",
+		ErrWorkerStalled, strings.Join(ids, ","), d.opts.StallTimeout, statusPath)
 }
 
 func (d *daemon) ealArgs() []string {
@@ -444,22 +500,48 @@ func dpdkVersionNum() uint32 {
 	return y<<24 | m<<16 | mi<<8 | rel
 }
 
+// shutdown stops the control plane, hangs up on the apps, stops the
+// workers and the ports. After a worker stall every wait is bounded and
+// the ports of stalled workers are left running (a worker is inside their
+// rx or tx burst).
 func (d *daemon) shutdown() {
+	stalled := d.stalled()
+	var bound time.Duration
+	if stalled {
+		bound = max(d.opts.StallTimeout, time.Second)
+	}
 	d.stopping.Store(true)
 	C.mr_actions_unregister()
-	d.ctl.stop()
-	d.mu.Lock()
-	for _, a := range d.apps {
-		if a != nil && !a.done {
-			d.log.Printf("app %s (pid %d, slot %d): hung up at shutdown (its rings, caches and memzone left as they are)", a.appsym, a.pid, a.slot)
-			d.hangUpApp(a)
+	if !stalled {
+		d.ctl.stop()
+	} else if !bounded(bound, d.ctl.stop) {
+		d.log.Printf("ERROR: control requests still being served after %v: left behind", bound)
+	}
+	if d.lockCtl(bound) {
+		for _, a := range d.apps {
+			if a != nil && !a.done {
+				d.log.Printf("app %s (pid %d, slot %d): hung up at shutdown (its rings, caches and memzone left as they are)", a.appsym, a.pid, a.slot)
+				d.hangUpApp(a)
+			}
+		}
+		d.mu.Unlock()
+	} else {
+		d.log.Printf("ERROR: control plane busy for %v: apps not hung up one by one (their liveness sockets close when the daemon exits)", bound)
+	}
+	d.stopWorkers()
+	busy := map[*portState]bool{}
+	for _, w := range d.workers {
+		if w.stalled.Load() {
+			for _, v := range w.vdevs {
+				busy[v.port] = true
+			}
 		}
 	}
-	d.mu.Unlock()
-	d.stopWorkers()
 	for _, p := range d.ports {
-		if p.started {
+		if p.started && !busy[p] {
 			C.mr_port_stop(C.uint16_t(p.id))
+		} else if busy[p] {
+			d.log.Printf("port %s: not stopped (a stalled worker is inside it)", p.cfg.Name)
 		}
 	}
 	C.mr_pdump_uninit()
@@ -467,20 +549,13 @@ func (d *daemon) shutdown() {
 
 // cleanupEAL releases EAL and removes what it leaves behind: the runtime
 // dir and this prefix's hugepage files.
+// After a worker stall EAL is not cleaned up: rte_eal_cleanup unmaps the
+// hugepage memory the stalled worker is spinning on (it would crash the
+// process); the files go, the mappings go with the process.
 func (d *daemon) cleanupEAL() {
-	C.mr_eal_cleanup()
-	if d.rtDir != "" {
-		if err := os.RemoveAll(d.rtDir); err != nil {
-			d.log.Printf("remove runtime dir: %v", err)
-		}
+	if !d.stalled() && !d.anyStalled() {
+		C.mr_eal_cleanup()
 	}
-	hd := d.hugeDir
-	if hd == "" {
-		hd = "/dev/hugepages"
-	}
-	files, _ := filepath.Glob(filepath.Join(hd, d.prefix+"map_*"))
-	for _, f := range files {
-		os.Remove(f)
-	}
-	d.log.Printf("cleaned up runtime dir %s and %d hugepage files", d.rtDir, len(files))
+	n := d.removeFiles()
+	d.log.Printf("cleaned up runtime dir %s and %d hugepage files", d.rtDir, n)
 }

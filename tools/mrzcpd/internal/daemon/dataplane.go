@@ -54,9 +54,12 @@ type worker struct {
 	// no worker still uses an instance it is about to free.
 	epoch atomic.Uint64
 	stop  atomic.Bool
-	done  chan struct{}
-	lcore int
-	cpu   int // pinned CPU, -1 = not pinned
+	// stalled: the watchdog found its epoch stuck (watchdog.go); nobody
+	// waits for it any more.
+	stalled atomic.Bool
+	done    chan struct{}
+	lcore   int
+	cpu     int // pinned CPU, -1 = not pinned
 }
 
 func (d *daemon) startWorkers() {
@@ -95,26 +98,66 @@ func (d *daemon) startWorkers() {
 	wg.Wait() // registered (or failed)
 }
 
+// stopWorkers stops the workers and waits until they have ended, but not
+// for stalled ones, nor for any longer than the stall timeout
+// (quiesceDefault with the watchdog off): one that does not end by then is
+// marked stalled and left behind.
 func (d *daemon) stopWorkers() {
 	for _, w := range d.workers {
 		w.stop.Store(true)
 	}
+	bound := d.opts.StallTimeout
+	if bound <= 0 {
+		bound = quiesceDefault
+	}
+	deadline := time.After(bound)
 	for _, w := range d.workers {
-		<-w.done
+		if w.stalled.Load() {
+			continue
+		}
+		select {
+		case <-w.done:
+		case <-deadline:
+			w.stalled.Store(true)
+			d.log.Printf("ERROR: worker %d did not stop within %v (stalled): left behind", w.id, bound)
+		}
 	}
 }
 
+// anyStalled reports whether a worker is marked stalled.
+func (d *daemon) anyStalled() bool {
+	for _, w := range d.workers {
+		if w.stalled.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// quiesceDefault bounds quiesce when the watchdog is off.
+const quiesceDefault = 10 * time.Second
+
 // quiesce waits until every worker has started a new loop since the call:
-// a pointer it unpublished before the call is no longer in use.
-func (d *daemon) quiesce() {
+// a pointer it unpublished before the call is no longer in use. It never
+// waits forever: false when a worker is stalled (marked by the watchdog,
+// or still on the same loop after the stall timeout — quiesceDefault with
+// the watchdog off); the caller must then leave what the pointer names
+// alone (unfreed), the worker may still be using it.
+func (d *daemon) quiesce() bool {
 	type mark struct {
 		w *worker
 		e uint64
 	}
+	bound := d.opts.StallTimeout
+	if bound <= 0 {
+		bound = quiesceDefault
+	}
+	deadline := time.Now().Add(bound)
 	marks := make([]mark, len(d.workers))
 	for i, w := range d.workers {
 		marks[i] = mark{w, w.epoch.Load()}
 	}
+	ok := true
 	for _, m := range marks {
 		for m.w.epoch.Load() == m.e {
 			select {
@@ -122,10 +165,16 @@ func (d *daemon) quiesce() {
 				goto next
 			default:
 			}
+			if m.w.stalled.Load() || time.Now().After(deadline) {
+				d.log.Printf("ERROR: worker %d stuck on loop %d for %v or more (stalled): not waiting for it", m.w.id, m.e, bound)
+				ok = false
+				goto next
+			}
 			time.Sleep(20 * time.Microsecond)
 		}
 	next:
 	}
+	return ok
 }
 
 func (d *daemon) runWorker(w *worker, started *sync.WaitGroup) {

@@ -119,6 +119,18 @@ uint32_t mr_pool_avail(uint32_t idx)
 	return g_pools[idx] ? rte_mempool_avail_count(g_pools[idx]) : 0;
 }
 
+int mr_pool_ring_ends(uint32_t idx, struct mr_ring_ends *e)
+{
+	if (idx >= MR_MAX_POOLS || g_pools[idx] == NULL || g_pools[idx]->pool_data == NULL)
+		return -1;
+	const struct rte_ring *r = g_pools[idx]->pool_data;
+	e->prod_head = __atomic_load_n(&r->prod.head, __ATOMIC_RELAXED);
+	e->prod_tail = __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED);
+	e->cons_head = __atomic_load_n(&r->cons.head, __ATOMIC_RELAXED);
+	e->cons_tail = __atomic_load_n(&r->cons.tail, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int mr_dev_probe(const char *devargs, char *err, int errlen)
 {
 	int ret = rte_dev_probe(devargs);

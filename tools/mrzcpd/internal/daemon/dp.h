@@ -43,6 +43,14 @@ int mr_pool_create(uint32_t idx, const char *name, uint32_t n, uint32_t cache, u
 		   uint32_t data_room, int socket, char *err, int errlen);
 struct rte_mempool *mr_pool(uint32_t idx);
 uint32_t mr_pool_avail(uint32_t idx);
+
+/* The head and tail of both ends of a pool's ring (pool_data of its
+ * ring_mp_mc ops), read without taking part in the ring's protocol: for the
+ * stall watchdog's diagnosis. Returns -1 when there is no such pool. */
+struct mr_ring_ends {
+	uint32_t prod_head, prod_tail, cons_head, cons_tail;
+};
+int mr_pool_ring_ends(uint32_t idx, struct mr_ring_ends *e);
 int mr_dev_probe(const char *devargs, char *err, int errlen);
 int mr_port_setup(const char *devname, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_desc,
 		  uint16_t tx_desc, uint32_t pool_idx, int promisc, uint32_t mtu,

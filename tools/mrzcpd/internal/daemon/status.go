@@ -38,6 +38,13 @@ func drops(c *C.struct_mr_drops, appTx uint64) monit.Drops {
 
 // status builds mrmonit.daemon; it also beats the root's heartbeat.
 func (d *daemon) status() *monit.Daemon {
+	s, _ := d.statusBounded(0)
+	return s
+}
+
+// statusBounded is status waiting at most bound for the control lock (0:
+// as long as it takes); false when it gave up (s is then nil).
+func (d *daemon) statusBounded(bound time.Duration) (*monit.Daemon, bool) {
 	d.root.heartbeat_ns = C.uint64_t(C.mr_now_monotonic())
 	s := &monit.Daemon{General: monit.DaemonGeneral{
 		GCfgfile: d.cfg.Path, Pid: os.Getpid(), StartTime: d.start.UnixNano(), UpdateTime: time.Now().UnixNano(),
@@ -47,7 +54,8 @@ func (d *daemon) status() *monit.Daemon {
 	}}
 	for i, p := range d.cfg.Pools {
 		avail := uint32(C.mr_pool_avail(C.uint32_t(i)))
-		s.Pools = append(s.Pools, monit.PoolStatus{Name: p.Name, Size: p.Size, Available: avail, InUse: p.Size - avail})
+		s.Pools = append(s.Pools, monit.PoolStatus{Name: p.Name, Size: p.Size, Available: avail, InUse: p.Size - avail,
+			Ring: ringEnds(i)})
 	}
 	for _, p := range d.ports {
 		ps := monit.PortStatus{Name: p.cfg.Name, PortID: p.id, Device: p.cfg.DeviceArg(), MAC: macString(p.mac)}
@@ -67,7 +75,10 @@ func (d *daemon) status() *monit.Daemon {
 		}
 		s.Ports = append(s.Ports, ps)
 	}
-	d.mu.Lock()
+	s.StalledWorkers = d.stalledWorkers()
+	if !d.lockCtl(bound) {
+		return nil, false
+	}
 	defer d.mu.Unlock()
 	for _, v := range d.vdevs {
 		vs := monit.VdevStatus{Devsym: v.cfg.Devsym, Port: v.cfg.Port, State: "idle",
@@ -108,7 +119,7 @@ func (d *daemon) status() *monit.Daemon {
 		s.Apps = append(s.Apps, as)
 	}
 	s.Reclaims = append([]monit.Reclaim(nil), d.reclaims...)
-	return s
+	return s, true
 }
 
 func (d *daemon) writeStatus(path string) error {
