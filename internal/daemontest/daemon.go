@@ -30,7 +30,8 @@
 // enqueue mbufs on the stream rings, wait with the sleeping-flag protocol,
 // close, deregister, and raw requests for bad-input tests. TestApp builds
 // internal/daemontest/testapp, the same client as a separate process
-// (forward / hold / bench / waitgone / flood modes) for kill -9 tests.
+// (forward / hold / bench / waitgone / flood / halfget / halfput modes) for
+// kill -9 tests.
 package daemontest
 
 import (

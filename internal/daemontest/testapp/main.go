@@ -6,6 +6,7 @@
 //	testapp -prefix P -appsym A -devsym D -mode bench -duration 3s
 //	testapp -prefix P -appsym A -devsym D -rx 1 -tx 8 -mode flood -duration 1s -mark K
 //	testapp -prefix P -appsym A [-devsym D -open] -mode halfget (then kill -9 it)
+//	testapp -prefix P -appsym A [-devsym D -open] -mode halfput (then kill -9 it)
 //
 // forward: receives until K packets arrived (or -timeout), records which rx
 // stream each packet came on, sends each one back out tx stream (rx % ntx),
@@ -28,6 +29,8 @@
 // of -n objects on pool 0's ring — the CAS of cons.head, not the copy nor
 // the tail store — prints "HALFGET cons head H->H+n tail T", and waits to
 // be killed: the state a process killed inside a dequeue leaves behind.
+// halfput: the same with the CAS of prod.head of a multi-producer enqueue
+// ("HALFPUT prod head H->H+n tail T").
 package main
 
 import (
@@ -75,14 +78,14 @@ func run(args []string) error {
 	devsym := fs.String("devsym", "vxe0", "vdev")
 	nrx := fs.Uint("rx", 4, "rx streams")
 	ntx := fs.Uint("tx", 4, "tx streams")
-	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone, flood, halfget")
+	mode := fs.String("mode", "forward", "forward, hold, bench, waitgone, flood, halfget, halfput")
 	expect := fs.Int("expect", 0, "forward: packets to receive")
 	timeout := fs.Duration("timeout", 20*time.Second, "forward: give up after")
 	duration := fs.Duration("duration", 3*time.Second, "bench, flood: run time")
 	report := fs.String("report", "", "forward: report file")
 	mark := fs.Int("mark", 0, "flood: dport 53 frames on the last tx stream")
-	nget := fs.Uint("n", 4, "halfget: slots to take")
-	open := fs.Bool("open", false, "halfget: open the vdev first")
+	nget := fs.Uint("n", 4, "halfget, halfput: slots to take")
+	open := fs.Bool("open", false, "halfget, halfput: open the vdev first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,14 +101,14 @@ func run(args []string) error {
 		fmt.Println("DAEMON GONE")
 		return nil
 	}
-	if *mode == "halfget" {
+	if *mode == "halfget" || *mode == "halfput" {
 		if *open {
 			if _, err := c.Open(*devsym, 1, 1); err != nil {
 				c.Deregister()
 				return err
 			}
 		}
-		return halfGet(c, uint32(*nget))
+		return halfOp(c, *mode == "halfput", uint32(*nget))
 	}
 	v, err := c.Open(*devsym, uint32(*nrx), uint32(*ntx))
 	if err != nil {
@@ -340,18 +343,19 @@ func flood(c *daemontest.Client, v *daemontest.Vdev, d time.Duration, mark int) 
 	return c.Deregister()
 }
 
-// halfGet moves pool 0's ring's cons.head by n with a CAS, as the first
-// step of rte_ring's multi-consumer dequeue does (__rte_ring_move_cons_head,
-// with at least n entries between it and prod.tail), and stops there: no
-// copy, no cons.tail store. Then it waits to be killed.
-func halfGet(c *daemontest.Client, n uint32) error {
+// halfOp moves pool 0's ring's cons.head (put: prod.head) by n with a CAS,
+// as the first step of rte_ring's multi-consumer dequeue (multi-producer
+// enqueue) does (__rte_ring_move_cons_head / _prod_head, with at least n
+// entries / free slots), and stops there: no copy, no tail store. Then it
+// waits to be killed.
+func halfOp(c *daemontest.Client, put bool, n uint32) error {
 	mp, _, err := c.Pool(0, 0)
 	if err != nil {
 		return err
 	}
 	r := mp.Ring()
-	if r.ConsSync() != fastpath.SyncMT {
-		return fmt.Errorf("pool %s: ring %s: consumer sync type %v, want MT", mp.Name(), r.Name(), r.ConsSync())
+	if r.ConsSync() != fastpath.SyncMT || r.ProdSync() != fastpath.SyncMT {
+		return fmt.Errorf("pool %s: ring %s: sync types %v/%v, want MT", mp.Name(), r.Name(), r.ProdSync(), r.ConsSync())
 	}
 	at := func(off uintptr) *uint32 {
 		a := r.Addr() + off
@@ -359,15 +363,26 @@ func halfGet(c *daemontest.Client, n uint32) error {
 	}
 	consHead := at(dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailHead)
 	consTail := at(dpdk.OffsetofRingCons + dpdk.OffsetofRingHeadtailTail)
+	prodHead := at(dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailHead)
 	prodTail := at(dpdk.OffsetofRingProd + dpdk.OffsetofRingHeadtailTail)
+	head, tail, other, name := consHead, consTail, prodTail, "cons"
+	if put {
+		head, tail, other, name = prodHead, prodTail, consTail, "prod"
+	}
+	capacity := uint32(r.Capacity())
 	for {
-		h := atomic.LoadUint32(consHead)
-		if atomic.LoadUint32(prodTail)-h < n {
-			time.Sleep(time.Millisecond) // not n entries yet: the daemon's workers hold them
+		h := atomic.LoadUint32(head)
+		o := atomic.LoadUint32(other)
+		avail := o - h // entries between cons.head and prod.tail
+		if put {
+			avail = capacity + o - h // free slots between prod.head and cons.tail
+		}
+		if avail < n {
+			time.Sleep(time.Millisecond) // not enough yet: the daemon's workers hold them
 			continue
 		}
-		if atomic.CompareAndSwapUint32(consHead, h, h+n) {
-			fmt.Printf("HALFGET cons head %d->%d tail %d\n", h, h+n, atomic.LoadUint32(consTail))
+		if atomic.CompareAndSwapUint32(head, h, h+n) {
+			fmt.Printf("HALF%s %s head %d->%d tail %d\n", map[bool]string{false: "GET", true: "PUT"}[put], name, h, h+n, atomic.LoadUint32(tail))
 			break
 		}
 	}

@@ -212,9 +212,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if o.Observe != nil {
 		stopObserve := o.Observe(uintptrOf(d.root), &d.mu)
 		defer func() { // deferred after cleanupEAL: runs before it
-			if !d.stalled() && !d.anyStalled() {
+			switch {
+			case !d.stalled() && !d.anyStalled():
 				stopObserve()
-			} else if !bounded(2*time.Second, stopObserve) {
+			case d.stall.ctlStuck.Load(): // it takes the control lock
+				d.log.Printf("observer (metrics) not stopped: the control plane is stuck")
+			case !bounded(2*time.Second, stopObserve):
 				d.log.Printf("observer (metrics) did not stop: left behind")
 			}
 		}()
@@ -272,12 +275,12 @@ func (d *daemon) stallShutdown(statusPath string) error {
 	ws := d.stalledWorkers()
 	d.log.Printf("shutting down after a worker stall")
 	bound := max(d.opts.StallTimeout, time.Second)
-	if s, ok := d.statusBounded(bound); ok {
-		if err := monit.WriteFile(statusPath, s); err != nil {
-			d.log.Printf("status file: %v", err)
-		}
-	} else {
-		d.log.Printf("status file: control plane busy for %v: not rewritten", bound)
+	s, ok := d.statusBounded(bound)
+	if !ok {
+		d.log.Printf("ERROR: control plane busy for %v (stuck too?): status file without vdevs and apps", bound)
+	}
+	if err := monit.WriteFile(statusPath, s); err != nil {
+		d.log.Printf("status file: %v", err)
 	}
 	if d.group != nil {
 		d.log.Print(d.group.summary())
@@ -526,7 +529,7 @@ func (d *daemon) shutdown() {
 		}
 		d.mu.Unlock()
 	} else {
-		d.log.Printf("ERROR: control plane busy for %v: apps not hung up one by one (their liveness sockets close when the daemon exits)", bound)
+		d.log.Printf("ERROR: control plane stuck: apps not hung up one by one (their liveness sockets close when the daemon exits)")
 	}
 	d.stopWorkers()
 	busy := map[*portState]bool{}

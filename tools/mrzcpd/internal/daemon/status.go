@@ -43,7 +43,8 @@ func (d *daemon) status() *monit.Daemon {
 }
 
 // statusBounded is status waiting at most bound for the control lock (0:
-// as long as it takes); false when it gave up (s is then nil).
+// as long as it takes, or until a stall); false when it gave up: s then
+// lacks the vdevs, apps and reclaims.
 func (d *daemon) statusBounded(bound time.Duration) (*monit.Daemon, bool) {
 	d.root.heartbeat_ns = C.uint64_t(C.mr_now_monotonic())
 	s := &monit.Daemon{General: monit.DaemonGeneral{
@@ -77,7 +78,7 @@ func (d *daemon) statusBounded(bound time.Duration) (*monit.Daemon, bool) {
 	}
 	s.StalledWorkers = d.stalledWorkers()
 	if !d.lockCtl(bound) {
-		return nil, false
+		return s, false
 	}
 	defer d.mu.Unlock()
 	for _, v := range d.vdevs {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomarsio/marsio/ctrlproto/monit"
@@ -44,6 +45,9 @@ type stallState struct {
 	once    sync.Once
 	acked   chan struct{} // closed when Run has taken the stall in hand
 	ackOnce sync.Once
+	// ctlStuck: after a stall, d.mu did not come free within a bound
+	// (the control plane is stuck in C too): nobody waits for it again.
+	ctlStuck atomic.Bool
 }
 
 // stalled reports whether the watchdog has found a stall.
@@ -279,15 +283,26 @@ func (d *daemon) removeFiles() int {
 	return len(files)
 }
 
-// lockCtl takes d.mu, giving up after bound (0: wait as long as it takes).
+// lockCtl takes d.mu, giving up after bound (0: as long as it takes,
+// unless a stall is found meanwhile: the control plane may be stuck in C
+// behind the same ring, holding d.mu for good).
 func (d *daemon) lockCtl(bound time.Duration) bool {
-	if bound <= 0 {
-		d.mu.Lock()
+	if d.mu.TryLock() {
 		return true
 	}
-	deadline := time.Now().Add(bound)
+	if d.stall.ctlStuck.Load() {
+		return false // it did not come free within a bound before
+	}
+	var deadline time.Time
+	if bound > 0 {
+		deadline = time.Now().Add(bound)
+	}
 	for !d.mu.TryLock() {
-		if time.Now().After(deadline) {
+		if bound > 0 && time.Now().After(deadline) {
+			d.stall.ctlStuck.Store(true)
+			return false
+		}
+		if bound <= 0 && d.stalled() {
 			return false
 		}
 		time.Sleep(time.Millisecond)
