@@ -9,7 +9,11 @@
 // rte_pdump, then the root's magic is published and the dataplane workers
 // and the status file writer start. SIGTERM/SIGINT (context cancellation)
 // stops everything in reverse and removes the runtime dir, the hugepage
-// files and the status file.
+// files and the status file. The stall watchdog (watchdog.go,
+// Options.StallTimeout) ends it instead when a worker is stuck behind a
+// dead application's half-done pool ring operation: the same clean-up
+// without waiting for that worker, the status file kept with the stall,
+// and Run returns ErrWorkerStalled.
 package daemon
 
 /*
