@@ -401,9 +401,12 @@ func TestScrapeDuringChurn(t *testing.T) {
 			cmd.Wait()
 			// The daemon reclaims the app on its socket's hang-up; until
 			// then the vdev is still open by it (the next app would get
-			// MR_EBUSY).
+			// MR_EBUSY). Wait for the reclaim's record (written after
+			// the app's vdevs are closed): a status file without "hold"
+			// among the apps may predate its registration.
 			if _, ok := d.WaitStatus(t, 10*time.Second, func(st *monit.Daemon) bool {
-				return !slices.ContainsFunc(st.Apps, func(a monit.AppSummary) bool { return a.Appsym == "hold" })
+				return slices.ContainsFunc(st.Reclaims, func(r monit.Reclaim) bool { return r.Appsym == "hold" }) &&
+					!slices.ContainsFunc(st.Apps, func(a monit.AppSummary) bool { return a.Appsym == "hold" })
 			}); !ok {
 				t.Fatal("the daemon did not reclaim the killed hold app within 10 s")
 			}
