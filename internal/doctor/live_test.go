@@ -48,15 +48,19 @@ func TestLiveTestpmd(t *testing.T) {
 // the doctor reports them; -clean removes them and nothing of a live
 // primary next to it.
 func TestStaleTestpmd(t *testing.T) {
-	live := testenv.StartTestpmd(t, testenv.TestpmdOptions{Prefix: livePrefix("DoctorLive")})
-	dead := testenv.StartTestpmd(t, testenv.TestpmdOptions{Prefix: livePrefix("DoctorDead")})
+	// Both primaries keep their hugepage files on a hugetlbfs of their
+	// own: in the shared one, any primary another test starts meanwhile
+	// would remove the dead one's files (and lock each for a moment).
+	huge := testenv.PrivateHugeDir(t)
+	live := testenv.StartTestpmd(t, testenv.TestpmdOptions{Prefix: livePrefix("DoctorLive"), HugeDir: huge})
+	dead := testenv.StartTestpmd(t, testenv.TestpmdOptions{Prefix: livePrefix("DoctorDead"), HugeDir: huge})
 	dead.Kill()
-	deadFiles := testenv.HugepageFiles(dead.Prefix)
-	liveFiles := testenv.HugepageFiles(live.Prefix)
+	deadFiles := testenv.HugepageFilesIn(huge, dead.Prefix)
+	liveFiles := testenv.HugepageFilesIn(huge, live.Prefix)
 	if len(deadFiles) == 0 || len(liveFiles) == 0 {
 		t.Fatalf("hugepage files: dead %d, live %d", len(deadFiles), len(liveFiles))
 	}
-	o := Options{FilePrefix: live.Prefix, RunDir: t.TempDir(), HugeDir: testenv.HugepageDir}
+	o := Options{FilePrefix: live.Prefix, RunDir: t.TempDir(), HugeDir: huge}
 	rs := Run(o)
 	logResults(t, rs)
 	expect(t, rs, "stale-runtime-dirs", Warn, dead.RuntimeDir, "mrdoctor -clean")
@@ -86,10 +90,10 @@ func TestStaleTestpmd(t *testing.T) {
 	if _, err := os.Stat(dead.RuntimeDir); err == nil {
 		t.Errorf("%s not removed", dead.RuntimeDir)
 	}
-	if left := testenv.HugepageFiles(dead.Prefix); len(left) > 0 {
+	if left := testenv.HugepageFilesIn(huge, dead.Prefix); len(left) > 0 {
 		t.Errorf("%d hugepage files of the dead primary left", len(left))
 	}
-	if now := testenv.HugepageFiles(live.Prefix); len(now) != len(liveFiles) {
+	if now := testenv.HugepageFilesIn(huge, live.Prefix); len(now) != len(liveFiles) {
 		t.Errorf("live primary's hugepage files: %d before, %d after -clean", len(liveFiles), len(now))
 	}
 	for _, f := range []string{"config", "mp_socket", "fbarray_memzone"} {
@@ -98,7 +102,7 @@ func TestStaleTestpmd(t *testing.T) {
 		}
 	}
 	// The live primary still serves: the doctor attaches to it again.
-	rs = Run(Options{FilePrefix: live.Prefix, RunDir: o.RunDir, HugeDir: testenv.HugepageDir})
+	rs = Run(Options{FilePrefix: live.Prefix, RunDir: o.RunDir, HugeDir: huge})
 	expect(t, rs, "primary", OK)
 	expect(t, rs, "abi-version", Warn, "not mrzcpd")
 	if out := testenv.ProcInfo(t, live.Prefix, "--stats"); !strings.Contains(out, "NIC statistics") && !strings.Contains(out, "Port") {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // RequireAllEnv is the environment switch that turns skips into failures.
@@ -204,7 +206,12 @@ func MappingsOverlapping(lo, hi uintptr) []Mapping {
 // HugepageFiles returns the hugepage files of a file prefix
 // (/dev/hugepages/<prefix>map_*).
 func HugepageFiles(prefix string) []string {
-	m, _ := filepath.Glob(filepath.Join(HugepageDir, prefix+"map_*"))
+	return HugepageFilesIn(HugepageDir, prefix)
+}
+
+// HugepageFilesIn lists a DPDK file prefix's hugepage files in dir.
+func HugepageFilesIn(dir, prefix string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, prefix+"map_*"))
 	return m
 }
 
@@ -214,8 +221,13 @@ func HugepageFiles(prefix string) []string {
 // starts removes all unlocked hugepage files of any prefix (EAL's
 // clear_hugedir), so one started by a concurrent test may get there first.
 func RemovePrefixFiles(prefix string) error {
+	return RemovePrefixFilesIn(HugepageDir, prefix)
+}
+
+// RemovePrefixFilesIn is RemovePrefixFiles for hugepage files in dir.
+func RemovePrefixFilesIn(dir, prefix string) error {
 	var first error
-	for _, f := range HugepageFiles(prefix) {
+	for _, f := range HugepageFilesIn(dir, prefix) {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
 			first = err
 		}
@@ -261,4 +273,37 @@ func Main(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
+}
+
+// PrivateHugeDir mounts a hugetlbfs of 2 MiB pages of its own on a new
+// temporary directory and returns it; the cleanup removes what is left in
+// it and unmounts it. A primary given it (--huge-dir) keeps its hugepage
+// files out of HugepageDir, where every other DPDK primary that starts
+// (another test package's, running in parallel) locks each file for a
+// moment and removes every unlocked one (EAL's clear_hugedir): a test
+// about stale files of a dead primary needs them left alone. It skips
+// (or fails, see RequireAll) where RequireHugepages does.
+func PrivateHugeDir(t testing.TB) string {
+	t.Helper()
+	RequireHugepages(t)
+	dir, err := os.MkdirTemp("", "gmhuge-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("nodev", dir, "hugetlbfs", 0, "pagesize=2M"); err != nil {
+		os.Remove(dir)
+		t.Fatalf("mount hugetlbfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+			return
+		}
+		os.Remove(dir)
+	})
+	return dir
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os/exec"
@@ -23,6 +24,7 @@ type TestpmdOptions struct {
 	Lcores      string   // -l; default "0-1"
 	Vdevs       []string // --vdev; default net_null0, net_null1
 	EAL         []string // more EAL arguments (--legacy-mem, --single-file-segments, …)
+	HugeDir     string   // --huge-dir (e.g. a PrivateHugeDir); default EAL's, HugepageDir here
 	Args        []string // testpmd arguments after "--"; default io forwarding, auto-start
 	Interactive bool     // -i: send commands with Cmd
 	Ready       string   // output that means ready; default by mode
@@ -33,6 +35,7 @@ type TestpmdOptions struct {
 type Testpmd struct {
 	Prefix     string
 	RuntimeDir string
+	HugeDir    string // where its hugepage files are
 	Cmd        *exec.Cmd
 	stdin      io.WriteCloser
 	out        *syncBuffer
@@ -113,6 +116,9 @@ func LaunchTestpmd(o TestpmdOptions) (*Testpmd, error) {
 	for _, v := range o.Vdevs {
 		args = append(args, "--vdev", v)
 	}
+	if o.HugeDir != "" {
+		args = append(args, "--huge-dir", o.HugeDir)
+	}
 	if !slices.ContainsFunc(o.EAL, func(a string) bool { return strings.HasPrefix(a, "--base-virtaddr") }) {
 		// EAL's default base (4 GiB) lies in the range where Go 1.26 places
 		// its randomised heap (below 64 TiB), so now and then an attaching
@@ -140,8 +146,8 @@ func LaunchTestpmd(o TestpmdOptions) (*Testpmd, error) {
 			}
 		}
 	}
-	_ = RemovePrefixFiles(o.Prefix) // a previous run with the same pid
-	tp := &Testpmd{Prefix: o.Prefix, RuntimeDir: filepath.Join("/var/run/dpdk", o.Prefix), out: &syncBuffer{}}
+	_ = RemovePrefixFilesIn(cmp.Or(o.HugeDir, HugepageDir), o.Prefix) // a previous run with the same pid
+	tp := &Testpmd{Prefix: o.Prefix, RuntimeDir: filepath.Join("/var/run/dpdk", o.Prefix), HugeDir: cmp.Or(o.HugeDir, HugepageDir), out: &syncBuffer{}}
 	// testpmd's printf output to a pipe is block-buffered while its prompt
 	// is written unbuffered: line-buffer it (coreutils' stdbuf) so command
 	// output arrives before the next prompt.
@@ -180,7 +186,7 @@ func LaunchTestpmd(o TestpmdOptions) (*Testpmd, error) {
 // removes its hugepage files and runtime directory.
 func (tp *Testpmd) Close() error {
 	tp.stop(tp.exited)
-	if err := RemovePrefixFiles(tp.Prefix); err != nil {
+	if err := RemovePrefixFilesIn(tp.HugeDir, tp.Prefix); err != nil {
 		return fmt.Errorf("clean up prefix %s: %w", tp.Prefix, err)
 	}
 	return nil
