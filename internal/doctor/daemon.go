@@ -46,7 +46,15 @@ func (r *runner) daemon() {
 			if monit.ProcessAlive(st.General.Pid) {
 				fix = fmt.Sprintf("mrzcpd pid %d is alive but not writing its status: look at its log; restart it if it hangs", st.General.Pid)
 			}
-			r.add("daemon", Fail, err.Error(), fix)
+			detail := err.Error()
+			if len(st.StalledWorkers) > 0 {
+				// The last file a daemon wrote before its stall exit.
+				w := st.StalledWorkers[0]
+				detail += fmt.Sprintf("; its stall watchdog found worker %d stuck (%s) at %s and it shut down (exit status 3)",
+					w.Worker, w.Cause, time.Unix(0, w.Time).Format(time.RFC3339))
+				fix = "an application died inside a shared pool ring operation, which DPDK cannot undo: restart mrzcpd (applications with WithReattach(true) re-attach); its log names the pool ring and the suspects"
+			}
+			r.add("daemon", Fail, detail, fix)
 			break
 		}
 		up := ""

@@ -300,6 +300,16 @@ func TestDaemonStatus(t *testing.T) {
 	writeStatus(t, h, 1<<30, time.Now())
 	expect(t, Run(o), "daemon", Fail, "is not running", "restart mrzcpd")
 
+	// The last status file of a daemon that exited on a stalled worker.
+	stalled := &monit.Daemon{General: monit.DaemonGeneral{GCfgfile: "/etc/g.conf", Pid: 1 << 30, FilePrefix: "mz",
+		UpdateTime: time.Now().UnixNano(), DPDKVersion: "DPDK 22.11.11", ABIVersion: 1},
+		StalledWorkers: []monit.StalledWorker{{Worker: 0, Ports: []string{"p0"}, Epoch: 7, Stalled: int64(time.Second),
+			Time: time.Now().UnixNano(), Cause: "stuck inside DPDK"}}}
+	if err := monit.WriteFile(monit.DaemonPath(h.runDir), stalled); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, Run(o), "daemon", Fail, "stall watchdog found worker 0 stuck (stuck inside DPDK)", "restart mrzcpd")
+
 	os.WriteFile(monit.DaemonPath(h.runDir), []byte(`{"general":`), 0o644)
 	expect(t, Run(o), "daemon", Fail, monit.DaemonPath(h.runDir), "not valid JSON")
 }
