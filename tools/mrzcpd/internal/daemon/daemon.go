@@ -217,7 +217,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		stopObserve := o.Observe(uintptrOf(d.root), &d.mu)
 		defer func() { // deferred after cleanupEAL: runs before it
 			switch {
-			case !d.stalled() && !d.anyStalled():
+			case !d.anyStalled():
 				stopObserve()
 			case d.stall.ctlStuck.Load(): // it takes the control lock
 				d.log.Printf("observer (metrics) not stopped: the control plane is stuck")
@@ -560,7 +560,7 @@ func (d *daemon) shutdown() {
 // hugepage memory the stalled worker is spinning on (it would crash the
 // process); the files go, the mappings go with the process.
 func (d *daemon) cleanupEAL() {
-	if !d.stalled() && !d.anyStalled() {
+	if !d.anyStalled() {
 		C.mr_eal_cleanup()
 	}
 	n := d.removeFiles()

@@ -124,7 +124,9 @@ func (d *daemon) stopWorkers() {
 	}
 }
 
-// anyStalled reports whether a worker is marked stalled.
+// anyStalled reports whether a worker is marked stalled: by the watchdog
+// (which marks them before it reports the stall, so d.stalled() implies
+// this), or by a bounded wait that gave up on it.
 func (d *daemon) anyStalled() bool {
 	for _, w := range d.workers {
 		if w.stalled.Load() {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,7 +139,7 @@ func (d *daemon) onStall(ws []*worker, since []time.Duration) {
 		var ports, vdevs []string
 		for _, v := range w.vdevs {
 			vdevs = append(vdevs, v.cfg.Devsym)
-			if !contains(ports, v.port.cfg.Name) {
+			if !slices.Contains(ports, v.port.cfg.Name) {
 				ports = append(ports, v.port.cfg.Name)
 			}
 		}
@@ -212,47 +213,49 @@ func (d *daemon) recentlyGone(window time.Duration) string {
 // ExitStalled is mrzcpd's exit status after a worker stall.
 const ExitStalled = 3
 
-// poolRing is one pool's ring ends, sampled twice.
+// poolRing is one pool's ring ends, sampled twice, gap apart.
 type poolRing struct {
-	name   string
-	a, b   C.struct_mr_ring_ends
-	sample time.Duration
+	name string
+	a, b *monit.RingEnds
+	gap  time.Duration
 }
 
 // poolRings samples each pool's ring ends twice, 20 ms apart: a head ≠
 // tail that did not move is a half-done operation.
 func (d *daemon) poolRings() []poolRing {
 	const gap = 20 * time.Millisecond
-	out := make([]poolRing, 0, len(d.cfg.Pools))
+	var out []poolRing
+	var idx []int
 	for i, p := range d.cfg.Pools {
-		r := poolRing{name: p.Name, sample: gap}
-		if C.mr_pool_ring_ends(C.uint32_t(i), &r.a) != 0 {
-			continue
+		if e := ringEnds(i); e != nil {
+			out = append(out, poolRing{name: p.Name, a: e, b: e, gap: gap})
+			idx = append(idx, i)
 		}
-		out = append(out, r)
 	}
 	time.Sleep(gap)
-	for i := range out {
-		C.mr_pool_ring_ends(C.uint32_t(d.cfg.PoolIndex(out[i].name)), &out[i].b)
+	for j, i := range idx {
+		if e := ringEnds(i); e != nil {
+			out[j].b = e
+		}
 	}
 	return out
 }
 
 func (r poolRing) describe() string {
-	end := func(which string, h0, t0, h1, t1 C.uint32_t) string {
+	end := func(which string, h0, t0, h1, t1 uint32) string {
 		s := fmt.Sprintf("%s head %d tail %d", which, h1, t1)
 		switch {
 		case h1 == t1:
 		case h0 == h1 && t0 == t1:
 			s += fmt.Sprintf(" (head ≠ tail, unchanged for %v: a half-done %s of a dead process; %d slots)",
-				r.sample, map[string]string{"prod": "enqueue", "cons": "dequeue"}[which], uint32(h1-t1))
+				r.gap, map[string]string{"prod": "enqueue", "cons": "dequeue"}[which], h1-t1)
 		default:
 			s += " (moving)"
 		}
 		return s
 	}
-	return end("prod", r.a.prod_head, r.a.prod_tail, r.b.prod_head, r.b.prod_tail) + ", " +
-		end("cons", r.a.cons_head, r.a.cons_tail, r.b.cons_head, r.b.cons_tail)
+	return end("prod", r.a.ProdHead, r.a.ProdTail, r.b.ProdHead, r.b.ProdTail) + ", " +
+		end("cons", r.a.ConsHead, r.a.ConsTail, r.b.ConsHead, r.b.ConsTail)
 }
 
 // ringEnds reads pool i's ring ends for the status file (nil: none).
@@ -323,15 +326,6 @@ func bounded(bound time.Duration, f func()) bool {
 	case <-time.After(bound):
 		return false
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func listOrNone(l []string) string {
