@@ -168,10 +168,8 @@ func TestRepresentorNetns(t *testing.T) {
 	if leaked := testenv.FDsOpenedSince(fds0, 2*time.Second); len(leaked) > 0 {
 		t.Errorf("failed opens leaked fds: %s", strings.Join(leaked, ", "))
 	}
-	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > gs0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("failed opens left goroutines: %d, %d before", runtime.NumGoroutine(), gs0)
-		}
+	if n := testenv.GoroutinesAfter(gs0, 2*time.Second); n > gs0 {
+		t.Fatalf("failed opens left goroutines: %d, %d before", n, gs0)
 	}
 
 	// The peer sees our gratuitous ARPs (neigh_gratuitous_arps=3) once

@@ -454,11 +454,8 @@ func TestNoLeaks(t *testing.T) {
 		cycle()
 	}
 	// A closed interface's goroutines may still be on their way out.
-	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > gs; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Errorf("%d goroutines, %d before", runtime.NumGoroutine(), gs)
-			break
-		}
+	if n := testenv.GoroutinesAfter(gs, 2*time.Second); n > gs {
+		t.Errorf("%d goroutines, %d before", n, gs)
 	}
 	if out := mustIP(t, ns, "-o", "link"); strings.Contains(out, "gmleak") {
 		t.Errorf("interface left: %s", out)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,20 @@ func OpenFDs() map[int]string {
 		out[fd] = target
 	}
 	return out
+}
+
+// GoroutinesAfter waits up to wait for this process's goroutine count to
+// drop to before or below and returns the count it saw last: goroutines
+// of something just closed may still be on their way out.
+func GoroutinesAfter(before int, wait time.Duration) int {
+	deadline := time.Now().Add(wait)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= before || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // CheckFDLeaks records the open descriptors now and, when the test ends,
